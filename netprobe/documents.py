@@ -1,0 +1,250 @@
+"""Reading YAML and JSON with line numbers, and typed access to fields that fails with
+located errors.
+
+Both the manifest loader and the suite loader parse user files through :class:`Field`, so
+that every complaint names file, line and field path in the same way. Nothing here knows
+about Kubernetes or suites.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import yaml
+
+from netprobe.errors import InputError, LocatedError, Location
+
+
+class _Map(dict[Any, Any]):
+    """A mapping that remembers the line of itself and of each of its keys."""
+
+    line: int
+    key_lines: dict[Any, int]
+
+
+class _Seq(list[Any]):
+    """A sequence that remembers the line of itself and of each item."""
+
+    line: int
+    item_lines: list[int]
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that keeps 1-based line numbers on mappings and sequences."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> _Map:
+        self.flatten_mapping(node)
+        result = _Map()
+        result.line = node.start_mark.line + 1
+        result.key_lines = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                raise LocatedError(
+                    Location("<yaml>", key_node.start_mark.line + 1),
+                    "a mapping key must be a scalar",
+                ) from None
+            if key in result:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            result[key] = self.construct_object(value_node, deep=True)
+            result.key_lines[key] = key_node.start_mark.line + 1
+        return result
+
+    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> _Seq:
+        result = _Seq(self.construct_object(child, deep=True) for child in node.value)
+        result.line = node.start_mark.line + 1
+        result.item_lines = [child.start_mark.line + 1 for child in node.value]
+        return result
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:map", _LineLoader.construct_mapping)
+_LineLoader.add_constructor("tag:yaml.org,2002:seq", _LineLoader.construct_sequence)
+
+
+def _line_of(value: Any, default: int | None) -> int | None:
+    return getattr(value, "line", default)
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A value read from a user file together with where it was read.
+
+    The ``as_*`` accessors return the value in the wanted type or raise a
+    :class:`LocatedError` that says what was expected and what was found.
+    """
+
+    value: Any
+    location: Location
+
+    # -- navigation -------------------------------------------------------------------
+    def get(self, key: str) -> Field | None:
+        """The field ``key`` of this mapping, or None when absent (or null)."""
+        mapping = self.as_map()
+        if key not in mapping or mapping[key] is None:
+            return None
+        return self._child(key)
+
+    def require(self, key: str) -> Field:
+        """The field ``key`` of this mapping; a located error when it is missing."""
+        found = self.get(key)
+        if found is None:
+            self.fail(f"'{key}' is required")
+        return found
+
+    def has(self, key: str) -> bool:
+        """Whether ``key`` is present, even with a null value."""
+        return key in self.as_map()
+
+    def items(self) -> Iterator[tuple[str, Field]]:
+        """The key and field of each entry of this mapping; keys must be strings."""
+        for key in self.as_map():
+            child = self._child(key)
+            if not isinstance(key, str):
+                child.fail(f"keys must be strings, not {type_name(key)} {key!r}")
+            yield key, child
+
+    def elements(self) -> list[Field]:
+        """The fields of this sequence."""
+        seq = self.as_list_value()
+        lines = getattr(seq, "item_lines", None)
+        return [
+            Field(
+                item,
+                self.location.child(index, _line_of(item, lines[index] if lines else None)),
+            )
+            for index, item in enumerate(seq)
+        ]
+
+    def _child(self, key: Any) -> Field:
+        mapping = self.value
+        key_lines = getattr(mapping, "key_lines", {})
+        line = key_lines.get(key, _line_of(mapping[key], None))
+        return Field(mapping[key], self.location.child(str(key), line))
+
+    # -- typed access -----------------------------------------------------------------
+    def as_map(self) -> dict[Any, Any]:
+        if not isinstance(self.value, dict):
+            self.fail(f"expected a mapping, got {describe(self.value)}")
+        return self.value
+
+    def as_list_value(self) -> list[Any]:
+        if not isinstance(self.value, list):
+            self.fail(f"expected a list, got {describe(self.value)}")
+        return self.value
+
+    def as_str(self) -> str:
+        if not isinstance(self.value, str):
+            self.fail(f"expected a string, got {describe(self.value)}")
+        return self.value
+
+    def as_int(self) -> int:
+        if isinstance(self.value, bool) or not isinstance(self.value, int):
+            self.fail(f"expected an integer, got {describe(self.value)}")
+        return self.value
+
+    def as_number(self) -> float:
+        if isinstance(self.value, bool) or not isinstance(self.value, int | float):
+            self.fail(f"expected a number, got {describe(self.value)}")
+        return float(self.value)
+
+    def as_bool(self) -> bool:
+        if not isinstance(self.value, bool):
+            self.fail(f"expected true or false, got {describe(self.value)}")
+        return self.value
+
+    def as_str_map(self) -> dict[str, str]:
+        """A mapping of strings to strings, as labels are."""
+        result = {}
+        for key, child in self.items():
+            result[key] = child.as_str()
+        return result
+
+    def check_keys(self, allowed: Iterable[str]) -> None:
+        """Fail on the first key that is not in ``allowed``, suggesting the closest one."""
+        allowed = list(allowed)
+        for key, child in self.items():
+            if key not in allowed:
+                child.fail(f"unknown field '{key}'", hint=suggest(key, allowed))
+
+    def fail(self, message: str, hint: str | None = None) -> NoReturn:
+        raise LocatedError(self.location, message, hint)
+
+
+def type_name(value: Any) -> str:
+    return {
+        dict: "mapping",
+        _Map: "mapping",
+        list: "list",
+        _Seq: "list",
+        str: "string",
+        int: "integer",
+        float: "number",
+        bool: "boolean",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
+
+
+def describe(value: Any) -> str:
+    """A short description of a value for error messages: its type and, if short, itself."""
+    if isinstance(value, dict | list) or value is None:
+        return type_name(value)
+    text = repr(value)
+    return f"{type_name(value)} {text if len(text) <= 40 else text[:37] + '...'}"
+
+
+def suggest(word: str, choices: Iterable[str]) -> str | None:
+    """'did you mean ...?' for the closest choice, or None."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def parse_yaml_documents(text: str, file: str) -> list[Field]:
+    """Parse every YAML (or JSON) document of ``text``; empty documents are dropped.
+
+    Each returned field's location names ``file``, the document's first line and, when the
+    text holds several documents, the document index.
+    """
+    try:
+        raw = list(yaml.load_all(text, Loader=_LineLoader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise LocatedError(Location(file, line), f"YAML syntax error: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise LocatedError(Location(file), f"YAML syntax error: {exc}") from None
+    except LocatedError as exc:
+        raise LocatedError(Location(file, exc.location.line), exc.message) from None
+    several = len(raw) > 1
+    return [
+        Field(doc, Location(file, _line_of(doc, 1), "", index if several else None))
+        for index, doc in enumerate(raw)
+        if doc is not None
+    ]
+
+
+def read_text(path: Path) -> str:
+    """A file's text, or an InputError that says why it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, expected a file") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def load_yaml_documents(path: Path) -> list[Field]:
+    """Read ``path`` and parse its documents (see :func:`parse_yaml_documents`)."""
+    return parse_yaml_documents(read_text(path), str(path))

@@ -1,0 +1,1 @@
+"""pytest plugin: collects ``*.netprobe.yaml`` suites (filled in by the suites issue)."""

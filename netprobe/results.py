@@ -1,0 +1,106 @@
+"""Results of checking a suite: per expectation, what the suite expects, what the
+analyzer says, and (in a live run) what was observed.
+
+Three-way classification (the heart of netprobe's reports):
+
+- POLICY:    expected != analyzer — the policies do not say what the team meant.
+- DATAPLANE: observed != analyzer — enforcement differs from NetworkPolicy semantics.
+- BOTH, PASS, SKIPPED as named.
+
+An expectation *fails* when what happened differs from what was expected: the observation
+in a live run, the analyzer's verdict in a static check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from netprobe.model import Verdict
+from netprobe.probes import Outcome
+from netprobe.suite.model import Expectation
+
+
+class Status(StrEnum):
+    PASS = "pass"
+    POLICY = "policy"
+    DATAPLANE = "dataplane"
+    BOTH = "policy+dataplane"
+    SKIPPED = "skipped"
+    ERROR = "error"
+    """The probe could not be run: nothing is known about the connection."""
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    outcome: Outcome
+    attempts: int = 1
+    settled_after: float | None = None
+    """Seconds from the change until the result matched the expectation, if it did."""
+    flapped: bool = False
+    """The result changed back after it had once matched."""
+    detail: str = ""
+
+    @property
+    def allowed(self) -> bool | None:
+        return self.outcome.reached
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectationResult:
+    expectation: Expectation
+    step: str
+    verdict: Verdict
+    observation: Observation | None = None
+    skip: str | None = None
+    """Why the expectation was not checked (the suite's skip, or the backend's)."""
+
+    @property
+    def policy_mismatch(self) -> bool:
+        return self.verdict.allowed != self.expectation.allowed
+
+    @property
+    def dataplane_mismatch(self) -> bool:
+        observed = self.observation.allowed if self.observation else None
+        return observed is not None and observed != self.verdict.allowed
+
+    @property
+    def status(self) -> Status:
+        if self.skip is not None:
+            return Status.SKIPPED
+        if self.observation is not None and self.observation.allowed is None:
+            return Status.ERROR
+        if self.policy_mismatch and self.dataplane_mismatch:
+            return Status.BOTH
+        if self.policy_mismatch:
+            # In a live run where the observation matched the analyzer, the dataplane did
+            # what the policies say and the policies are what is wrong.
+            return Status.POLICY
+        if self.dataplane_mismatch:
+            return Status.DATAPLANE
+        return Status.PASS
+
+    @property
+    def failed(self) -> bool:
+        """What happened differs from what the suite expected (or could not be known)."""
+        if self.skip is not None:
+            return False
+        if self.observation is None:
+            return self.policy_mismatch
+        observed = self.observation.allowed
+        return observed is None or observed != self.expectation.allowed
+
+
+@dataclass(frozen=True, slots=True)
+class SuiteResult:
+    name: str
+    path: Path
+    results: tuple[ExpectationResult, ...]
+    backend: str | None = None
+    """None for a static check."""
+    duration: float = 0.0
+
+    @property
+    def failed(self) -> tuple[ExpectationResult, ...]:
+        return tuple(r for r in self.results if r.failed)

@@ -1,0 +1,149 @@
+"""The suite model: probe pods, policies under test, steps and concrete expectations.
+
+Selectors, wildcards, compact and matrix forms are all expanded by the loader, per step,
+into :class:`Expectation` values that name one source pod, one destination and one
+numeric port: everything after loading works on concrete pairs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from netprobe.errors import Location
+from netprobe.model import (
+    NAMESPACE_NAME_LABEL,
+    ClusterState,
+    Endpoint,
+    IPAddress,
+    Namespace,
+    NetworkPolicy,
+    Pod,
+    PodRef,
+    PolicyRef,
+    Protocol,
+)
+from netprobe.selectors import Labels
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    """One connection and whether the suite says it must be allowed."""
+
+    source: PodRef
+    destination: Endpoint
+    port: int
+    protocol: Protocol
+    allowed: bool
+    location: Location
+    port_name: str | None = None
+    """Set when the suite named the port; ``port`` is then the destination's number."""
+    tags: tuple[str, ...] = ()
+    skip: str | None = None
+    """Why this expectation is not checked (a CNI's known limitation, ...), or None."""
+
+    @property
+    def id(self) -> str:
+        """A stable, readable identifier: ``ALLOW x/a -> y/b:80/TCP``."""
+        verb = "allow" if self.allowed else "deny"
+        port = f"{self.port_name}({self.port})" if self.port_name else str(self.port)
+        return f"{verb} {self.source} -> {self.destination}:{port}/{self.protocol}"
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyPolicy:
+    """Create the policy, or replace the one of the same namespace and name."""
+
+    policy: NetworkPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class DeletePolicy:
+    ref: PolicyRef
+
+
+@dataclass(frozen=True, slots=True)
+class SetPodLabels:
+    """Replace a pod's labels with ``labels``."""
+
+    pod: PodRef
+    labels: Labels
+
+
+@dataclass(frozen=True, slots=True)
+class SetNamespaceLabels:
+    """Replace a namespace's labels with ``labels`` (its name label is kept)."""
+
+    namespace: str
+    labels: Labels
+
+
+Action = ApplyPolicy | DeletePolicy | SetPodLabels | SetNamespaceLabels
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """Actions to perform, then expectations to check. The first step of a suite has no
+    actions: its state is the suite's pods and policies."""
+
+    name: str
+    actions: tuple[Action, ...]
+    expectations: tuple[Expectation, ...]
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    probe_timeout: float = 1.0
+    """Seconds one probe waits (``nc -w``)."""
+    settle_interval: float = 1.0
+    """Seconds between probes of a result that does not match its expectation yet."""
+    settle_timeout: float = 10.0
+    """Seconds a result may take to match after a change, before it counts as observed."""
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Suite:
+    name: str
+    path: Path
+    namespaces: tuple[Namespace, ...]
+    pods: tuple[Pod, ...]
+    """Probe pods, without IPs: a backend assigns those when it deploys them."""
+    policies: tuple[NetworkPolicy, ...]
+    steps: tuple[Step, ...]
+    settings: Settings = Settings()
+    description: str = ""
+
+    @property
+    def expectations(self) -> tuple[Expectation, ...]:
+        return tuple(e for step in self.steps for e in step.expectations)
+
+    @property
+    def externals(self) -> tuple[IPAddress, ...]:
+        """Addresses outside the pods that some expectation targets, sorted."""
+        found = {e.destination for e in self.expectations if not isinstance(e.destination, PodRef)}
+        return tuple(sorted(found, key=lambda ip: (ip.version, ip)))
+
+    def initial_state(self) -> ClusterState:
+        return ClusterState(self.namespaces, self.pods, self.policies)
+
+
+def apply_action(state: ClusterState, action: Action) -> ClusterState:
+    """The state after ``action``; the analyzer's view of what a backend does."""
+    if isinstance(action, ApplyPolicy):
+        kept = tuple(p for p in state.policies if p.ref != action.policy.ref)
+        return state.replace(policies=(*kept, action.policy))
+    if isinstance(action, DeletePolicy):
+        return state.replace(policies=tuple(p for p in state.policies if p.ref != action.ref))
+    if isinstance(action, SetPodLabels):
+        pods = tuple(
+            replace(pod, labels=action.labels) if pod.ref == action.pod else pod
+            for pod in state.pods
+        )
+        return state.replace(pods=pods)
+    labels = action.labels.with_changes({NAMESPACE_NAME_LABEL: action.namespace})
+    namespaces = tuple(
+        replace(ns, labels=labels) if ns.name == action.namespace else ns for ns in state.namespaces
+    )
+    return state.replace(namespaces=namespaces)
