@@ -117,6 +117,10 @@ class Pod:
 class IPBlock:
     cidr: IPNetwork
     except_: tuple[IPNetwork, ...] = ()
+    declared: str | None = field(default=None, compare=False)
+    """``cidr`` as the manifest wrote it (``10.0.0.5/24`` keeps its host bits), if known."""
+    declared_except: tuple[str, ...] = field(default=(), compare=False)
+    """``except`` entries as the manifest wrote them, in order, if known."""
 
     def contains(self, ip: IPAddress) -> bool:
         if ip.version != self.cidr.version or ip not in self.cidr:
