@@ -1,0 +1,210 @@
+"""The reachability matrix of every pod pair on a set of ports, computed over pod classes.
+
+For each class (see :mod:`.classes`) and port it computes the set of destination classes
+the class may reach, as a bitset: the egress side is the union of the class's egress rules
+(peers AND port), the ingress side is computed per group of destinations that share their
+ingress policies, then turned around (sources -> destinations) once per distinct source
+set. Nothing here loops over pod pairs; expanding classes back to pods is left to readers
+of :class:`Matrix`, which can also count cells without expanding them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+
+from netprobe.analyzer.classes import ClassIndex, bit_indices
+from netprobe.model import ClusterState, NetworkPolicy, PodRef, PolicyType, Protocol, Rule
+
+PortSpec = tuple[int, Protocol]
+
+
+class Matrix:
+    """Which pod may reach which on each port. Pods are indexed in state order."""
+
+    __slots__ = ("_rows", "_weights", "class_of", "classes", "pods", "ports")
+
+    def __init__(
+        self,
+        pods: tuple[PodRef, ...],
+        ports: tuple[PortSpec, ...],
+        index: ClassIndex,
+        rows: tuple[tuple[int, ...], ...],
+    ) -> None:
+        self.pods = pods
+        self.ports = ports
+        self.class_of: tuple[int, ...] = index.class_of
+        """Pod index -> class index; pods of one class are indistinguishable to policies."""
+        self.classes: tuple[tuple[int, ...], ...] = index.members
+        """Class index -> its pods' indices (state order); classes ordered by first pod."""
+        self._rows = rows
+        by_size: dict[int, int] = defaultdict(int)
+        for number, members in enumerate(self.classes):
+            by_size[len(members)] |= 1 << number
+        self._weights = tuple(by_size.items())
+
+    def allowed(self, source: int, destination: int, port: int) -> bool:
+        """Whether pod ``source`` may reach pod ``destination`` on ``self.ports[port]``."""
+        if source == destination:
+            return True
+        row = self._rows[port][self.class_of[source]]
+        return bool(row >> self.class_of[destination] & 1)
+
+    def class_allowed(self, source: int, destination: int, port: int) -> bool:
+        """Whether a pod of class ``source`` may reach a *different* pod of class
+        ``destination`` (a pod always reaches itself whatever this says)."""
+        return bool(self._rows[port][source] >> destination & 1)
+
+    def row(self, source: int, port: int) -> Iterator[bool]:
+        """The cells of pod ``source`` to every pod, in state order."""
+        bits = self._rows[port][self.class_of[source]]
+        for destination, cls in enumerate(self.class_of):
+            yield destination == source or bool(bits >> cls & 1)
+
+    def allowed_count(self, port: int) -> int:
+        """How many ordered pod pairs (self included) are allowed on ``self.ports[port]``,
+        counted over classes without expanding them."""
+        total = 0
+        for cls, bits in enumerate(self._rows[port]):
+            size = len(self.classes[cls])
+            reached = sum(weight * (bits & mask).bit_count() for weight, mask in self._weights)
+            total += size * reached
+            if not bits >> cls & 1:
+                total += size  # each pod reaches itself even when its class-mates do not
+        return total
+
+    @property
+    def cells_per_port(self) -> int:
+        return len(self.pods) ** 2
+
+
+def matrix(state: ClusterState, ports: Sequence[PortSpec]) -> Matrix:
+    """The reachability matrix of every ordered pod pair of ``state`` on ``ports``."""
+    ports = tuple(dict.fromkeys(ports))
+    index = ClassIndex(state, ports)
+    builder = _Builder(state, index)
+    rows = tuple(builder.rows(port, protocol) for port, protocol in ports)
+    return Matrix(tuple(pod.ref for pod in state.pods), ports, index, rows)
+
+
+class _Builder:
+    """Per-snapshot memo of which classes each policy selects and each rule admits."""
+
+    def __init__(self, state: ClusterState, index: ClassIndex) -> None:
+        self.index = index
+        self.policies = state.policies
+        self._peer_bits: dict[tuple[Rule, str], int] = {}
+        ingress_of: list[list[int]] = [[] for _ in range(index.count)]
+        egress_of: list[list[int]] = [[] for _ in range(index.count)]
+        self.isolated_in = 0
+        self.isolated_out = 0
+        for number, policy in enumerate(state.policies):
+            selected = index.pods_matching(policy.pod_selector) & index.namespace_bits.get(
+                policy.namespace, 0
+            )
+            if not selected:
+                continue
+            ingress = policy.isolates(PolicyType.INGRESS)
+            egress = policy.isolates(PolicyType.EGRESS)
+            self.isolated_in |= selected if ingress else 0
+            self.isolated_out |= selected if egress else 0
+            for cls in bit_indices(selected):
+                if ingress:
+                    ingress_of[cls].append(number)
+                if egress:
+                    egress_of[cls].append(number)
+        self.ingress_groups = _group(ingress_of, index.named_signatures)
+        self.egress_groups = _group(egress_of, None)
+
+    def rows(self, port: int, protocol: Protocol) -> tuple[int, ...]:
+        index = self.index
+        everything = index.universe
+        # Egress: what each class may send to (every class when not isolated).
+        out = [everything] * index.count
+        for (policies, _), members in self.egress_groups.items():
+            reach = 0
+            for number in policies:
+                policy = self.policies[number]
+                for rule in policy.egress:
+                    reach |= self._peers(rule, policy) & self._ports(rule, port, protocol)
+            for cls in bit_indices(members):
+                out[cls] = reach
+        # Ingress: for each destination group, the sources it admits; grouped by that set.
+        admitted_by: dict[int, int] = defaultdict(int)
+        for (policies, _), members in self.ingress_groups.items():
+            representative = (members & -members).bit_length() - 1
+            sources = 0
+            for number in policies:
+                policy = self.policies[number]
+                for rule in policy.ingress:
+                    if self._ports(rule, port, protocol) >> representative & 1:
+                        sources |= self._peers(rule, policy)
+            admitted_by[sources] |= members
+        # Turn it around: for each source, the isolated destinations that admit it.
+        base = everything & ~self.isolated_in
+        gained = [0] * index.count
+        lost = [0] * index.count
+        half = index.count // 2
+        for sources, destinations in admitted_by.items():
+            if sources.bit_count() <= half:
+                for cls in bit_indices(sources):
+                    gained[cls] |= destinations
+            else:
+                base |= destinations
+                for cls in bit_indices(everything & ~sources):
+                    lost[cls] |= destinations
+        return tuple(out[cls] & (base | gained[cls]) & ~lost[cls] for cls in range(index.count))
+
+    def _peers(self, rule: Rule, policy: NetworkPolicy) -> int:
+        key = (rule, policy.namespace)
+        found = self._peer_bits.get(key)
+        if found is not None:
+            return found
+        index = self.index
+        if not rule.peers:
+            bits = index.universe
+        else:
+            bits = 0
+            for peer in rule.peers:
+                if peer.ip_block is not None:
+                    bits |= index.in_block(peer.ip_block)
+                    continue
+                if peer.namespace_selector is None:
+                    where = index.namespace_bits.get(policy.namespace, 0)
+                else:
+                    where = index.namespaces_matching(peer.namespace_selector)
+                if peer.pod_selector is not None:
+                    where &= index.pods_matching(peer.pod_selector)
+                bits |= where
+        self._peer_bits[key] = bits
+        return bits
+
+    def _ports(self, rule: Rule, port: int, protocol: Protocol) -> int:
+        """The classes towards which ``rule`` admits ``port`` (named ports resolve on them)."""
+        if not rule.ports:
+            return self.index.universe
+        bits = 0
+        for entry in rule.ports:
+            if entry.protocol is not protocol:
+                continue
+            if entry.port is None:
+                return self.index.universe
+            if isinstance(entry.port, str):
+                bits |= self.index.named_bits.get((entry.port, protocol, port), 0)
+                continue
+            last = entry.end_port if entry.end_port is not None else entry.port
+            if entry.port <= port <= last:
+                return self.index.universe
+        return bits
+
+
+def _group(
+    policies_of: list[list[int]], signatures: Sequence[object] | None
+) -> dict[tuple[tuple[int, ...], object], int]:
+    """Isolated classes grouped by (their policies, their named-port signature)."""
+    groups: dict[tuple[tuple[int, ...], object], int] = defaultdict(int)
+    for cls, policies in enumerate(policies_of):
+        if policies:
+            signature = signatures[cls] if signatures is not None else None
+            groups[tuple(policies), signature] |= 1 << cls
+    return groups

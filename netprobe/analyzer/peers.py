@@ -1,0 +1,68 @@
+"""Whether a ``from``/``to`` entry matches one end of a connection, and how to say what
+an entry admits (NETWORKPOLICY.md rules 9-12).
+
+The peer on the other side of a rule is either a pod (matched by selectors, and by
+ipBlocks through its IP) or an address that is not a pod's (matched by ipBlocks only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from netprobe.model import ClusterState, IPAddress, Peer, Pod, Rule
+
+Endpoint = Pod | IPAddress
+"""A resolved end of a connection: a pod of the snapshot, or an address that is no pod's."""
+
+
+def peer_matches(
+    peer: Peer, policy_namespace: str, endpoint: Endpoint, state: ClusterState
+) -> bool:
+    """Whether ``peer`` (an entry of a policy in ``policy_namespace``) matches ``endpoint``."""
+    if peer.ip_block is not None:
+        address = endpoint.ip if isinstance(endpoint, Pod) else endpoint
+        return address is not None and peer.ip_block.contains(address)
+    if not isinstance(endpoint, Pod):
+        return False
+    if peer.namespace_selector is None:
+        if endpoint.namespace != policy_namespace:
+            return False
+    elif not peer.namespace_selector.matches(state.namespace_labels(endpoint.namespace)):
+        return False
+    return peer.pod_selector is None or peer.pod_selector.matches(endpoint.labels)
+
+
+def rule_peer_matches(
+    rule: Rule, policy_namespace: str, endpoint: Endpoint, state: ClusterState
+) -> bool:
+    """An empty peer list matches everything; otherwise any entry must match (OR)."""
+    if not rule.peers:
+        return True
+    return any(peer_matches(peer, policy_namespace, endpoint, state) for peer in rule.peers)
+
+
+def describe_peer(peer: Peer, policy_namespace: str) -> str:
+    """What one entry admits, in words: ``pods app=api in namespace prod``."""
+    if peer.ip_block is not None:
+        return f"addresses in {peer.ip_block}"
+    pods = (
+        "every pod"
+        if peer.pod_selector is None or peer.pod_selector.is_empty
+        else f"pods {peer.pod_selector}"
+    )
+    if peer.namespace_selector is None:
+        return f"{pods} in namespace {policy_namespace}"
+    if peer.namespace_selector.is_empty:
+        return f"{pods} in every namespace"
+    return f"{pods} in namespaces {peer.namespace_selector}"
+
+
+def describe_peers(peers: Sequence[Peer], policy_namespace: str) -> str:
+    """What a rule's entries admit together (OR); every peer when there is none."""
+    if not peers:
+        return "every peer"
+    return " or ".join(describe_peer(peer, policy_namespace) for peer in peers)
+
+
+def endpoint_name(endpoint: Endpoint) -> str:
+    return str(endpoint.ref) if isinstance(endpoint, Pod) else str(endpoint)
