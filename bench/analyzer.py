@@ -175,10 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-tracemalloc", action="store_true", help="skip the memory run")
     args = parser.parse_args(argv)
     print(
-        f"analyzer matrix benchmark (seed {args.seed}, ports {len(PORTS)}, Python {sys.version.split()[0]})"
+        f"analyzer matrix benchmark (seed {args.seed}, {len(PORTS)} ports, "
+        f"Python {sys.version.split()[0]})"
     )
     print(
-        f"{'pods':>6} {'policies':>8} {'classes':>7} {'build s':>8} {'matrix s':>8} {'count s':>7} {'cells':>12} {'cells/s':>12}"
+        f"{'pods':>6} {'policies':>8} {'classes':>7} {'build s':>8} {'matrix s':>8}"
+        f" {'count s':>7} {'cells':>12} {'cells/s':>12}"
     )
     last = None
     for size in (int(text) for text in args.sizes.split(",")):
@@ -193,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         elapsed = counted - built
         print(
             f"{size:>6} {len(state.policies):>8} {len(result.classes):>7} {built - started:>8.2f}"
-            f" {computed - built:>8.2f} {counted - computed:>7.2f} {cells:>12,} {cells / elapsed:>12,.0f}"
+            f" {computed - built:>8.2f} {counted - computed:>7.2f} {cells:>12,}"
+            f" {cells / elapsed:>12,.0f}"
         )
         last = (state, allowed)
     if last is not None:
@@ -212,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
             _, traced = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             print(
-                f"peak memory allocated by matrix() at {len(state.pods)} pods (tracemalloc): {traced / 2**20:,.1f} MiB"
+                f"peak memory allocated by matrix() at {len(state.pods)} pods"
+                f" (tracemalloc): {traced / 2**20:,.1f} MiB"
             )
     return 0
 

@@ -11,12 +11,12 @@ from collections.abc import Sequence
 
 from netprobe.model import ClusterState, IPAddress, Peer, Pod, Rule
 
-Endpoint = Pod | IPAddress
+ResolvedEndpoint = Pod | IPAddress
 """A resolved end of a connection: a pod of the snapshot, or an address that is no pod's."""
 
 
 def peer_matches(
-    peer: Peer, policy_namespace: str, endpoint: Endpoint, state: ClusterState
+    peer: Peer, policy_namespace: str, endpoint: ResolvedEndpoint, state: ClusterState
 ) -> bool:
     """Whether ``peer`` (an entry of a policy in ``policy_namespace``) matches ``endpoint``."""
     if peer.ip_block is not None:
@@ -33,7 +33,7 @@ def peer_matches(
 
 
 def rule_peer_matches(
-    rule: Rule, policy_namespace: str, endpoint: Endpoint, state: ClusterState
+    rule: Rule, policy_namespace: str, endpoint: ResolvedEndpoint, state: ClusterState
 ) -> bool:
     """An empty peer list matches everything; otherwise any entry must match (OR)."""
     if not rule.peers:
@@ -64,5 +64,5 @@ def describe_peers(peers: Sequence[Peer], policy_namespace: str) -> str:
     return " or ".join(describe_peer(peer, policy_namespace) for peer in peers)
 
 
-def endpoint_name(endpoint: Endpoint) -> str:
+def endpoint_name(endpoint: ResolvedEndpoint) -> str:
     return str(endpoint.ref) if isinstance(endpoint, Pod) else str(endpoint)

@@ -12,7 +12,7 @@ import difflib
 
 from netprobe.analyzer.isolation import isolating_policies
 from netprobe.analyzer.peers import (
-    Endpoint,
+    ResolvedEndpoint,
     describe_peers,
     endpoint_name,
     rule_peer_matches,
@@ -22,7 +22,7 @@ from netprobe.errors import InputError
 from netprobe.model import (
     ClusterState,
     Connection,
-    Endpoint as EndpointRef,
+    Endpoint,
     Pod,
     PodRef,
     PolicyType,
@@ -35,7 +35,7 @@ from netprobe.model import (
 _WORD = {PolicyType.INGRESS: "ingress", PolicyType.EGRESS: "egress"}
 
 
-def resolve_endpoint(endpoint: EndpointRef, state: ClusterState, role: str) -> Endpoint:
+def resolve_endpoint(endpoint: Endpoint, state: ClusterState, role: str) -> ResolvedEndpoint:
     """A pod of the snapshot for a PodRef or a pod's IP; the address itself otherwise.
 
     Raises:
@@ -91,7 +91,7 @@ def evaluate(connection: Connection, state: ClusterState) -> Verdict:
     return Verdict(allowed, tuple(reasons), undefined)
 
 
-def _undefined(*endpoints: Endpoint) -> str | None:
+def _undefined(*endpoints: ResolvedEndpoint) -> str | None:
     host = [str(e.ref) for e in endpoints if isinstance(e, Pod) and e.host_network]
     if host:
         return (
@@ -103,7 +103,7 @@ def _undefined(*endpoints: Endpoint) -> str | None:
 
 def _side(
     pod: Pod,
-    peer: Endpoint,
+    peer: ResolvedEndpoint,
     direction: PolicyType,
     port: int,
     protocol: Protocol,
@@ -154,7 +154,7 @@ def _side(
     return False, [*reasons, Reason(text, direction=direction), *missing]
 
 
-def _peer_note(rule: Rule, peer: Endpoint) -> str:
+def _peer_note(rule: Rule, peer: ResolvedEndpoint) -> str:
     peers = rule.peers
     has_block = any(entry.ip_block is not None for entry in peers)
     if isinstance(peer, Pod):
