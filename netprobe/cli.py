@@ -18,6 +18,8 @@ from netprobe.errors import EXIT_BAD_INPUT, NetprobeError
 
 COMMANDS: tuple[str, ...] = (
     # one name per module in netprobe/commands, in the order --help lists them
+    "matrix",
+    "explain",
 )
 
 EPILOG = """\

@@ -55,6 +55,11 @@ class Matrix:
         ``destination`` (a pod always reaches itself whatever this says)."""
         return bool(self._rows[port][source] >> destination & 1)
 
+    def class_row(self, source: int, port: int) -> int:
+        """The classes a pod of class ``source`` may reach on ``self.ports[port]``, as a
+        bitset (bit ``c`` = class ``c``); see :meth:`class_allowed` for pods of its own class."""
+        return self._rows[port][source]
+
     def row(self, source: int, port: int) -> Iterator[bool]:
         """The cells of pod ``source`` to every pod, in state order."""
         bits = self._rows[port][self.class_of[source]]

@@ -1,0 +1,127 @@
+"""``netprobe explain``: the verdict on one connection and the reasons behind it.
+
+FROM and TO are ``namespace/pod`` or an IP address; PORT is a number or a named port of
+the destination pod, with an optional ``/PROTO``. The text output is meant to be acted
+on: which policies isolate which side, which rule allowed the connection, or what each
+rule admits instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, TextIO
+
+from netprobe.analyzer import evaluate, resolve_endpoint
+from netprobe.commands.matrix import add_manifest_arguments, load
+from netprobe.errors import EXIT_OK, InputError
+from netprobe.model import (
+    ClusterState,
+    Connection,
+    Endpoint,
+    Pod,
+    Verdict,
+    parse_endpoint,
+)
+from netprobe.ports import parse_port_number, parse_protocol
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "explain",
+        help="why one connection is allowed or denied, from manifests",
+        description="Judge one connection against the NetworkPolicies in the manifests "
+        "and say why.",
+        epilog="exit codes: 0 done (whatever the verdict), 2 bad input (a manifest, an "
+        "unknown pod, a bad port)",
+    )
+    add_manifest_arguments(parser)
+    parser.add_argument("source", metavar="FROM", help="namespace/pod or an IP address")
+    parser.add_argument("destination", metavar="TO", help="namespace/pod or an IP address")
+    parser.add_argument(
+        "port",
+        metavar="PORT[/PROTO]",
+        help="a port number or a named port of TO, e.g. 5432, 53/UDP, http",
+    )
+    parser.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    state = load(args.paths)
+    connection = build_connection(args.source, args.destination, args.port, state)
+    verdict = evaluate(connection, state)
+    if args.output == "json":
+        write_json(connection, verdict, sys.stdout)
+    else:
+        write_text(connection, verdict, sys.stdout)
+    return EXIT_OK
+
+
+def build_connection(source: str, destination: str, port: str, state: ClusterState) -> Connection:
+    """The connection the arguments describe; a named port resolves on the destination pod.
+
+    Raises:
+        InputError: a malformed endpoint or port, an unknown pod, an unknown port name.
+    """
+    from_end = _endpoint(source, "FROM")
+    to_end = _endpoint(destination, "TO")
+    text, _, protocol_text = port.partition("/")
+    protocol = parse_protocol(protocol_text or "TCP", port)
+    if text.strip().isdigit():
+        return Connection(from_end, to_end, parse_port_number(text, port), protocol)
+    target = resolve_endpoint(to_end, state, "destination")
+    if not isinstance(target, Pod):
+        raise InputError(
+            f"port {port!r} is a name, but {destination} is not a pod: "
+            "only a pod's container ports have names; give a number"
+        )
+    number = target.named_port(text.strip(), protocol)
+    if number is None:
+        declared = ", ".join(map(str, target.ports)) or "none"
+        raise InputError(
+            f"port {port!r}: {target.ref} has no {protocol} port named {text.strip()!r} "
+            f"(its ports: {declared})"
+        )
+    return Connection(from_end, to_end, number, protocol)
+
+
+def _endpoint(text: str, role: str) -> Endpoint:
+    try:
+        return parse_endpoint(text.strip())
+    except ValueError:
+        raise InputError(
+            f"{role} {text!r}: expected namespace/pod (e.g. prod/db) or an IP address"
+        ) from None
+
+
+def write_text(connection: Connection, verdict: Verdict, out: TextIO) -> None:
+    out.write(f"{verdict}: {connection}\n")
+    if verdict.undefined:
+        out.write(f"UNDEFINED: {verdict.undefined}\n")
+    for reason in verdict.reasons:
+        indent = "    " if reason.policy is not None else "  "
+        out.write(f"{indent}- {reason.text}\n")
+
+
+def write_json(connection: Connection, verdict: Verdict, out: TextIO) -> None:
+    document = {
+        "from": str(connection.source),
+        "to": str(connection.destination),
+        "port": connection.port,
+        "protocol": str(connection.protocol),
+        "allowed": verdict.allowed,
+        "verdict": str(verdict),
+        "undefined": verdict.undefined,
+        "reasons": [
+            {
+                "text": reason.text,
+                "policy": str(reason.policy) if reason.policy else None,
+                "direction": str(reason.direction) if reason.direction else None,
+                "rule": reason.rule,
+            }
+            for reason in verdict.reasons
+        ],
+    }
+    out.write(json.dumps(document, indent=2) + "\n")

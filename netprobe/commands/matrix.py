@@ -1,0 +1,222 @@
+"""``netprobe matrix``: which pod may reach which, on every port asked, from manifests.
+
+Three outputs: ``json`` (the stable contract scripts rely on, streamed so that large
+matrices never sit in memory as text), ``summary`` (counts per port, computed over pod
+classes without expanding the matrix) and ``table`` (one truth table per port; pods that
+behave identically are grouped once there are too many to show one by one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from tabulate import tabulate
+
+from netprobe.analyzer import Matrix, matrix
+from netprobe.analyzer.classes import bit_indices
+from netprobe.errors import EXIT_OK, InputError
+from netprobe.model import ClusterState, Protocol
+from netprobe.ports import parse_port_spec
+
+ALLOWED, DENIED, ONLY_SELF = "✓", "✗", "∘"
+PER_POD_LIMIT = 40
+"""Up to this many pods the table shows one row and column per pod."""
+GROUP_LIMIT = 40
+"""At most this many groups of pods are shown; the rest are counted in a note."""
+MERGE_LIMIT = 1500
+"""Above this many pod classes, identical classes are not merged for the table (cost)."""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "matrix",
+        help="the reachability matrix of every pod pair, from manifests",
+        description="Compute which pod may reach which, on each port, from Kubernetes "
+        "manifests (Namespaces, Pods, NetworkPolicies).",
+        epilog="exit codes: 0 done, 2 bad input (a manifest or an argument)",
+    )
+    add_manifest_arguments(parser)
+    parser.add_argument(
+        "--ports",
+        metavar="SPEC",
+        help="comma-separated PORT[/PROTO], e.g. 80,81/UDP,5432 (protocol defaults to TCP); "
+        "default: every container port the pods declare",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        choices=("table", "json", "summary"),
+        default="table",
+        help="table (default): a truth table per port; json: every cell; summary: counts",
+    )
+    parser.set_defaults(func=run)
+
+
+def add_manifest_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-f",
+        "--filename",
+        dest="paths",
+        metavar="PATH",
+        type=Path,
+        action="append",
+        required=True,
+        help="a manifest file or directory (YAML or JSON); repeat for several",
+    )
+
+
+def load(paths: Sequence[Path]) -> ClusterState:
+    """The snapshot the manifests describe; loader warnings go to stderr."""
+    from netprobe.manifests import load_state
+
+    def warn(message: str) -> None:
+        print(f"netprobe: warning: {message}", file=sys.stderr)
+
+    return load_state(paths, warn)
+
+
+def run(args: argparse.Namespace) -> int:
+    state = load(args.paths)
+    ports = parse_port_spec(args.ports) if args.ports is not None else declared_ports(state)
+    result = matrix(state, ports)
+    write = {"json": write_json, "summary": write_summary, "table": write_table}[args.output]
+    write(result, state, sys.stdout)
+    return EXIT_OK
+
+
+def declared_ports(state: ClusterState) -> tuple[tuple[int, Protocol], ...]:
+    """Every distinct container port the pods declare, sorted by protocol then number."""
+    found = {(port.port, port.protocol) for pod in state.pods for port in pod.ports}
+    if not found:
+        raise InputError(
+            "no pod declares a container port, so there is no port to check: "
+            "pass --ports, e.g. --ports 80,53/UDP"
+        )
+    order = list(Protocol)
+    return tuple(sorted(found, key=lambda item: (order.index(item[1]), item[0])))
+
+
+def port_name(port: tuple[int, Protocol]) -> str:
+    return f"{port[0]}/{port[1]}"
+
+
+def write_json(result: Matrix, state: ClusterState, out: TextIO) -> None:
+    """The contract: ``{"pods": [...], "results": [{"from", "to", "port", "protocol",
+    "allowed"}, ...]}``, one result per ordered pod pair (self included) per port."""
+    names = [json.dumps(str(ref)) for ref in result.pods]
+    out.write('{"pods": [' + ", ".join(names) + '],\n "results": [')
+    first = True
+    ports = [(number, json.dumps(str(protocol))) for number, protocol in result.ports]
+    for source, source_name in enumerate(names):
+        rows = [list(result.row(source, q)) for q in range(len(ports))]
+        lines = []
+        for destination, destination_name in enumerate(names):
+            for q, (number, protocol) in enumerate(ports):
+                allowed = "true" if rows[q][destination] else "false"
+                lines.append(
+                    f'{{"from": {source_name}, "to": {destination_name}, "port": {number}, '
+                    f'"protocol": {protocol}, "allowed": {allowed}}}'
+                )
+        if lines:
+            out.write(("\n  " if first else ",\n  ") + ",\n  ".join(lines))
+            first = False
+    out.write("\n]}\n")
+
+
+def write_summary(result: Matrix, state: ClusterState, out: TextIO) -> None:
+    """``{"pods": N, "policies": P, "ports": {"80/TCP": {"allowed": A, "denied": D}}}``."""
+    cells = result.cells_per_port
+    ports = {}
+    for q, port in enumerate(result.ports):
+        allowed = result.allowed_count(q)
+        ports[port_name(port)] = {"allowed": allowed, "denied": cells - allowed}
+    summary = {"pods": len(result.pods), "policies": len(state.policies), "ports": ports}
+    out.write(json.dumps(summary, indent=2) + "\n")
+
+
+def write_table(result: Matrix, state: ClusterState, out: TextIO) -> None:
+    """One truth table per port, sources as rows and destinations as columns."""
+    if not result.pods:
+        out.write("no pods in the manifests\n")
+        return
+    if len(result.pods) <= PER_POD_LIMIT:
+        groups = [[pod] for pod in range(len(result.pods))]
+        cell = _pod_cell(result)
+        legend = [f"{n + 1:>3}  {result.pods[g[0]]}" for n, g in enumerate(groups)]
+    else:
+        classes = _merged_classes(result)
+        groups = [[p for c in group for p in result.classes[c]] for group in classes]
+        cell = _group_cell(result, classes, groups)
+        legend = [f"{n + 1:>3}  {_group_label(result, g)}" for n, g in enumerate(groups)]
+    shown = min(len(groups), GROUP_LIMIT)
+    key = f"{ALLOWED} allowed   {DENIED} denied   rows: from   columns: to"
+    if any(len(g) > 1 for g in groups):
+        key += f"   {ONLY_SELF} denied between different pods of the group (each reaches itself)"
+    out.write(f"{len(result.pods)} pods, {len(state.policies)} policies\n{key}\n")
+    if len(groups) < len(result.pods):
+        out.write(
+            f"pods are grouped: {len(result.pods)} pods behave as {len(groups)} groups "
+            "(same reachability on every port shown)\n"
+        )
+    for q, port in enumerate(result.ports):
+        headers = ["from \\ to", *(str(n + 1) for n in range(shown))]
+        rows = [[str(s + 1), *(cell(s, d, q) for d in range(shown))] for s in range(shown)]
+        out.write(f"\n{port_name(port)}\n")
+        out.write(tabulate(rows, headers, tablefmt="simple", stralign="center") + "\n")
+    out.write("\n" + "\n".join(legend[:shown]) + "\n")
+    if shown < len(groups):
+        left = sum(len(g) for g in groups[shown:])
+        out.write(
+            f"\n{len(groups) - shown} more groups ({left} pods) are left out of the tables; "
+            "use -o json for every cell, -o summary for counts, or fewer -f files\n"
+        )
+
+
+def _merged_classes(result: Matrix) -> list[list[int]]:
+    """Pod classes, merged when their rows and columns are equal on every port."""
+    count = len(result.classes)
+    if count > MERGE_LIMIT:
+        return [[c] for c in range(count)]
+    ports = range(len(result.ports))
+    columns = [[0] * count for _ in ports]
+    for q in ports:
+        for source in range(count):
+            for destination in bit_indices(result.class_row(source, q)):
+                columns[q][destination] |= 1 << source
+    merged: dict[tuple[int, ...], list[int]] = {}
+    for c in range(count):
+        key = tuple(result.class_row(c, q) for q in ports) + tuple(col[c] for col in columns)
+        merged.setdefault(key, []).append(c)
+    return list(merged.values())
+
+
+def _pod_cell(result: Matrix) -> Callable[[int, int, int], str]:
+    def cell(source: int, destination: int, q: int) -> str:
+        return ALLOWED if result.allowed(source, destination, q) else DENIED
+
+    return cell
+
+
+def _group_cell(
+    result: Matrix, classes: list[list[int]], groups: list[list[int]]
+) -> Callable[[int, int, int], str]:
+    def cell(source: int, destination: int, q: int) -> str:
+        allowed = result.class_allowed(classes[source][0], classes[destination][0], q)
+        if allowed:
+            return ALLOWED
+        if source == destination and len(groups[source]) > 1:
+            return ONLY_SELF
+        return ALLOWED if source == destination else DENIED
+
+    return cell
+
+
+def _group_label(result: Matrix, group: list[int]) -> str:
+    names = [str(result.pods[p]) for p in group[:3]]
+    more = f" and {len(group) - 3} more" if len(group) > 3 else ""
+    return ", ".join(names) + more
