@@ -16,6 +16,7 @@ from netprobe.model import (
     ClusterState,
     Endpoint,
     IPAddress,
+    IPNetwork,
     Namespace,
     NetworkPolicy,
     Pod,
@@ -24,6 +25,26 @@ from netprobe.model import (
     Protocol,
 )
 from netprobe.selectors import Labels
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """A reason not to check some expectations, limited to some backends and tags.
+
+    Empty ``backends`` means every backend (and the static check); empty ``tags`` means
+    every expectation the skip is attached to."""
+
+    reason: str
+    backends: tuple[str, ...] = ()
+    """Backend or CNI names (``local``, ``kubernetes``, ``cilium``, ...), lower case."""
+    tags: tuple[str, ...] = ()
+
+    def applies_to(self, names: tuple[str, ...]) -> bool:
+        """Whether this skip holds where the backend is known by ``names`` (empty: a
+        static check, where only skips without ``backends`` hold)."""
+        if not self.backends:
+            return True
+        return any(name.lower() in self.backends for name in names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +62,21 @@ class Expectation:
     tags: tuple[str, ...] = ()
     skip: str | None = None
     """Why this expectation is not checked (a CNI's known limitation, ...), or None."""
+    skips: tuple[Skip, ...] = ()
+    """Skips limited to some backends; see :meth:`skip_reason`."""
+    cidr: IPNetwork | None = None
+    """Set when the suite named a CIDR: ``destination`` is then its representative
+    address (the first host address, see docs/suites.md)."""
+
+    def skip_reason(self, *names: str) -> str | None:
+        """Why this expectation is skipped where the backend is known by ``names`` (its
+        name, its CNI, ...); with no names, for a static check. None when it is checked."""
+        if self.skip is not None:
+            return self.skip
+        for skip in self.skips:
+            if skip.applies_to(names):
+                return skip.reason
+        return None
 
     @property
     def id(self) -> str:
@@ -101,6 +137,9 @@ class Settings:
     settle_timeout: float = 10.0
     """Seconds a result may take to match after a change, before it counts as observed."""
     tags: tuple[str, ...] = ()
+    skips: tuple[Skip, ...] = ()
+    """The suite's skip rules, as declared; the loader has already copied the ones that
+    apply onto each expectation (``Expectation.skip`` / ``Expectation.skips``)."""
 
 
 @dataclass(frozen=True, slots=True)
