@@ -14,6 +14,7 @@ from netprobe.errors import Location
 from netprobe.model import (
     NAMESPACE_NAME_LABEL,
     ClusterState,
+    ContainerPort,
     Endpoint,
     IPAddress,
     IPNetwork,
@@ -24,7 +25,7 @@ from netprobe.model import (
     PolicyRef,
     Protocol,
 )
-from netprobe.selectors import Labels
+from netprobe.selectors import Labels, LabelSelector
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +144,20 @@ class Settings:
 
 
 @dataclass(frozen=True, slots=True)
+class Workload:
+    """An existing workload a staging suite probes from and to instead of a probe pod.
+
+    Expectations name it as ``namespace/name``; a backend that supports staging stands it
+    in with one running pod matched by ``selector`` (its IP, ports and labels)."""
+
+    ref: PodRef
+    selector: LabelSelector
+    ports: tuple[ContainerPort, ...] = ()
+    """Ports the suite declares for it (checked against the real pod's when it runs)."""
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Suite:
     name: str
     path: Path
@@ -153,6 +168,8 @@ class Suite:
     steps: tuple[Step, ...]
     settings: Settings = Settings()
     description: str = ""
+    workloads: tuple[Workload, ...] = ()
+    """Staging mode: existing workloads standing in for probe pods (Kubernetes backend)."""
 
     @property
     def expectations(self) -> tuple[Expectation, ...]:
