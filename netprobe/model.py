@@ -96,6 +96,9 @@ class Pod:
     host_network: bool = False
     """hostNetwork pods are outside NetworkPolicy's defined behaviour."""
     location: Location | None = field(default=None, compare=False)
+    ips: tuple[IPAddress, ...] = ()
+    """Every address of the pod (``status.podIPs``, dual-stack), ``ip`` first; may be empty
+    even when ``ip`` is set (pods built by hand)."""
 
     @property
     def namespace(self) -> str:
@@ -214,7 +217,9 @@ class ClusterState:
 
     @cached_property
     def _pods_by_ip(self) -> dict[IPAddress, Pod]:
-        return {pod.ip: pod for pod in self.pods if pod.ip is not None}
+        by_ip = {ip: pod for pod in self.pods for ip in pod.ips}
+        by_ip.update((pod.ip, pod) for pod in self.pods if pod.ip is not None)
+        return by_ip
 
     def namespace(self, name: str) -> Namespace | None:
         return self._namespaces.get(name)
