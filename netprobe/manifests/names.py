@@ -1,0 +1,109 @@
+"""The API server's rules for names, label keys, label values and port names.
+
+Pure string checks (apimachinery's ``IsDNS1123Label``, ``IsDNS1123Subdomain``,
+``IsQualifiedName``, ``IsValidLabelValue`` and ``IsValidPortName``): each returns what is
+wrong with the text, or None when the API server would accept it. Callers turn the answer
+into a located error; nothing here knows about files.
+"""
+
+from __future__ import annotations
+
+import re
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_QUALIFIED_PART = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+_PORT_NAME_CHARS = re.compile(r"[-a-z0-9]+")
+_LETTER = re.compile(r"[a-z]")
+
+DNS_LABEL_RULE = (
+    "at most 63 characters: lowercase letters, digits and '-', "
+    "starting and ending with a letter or digit"
+)
+DNS_SUBDOMAIN_RULE = (
+    "at most 253 characters: lowercase letters, digits, '-' and '.', "
+    "starting and ending with a letter or digit"
+)
+LABEL_KEY_RULE = (
+    "a key is an optional DNS subdomain prefix and '/', then a name of at most 63 "
+    "characters: letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
+)
+LABEL_VALUE_RULE = (
+    "a value is empty or at most 63 characters: letters, digits, '-', '_' and '.', "
+    "starting and ending with a letter or digit"
+)
+PORT_NAME_RULE = (
+    "a port name has at most 15 characters: lowercase letters, digits and '-', "
+    "at least one letter, no '-' at either end and no '--'"
+)
+
+
+def dns_label_problem(text: str) -> str | None:
+    """What makes ``text`` an invalid DNS-1123 label (namespace names), if anything."""
+    if len(text) > 63:
+        return f"is {len(text)} characters long, the limit is 63"
+    if not _DNS_LABEL.fullmatch(text):
+        return (
+            "must be lowercase letters, digits and '-', starting and ending with a letter or digit"
+        )
+    return None
+
+
+def dns_subdomain_problem(text: str) -> str | None:
+    """What makes ``text`` an invalid DNS-1123 subdomain (pod and policy names), if anything."""
+    if len(text) > 253:
+        return f"is {len(text)} characters long, the limit is 253"
+    if not _DNS_SUBDOMAIN.fullmatch(text):
+        return (
+            "must be lowercase letters, digits, '-' and '.', "
+            "starting and ending with a letter or digit"
+        )
+    return None
+
+
+def label_key_problem(key: str) -> str | None:
+    """What makes ``key`` an invalid label key (a qualified name), if anything."""
+    prefix, slash, name = key.rpartition("/")
+    if slash:
+        if not prefix:
+            return "has an empty prefix before '/'"
+        problem = dns_subdomain_problem(prefix)
+        if problem:
+            return f"has a prefix '{prefix}' that {problem}"
+    if not name:
+        return "has an empty name part"
+    if len(name) > 63:
+        return f"has a name part of {len(name)} characters, the limit is 63"
+    if not _QUALIFIED_PART.fullmatch(name):
+        return (
+            f"has a name part '{name}' with characters other than letters, digits, "
+            "'-', '_' and '.', or not starting and ending with a letter or digit"
+        )
+    return None
+
+
+def label_value_problem(value: str) -> str | None:
+    """What makes ``value`` an invalid label value, if anything (empty is valid)."""
+    if len(value) > 63:
+        return f"is {len(value)} characters long, the limit is 63"
+    if value and not _QUALIFIED_PART.fullmatch(value):
+        return (
+            "may hold only letters, digits, '-', '_' and '.', "
+            "and must start and end with a letter or digit"
+        )
+    return None
+
+
+def port_name_problem(name: str) -> str | None:
+    """What makes ``name`` an invalid port name (IANA_SVC_NAME), if anything."""
+    if len(name) > 15:
+        return f"is {len(name)} characters long, the limit is 15"
+    if not _PORT_NAME_CHARS.fullmatch(name):
+        return "may hold only lowercase letters, digits and '-'"
+    if not _LETTER.search(name):
+        return "must contain at least one letter"
+    if "--" in name:
+        return "must not contain '--'"
+    if name.startswith("-") or name.endswith("-"):
+        return "must not begin or end with '-'"
+    return None
