@@ -3,12 +3,37 @@
 The probe engine (building the shell script a backend execs in the source pod, and parsing
 the markers it prints) is shared by every backend, so that a local run and a cluster run
 judge connections the same way.
+
+One script runs all of a source pod's probes in parallel (background jobs, then ``wait``)
+and prints one marker line per probe::
+
+    NETPROBE <index> rc=<nc exit code> reply=<bytes received> t0=<uptime> t1=<uptime> err=<stderr>
+
+then ``NETPROBE_DONE``. Outcomes are classified here, in Python, from those facts: never
+from the exec's own exit code, which transports lose (kubernetes-client/python#2328). Only
+addresses (re-validated :mod:`ipaddress` values) and integers are put into the script.
+
+How OpenBSD nc (Debian's netcat-openbsd, also Alpine's) reports, as collected against real
+listeners and nftables rules in a network namespace (see ``tests/unit/test_probes_parse.py``):
+
+- TCP ``nc -vn -z -w T``: rc 0 and ``... succeeded!`` when connected; ``failed: Connection
+  refused`` (no listener, or a TCP reset); ``timed out: Operation now in progress`` after T
+  when dropped; ``failed: No route to host`` when an ICMP reject comes back.
+- UDP ``echo netprobe | nc -un -W 1 -w T``: a reply on stdout when the server answered;
+  nothing and rc 0 *at once* when an ICMP error came back (port unreachable); nothing and
+  rc 0 *after T* when dropped. ``-v`` and ``-z`` are never used for UDP: both make nc send
+  test datagrams of its own, and ``-zu`` reports success whatever happens. Timing is read
+  from ``/proc/uptime`` before and after each probe (centiseconds, no arithmetic in sh).
 """
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from netprobe.model import IPAddress, Protocol
 
@@ -19,7 +44,7 @@ class Outcome(StrEnum):
     REFUSED = "refused"
     """The packet reached the destination and nothing listened: the network allowed it."""
     TIMEOUT = "timeout"
-    """No answer within the timeout: dropped."""
+    """No answer within the timeout: dropped (or rejected on the way by the network)."""
     ERROR = "error"
     """The probe itself failed; says nothing about the network."""
 
@@ -39,3 +64,203 @@ class Probe:
     target: IPAddress
     port: int
     protocol: Protocol
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.target, IPv4Address | IPv6Address):
+            raise TypeError(f"probe target must be an IP address, got {self.target!r}")
+        if type(self.port) is not int or not 1 <= self.port <= 65535:
+            raise ValueError(f"probe port must be an int in 1-65535, got {self.port!r}")
+        if not isinstance(self.protocol, Protocol):
+            raise TypeError(f"probe protocol must be a Protocol, got {self.protocol!r}")
+
+    def __str__(self) -> str:
+        host = f"[{self.target}]" if self.target.version == 6 else str(self.target)
+        return f"{host}:{self.port}/{self.protocol}"
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    outcome: Outcome
+    detail: str = ""
+    """What nc said, or why the probe failed."""
+    elapsed: float | None = None
+    """Seconds the probe took inside the pod, when the pod could tell."""
+
+
+MARKER = "NETPROBE"
+DONE_MARKER = "NETPROBE_DONE"
+NO_NC_MARKER = "NETPROBE_NO_NC"
+EXEC_MARGIN = 5.0
+"""Seconds an exec may take beyond the probe timeout (process start, a loaded machine)."""
+_DETAIL_LIMIT = 300
+
+_PROLOGUE = """\
+set -f
+command -v nc >/dev/null 2>&1 || {{ echo {no_nc}; echo {done}; exit 0; }}
+np_tcp() {{ nc -vn -z -w {t} "$1" "$2" </dev/null; }}
+np_udp() {{ echo netprobe | nc -un -W 1 -w {t} "$1" "$2"; }}
+np() {{
+  i=$1; t0=; t1=
+  read -r t0 _ 2>/dev/null </proc/uptime
+  x=$(exec 3>&1; o=$(np_$2 "$3" "$4" 2>&3); echo "NPRC $? ${{#o}}")
+  read -r t1 _ 2>/dev/null </proc/uptime
+  r=${{x##*NPRC }}
+  set -- ${{x%NPRC*}}
+  printf '{marker} %s rc=%s reply=%s t0=%s t1=%s err=%s\\n' \
+    "$i" "${{r% *}}" "${{r#* }}" "$t0" "$t1" "$*"
+}}
+"""
+
+
+def nc_timeout(timeout: float) -> int:
+    """``nc -w`` takes whole seconds: the probe timeout rounded up, at least 1."""
+    return max(1, math.ceil(timeout))
+
+
+def exec_timeout(timeout: float) -> float:
+    """The deadline for one exec running probes with ``timeout`` in parallel."""
+    return nc_timeout(timeout) + EXEC_MARGIN
+
+
+def probe_script(probes: Sequence[Probe], timeout: float) -> str:
+    """A POSIX sh script running ``probes`` in parallel, one marker line each.
+
+    SCTP probes must be filtered out by the caller (nc cannot speak SCTP)."""
+    lines = [
+        _PROLOGUE.format(t=nc_timeout(timeout), marker=MARKER, done=DONE_MARKER, no_nc=NO_NC_MARKER)
+    ]
+    for index, probe in enumerate(probes):
+        if probe.protocol is Protocol.SCTP:
+            raise ValueError(f"nc cannot probe SCTP ({probe}); skip it before building")
+        # Re-validate at the last moment: only canonical addresses and ints reach the shell.
+        address = ip_address(str(probe.target)).compressed
+        port = int(probe.port)
+        lines.append(f"np {index} {probe.protocol.lower()} {address} {port} &\n")
+    lines.append(f"wait\necho {DONE_MARKER}\n")
+    return "".join(lines)
+
+
+def probe_command(probes: Sequence[Probe], timeout: float) -> tuple[str, ...]:
+    """The argv a backend execs in the source pod."""
+    return ("sh", "-c", probe_script(probes, timeout))
+
+
+_LINE = re.compile(
+    rf"^{MARKER} (?P<index>\d+) rc=(?P<rc>-?\d*) reply=(?P<reply>\d*) "
+    r"t0=(?P<t0>[\d.]*) t1=(?P<t1>[\d.]*) err=(?P<err>.*)$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeFacts:
+    """What one marker line says."""
+
+    rc: int | None
+    reply: int
+    elapsed: float | None
+    err: str
+
+
+def parse_probe_output(
+    probes: Sequence[Probe],
+    stdout: str,
+    timeout: float,
+    *,
+    stderr: str = "",
+    exit_code: int | None = None,
+    timed_out: bool = False,
+) -> tuple[ProbeResult, ...]:
+    """One result per probe, in order, from the markers in an exec's ``stdout``.
+
+    A probe without a marker is an ERROR that carries what the exec said on ``stderr``."""
+    lines = stdout.splitlines()
+    if NO_NC_MARKER in lines:
+        return tuple(ProbeResult(Outcome.ERROR, "nc not found in the pod") for _ in probes)
+    facts: dict[int, ProbeFacts] = {}
+    for line in lines:
+        match = _LINE.match(line.rstrip("\r"))
+        if match is None:
+            continue
+        facts[int(match["index"])] = _facts(match)
+    missing = _missing_reason(stdout, stderr, exit_code, timed_out)
+    return tuple(
+        classify(probe.protocol, facts[i], timeout) if i in facts else missing
+        for i, probe in enumerate(probes)
+    )
+
+
+def _facts(match: re.Match[str]) -> ProbeFacts:
+    elapsed = None
+    if match["t0"] and match["t1"]:
+        elapsed = max(0.0, float(match["t1"]) - float(match["t0"]))
+    return ProbeFacts(
+        rc=int(match["rc"]) if match["rc"] else None,
+        reply=int(match["reply"] or 0),
+        elapsed=elapsed,
+        err=match["err"].strip(),
+    )
+
+
+def _missing_reason(
+    stdout: str, stderr: str, exit_code: int | None, timed_out: bool
+) -> ProbeResult:
+    if timed_out:
+        why = "the exec passed its deadline before the probe reported"
+    elif DONE_MARKER in stdout:
+        why = "the probe script printed no result for this probe"
+    else:
+        why = f"the probe script did not finish (exit code {exit_code})"
+    said = " ".join(stderr.split())
+    detail = f"no result marker: {why}" + (f"; stderr: {said}" if said else "")
+    return ProbeResult(Outcome.ERROR, _clip(detail))
+
+
+# nc's stderr (errno texts from glibc and musl) -> what it means for the network.
+_REFUSED = ("connection refused",)
+_TIMED_OUT = ("timed out", "operation now in progress")
+_REJECTED = (
+    "no route to host",
+    "host is unreachable",
+    "operation not permitted",
+    "permission denied",
+    "administratively prohibited",
+)
+
+
+def classify(protocol: Protocol, facts: ProbeFacts, timeout: float) -> ProbeResult:
+    """Turn one marker's facts into an outcome (see the module docstring)."""
+    err = _clip(facts.err)
+    elapsed = facts.elapsed
+    lowered = err.lower()
+    if facts.rc == 127 or "not found" in lowered:
+        return ProbeResult(Outcome.ERROR, f"nc not found in the pod: {err}", elapsed)
+    slow = elapsed is not None and elapsed >= 0.5 * nc_timeout(timeout)
+    if protocol is Protocol.UDP:
+        if facts.reply > 0:
+            return ProbeResult(Outcome.CONNECTED, f"{facts.reply}-byte reply", elapsed)
+        if facts.rc == 0 and not err:
+            if elapsed is None:
+                return ProbeResult(Outcome.TIMEOUT, "no reply (timing unknown)", elapsed)
+            if slow:
+                return ProbeResult(Outcome.TIMEOUT, f"no reply within {timeout:g}s", elapsed)
+            return ProbeResult(
+                Outcome.REFUSED, "an ICMP error came back at once (port unreachable)", elapsed
+            )
+    elif facts.rc == 0:
+        return ProbeResult(Outcome.CONNECTED, err, elapsed)
+    if any(text in lowered for text in _REFUSED):
+        return ProbeResult(Outcome.REFUSED, err, elapsed)
+    if any(text in lowered for text in _TIMED_OUT):
+        return ProbeResult(Outcome.TIMEOUT, err, elapsed)
+    if any(text in lowered for text in _REJECTED):
+        return ProbeResult(Outcome.TIMEOUT, f"rejected by the network: {err}", elapsed)
+    if not err and facts.rc == 1 and slow:
+        # A quiet nc (BusyBox without -vv) that failed after the whole timeout.
+        return ProbeResult(Outcome.TIMEOUT, f"no answer within {timeout:g}s", elapsed)
+    return ProbeResult(
+        Outcome.ERROR, f"nc failed (exit code {facts.rc}): {err or 'no message'}", elapsed
+    )
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _DETAIL_LIMIT else text[: _DETAIL_LIMIT - 3] + "..."

@@ -1,0 +1,7 @@
+"""Running suites on a live dataplane: probe rounds, settling, and the comparison.
+
+:mod:`.engine` runs rounds of probes (one exec per source pod, sources in parallel);
+:mod:`.plan` turns a step's expectations (and, in matrix mode, every pod pair) into
+checks; :mod:`.settle` retries the checks that disagree until they settle or the budget
+runs out; :mod:`.runner` drives a whole suite through a backend and always tears it down.
+"""

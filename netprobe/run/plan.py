@@ -1,0 +1,118 @@
+"""What to probe in one step: the step's expectations, and in matrix mode every pod pair
+on every port the destination declares, each judged by the analyzer on the state in force.
+
+The state is the suite's model after the step's actions, with the pod IPs the backend
+assigned (ipBlocks are judged against real addresses). Expectations the backend cannot
+probe (a protocol it does not speak, a suite or backend skip) are skipped with the reason.
+Matrix cells are expectations whose wanted answer is the analyzer's: a failed cell is a
+place where the dataplane disagrees with the spec (the conformance view).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from netprobe.analyzer import evaluate
+from netprobe.errors import Location
+from netprobe.model import ClusterState, Connection, IPAddress, PodRef, Protocol, Verdict
+from netprobe.probes import Probe
+from netprobe.run.settle import Check
+from netprobe.suite.model import Expectation, Step
+
+MATRIX_TAG = "matrix"
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One expectation of a step, its verdict, and the check that probes it (None when
+    skipped)."""
+
+    expectation: Expectation
+    verdict: Verdict
+    check: Check | None
+    skip: str | None = None
+
+
+def with_addresses(model: ClusterState, snapshot: ClusterState) -> ClusterState:
+    """``model`` with each pod's IP taken from the backend's ``snapshot``."""
+    pods = tuple(
+        replace(pod, ip=found.ip) if (found := snapshot.pod(pod.ref)) is not None else pod
+        for pod in model.pods
+    )
+    return model.replace(pods=pods)
+
+
+def plan_step(
+    step: Step,
+    state: ClusterState,
+    *,
+    backend: str,
+    protocols: frozenset[Protocol],
+    matrix: bool = False,
+    location: Location | None = None,
+) -> tuple[Planned, ...]:
+    """The planned checks of ``step`` on ``state`` (see the module docstring)."""
+    planned = [_plan(e, state, backend, protocols) for e in step.expectations]
+    if matrix:
+        covered = {(p.expectation.source, p.check.probe) for p in planned if p.check}
+        where = location or Location("<matrix>")
+        for expectation in matrix_expectations(state, where.child(f"matrix[{step.name}]")):
+            cell = _plan(expectation, state, backend, protocols)
+            if cell.check is None or (cell.check.source, cell.check.probe) not in covered:
+                planned.append(cell)
+    return tuple(planned)
+
+
+def matrix_expectations(state: ClusterState, location: Location) -> tuple[Expectation, ...]:
+    """Every pod pair on every port the destination declares, expecting what the
+    analyzer says (pods without an IP are left out: they cannot be probed)."""
+    placed = [pod for pod in state.pods if pod.ip is not None]
+    cells: list[Expectation] = []
+    for destination in placed:
+        for port in destination.ports:
+            for source in placed:
+                connection = Connection(source.ref, destination.ref, port.port, port.protocol)
+                verdict = evaluate(connection, state)
+                cells.append(
+                    Expectation(
+                        source=source.ref,
+                        destination=destination.ref,
+                        port=port.port,
+                        protocol=port.protocol,
+                        allowed=verdict.allowed,
+                        location=location,
+                        port_name=port.name,
+                        tags=(MATRIX_TAG,),
+                    )
+                )
+    cells.sort(key=lambda e: (e.source, str(e.destination), e.port, e.protocol))
+    return tuple(cells)
+
+
+def _plan(
+    expectation: Expectation, state: ClusterState, backend: str, protocols: frozenset[Protocol]
+) -> Planned:
+    connection = Connection(
+        expectation.source, expectation.destination, expectation.port, expectation.protocol
+    )
+    verdict = evaluate(connection, state)
+    skip = expectation.skip_reason(backend)
+    if skip is None and expectation.protocol not in protocols:
+        supported = ", ".join(sorted(protocols)) or "nothing"
+        skip = f"the {backend} backend cannot probe {expectation.protocol} (it probes {supported})"
+    if skip is None and verdict.undefined is not None:
+        skip = f"NetworkPolicy does not define this: {verdict.undefined}"
+    target = _target(expectation, state)
+    if skip is None and target is None:
+        skip = f"{expectation.destination} has no IP address on the {backend} backend"
+    if skip is not None or target is None:
+        return Planned(expectation, verdict, None, skip)
+    probe = Probe(target, expectation.port, expectation.protocol)
+    return Planned(expectation, verdict, Check(expectation.source, probe, expectation.allowed))
+
+
+def _target(expectation: Expectation, state: ClusterState) -> IPAddress | None:
+    if isinstance(expectation.destination, PodRef):
+        pod = state.pod(expectation.destination)
+        return pod.ip if pod is not None else None
+    return expectation.destination

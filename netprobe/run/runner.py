@@ -1,0 +1,213 @@
+"""Run a suite on a backend: deploy, apply, then per step act, plan, probe, settle, compare.
+
+The analyzer judges every expectation on the suite's own model of the state after each
+step (not on the backend's bookkeeping), with the pod IPs the backend assigned, so a
+backend that loses a label or a policy shows up as a dataplane disagreement. The backend
+is always torn down, whatever happens (errors, Ctrl-C: the front end turns SIGTERM into
+the same interrupt).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from netprobe.backends.base import Backend
+from netprobe.model import NetworkPolicy, PodRef
+from netprobe.probes import Probe
+from netprobe.results import ExpectationResult, Observation, SuiteResult
+from netprobe.run.engine import DEFAULT_WORKERS, RoundResults, probe_round
+from netprobe.run.plan import Planned, plan_step, with_addresses
+from netprobe.run.settle import Check, SettlePolicy, settle
+from netprobe.suite.model import (
+    Action,
+    ApplyPolicy,
+    DeletePolicy,
+    SetNamespaceLabels,
+    SetPodLabels,
+    Suite,
+    apply_action,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """How to run, beyond what the suite's settings say."""
+
+    matrix: bool = False
+    """Also probe every pod pair on every declared port, against the analyzer."""
+    probe_timeout: float | None = None
+    """Overrides the suite's ``probe_timeout``."""
+    settle_interval: float | None = None
+    settle_timeout: float | None = None
+    confirm: bool = True
+    workers: int = DEFAULT_WORKERS
+    """How many execs (source pods) run at the same time."""
+    per_probe: bool = False
+    """One exec per probe instead of one per source pod (for the benchmark only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    suite: str
+    step: int
+    steps: int
+    probes: int
+    total: int
+    retries: int
+
+    def __str__(self) -> str:
+        return (
+            f"[{self.suite}] step {self.step}/{self.steps}  "
+            f"probes {self.probes}/{self.total}  retries {self.retries}"
+        )
+
+
+def run_suite(
+    suite: Suite,
+    backend: Backend,
+    *,
+    policies: Sequence[NetworkPolicy] | None = None,
+    options: RunOptions = RunOptions(),
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    progress: Callable[[Progress], None] | None = None,
+) -> SuiteResult:
+    """Run ``suite`` on ``backend`` and compare expected, analyzer and observed.
+
+    Args:
+        suite: the suite to run.
+        backend: a fresh backend; it is torn down before this returns or raises.
+        policies: replace the suite's policies (``--policies``); steps still act.
+        options: matrix mode, timeouts and concurrency.
+        clock, sleep: time, injected so tests never sleep.
+        progress: told after every exec and round.
+
+    Raises:
+        BackendError: the backend could not deploy or act (after teardown).
+        KeyboardInterrupt: interrupted (after teardown).
+    """
+    began = clock()
+    settings = suite.settings
+    timeout = options.probe_timeout or settings.probe_timeout
+    policy = SettlePolicy(
+        interval=_pick(options.settle_interval, settings.settle_interval),
+        timeout=_pick(options.settle_timeout, settings.settle_timeout),
+        confirm=options.confirm,
+    )
+    results: list[ExpectationResult] = []
+    try:
+        backend.deploy(suite.namespaces, suite.pods, suite.externals)
+        model = suite.initial_state()
+        if policies is not None:
+            model = model.replace(policies=tuple(policies))
+        for network_policy in model.policies:
+            backend.apply_policy(network_policy)
+        for number, step in enumerate(suite.steps, start=1):
+            for action in step.actions:
+                _perform(backend, action)
+                model = apply_action(model, action)
+            changed = clock()
+            state = with_addresses(model, backend.snapshot())
+            planned = plan_step(
+                step,
+                state,
+                backend=backend.name,
+                protocols=backend.protocols,
+                matrix=options.matrix,
+                location=step.location,
+            )
+            counter = _Counter(suite.name, number, len(suite.steps), progress)
+            prober = partial(_probe, backend, timeout, options, counter)
+            checks = [p.check for p in planned if p.check is not None]
+            counter.start(len(dict.fromkeys(checks)))
+            observed = settle(checks, prober, policy, clock=clock, sleep=sleep, start=changed)
+            results.extend(_result(p, step.name, observed) for p in planned)
+    finally:
+        backend.teardown()
+    return SuiteResult(
+        name=suite.name,
+        path=suite.path,
+        results=tuple(results),
+        backend=backend.name,
+        duration=round(clock() - began, 3),
+    )
+
+
+def _pick(override: float | None, default: float) -> float:
+    return default if override is None else override
+
+
+def _perform(backend: Backend, action: Action) -> None:
+    if isinstance(action, ApplyPolicy):
+        backend.apply_policy(action.policy)
+    elif isinstance(action, DeletePolicy):
+        backend.delete_policy(action.ref)
+    elif isinstance(action, SetPodLabels):
+        backend.set_pod_labels(action.pod, action.labels)
+    elif isinstance(action, SetNamespaceLabels):
+        backend.set_namespace_labels(action.namespace, action.labels)
+
+
+def _result(
+    planned: Planned, step: str, observed: Mapping[Check, Observation]
+) -> ExpectationResult:
+    observation = observed.get(planned.check) if planned.check is not None else None
+    return ExpectationResult(
+        expectation=planned.expectation,
+        step=step,
+        verdict=planned.verdict,
+        observation=observation,
+        skip=planned.skip,
+    )
+
+
+class _Counter:
+    """Counts probes for the progress line: the first round's, then the retries."""
+
+    def __init__(
+        self, suite: str, step: int, steps: int, report: Callable[[Progress], None] | None
+    ) -> None:
+        self.suite, self.step, self.steps, self.report = suite, step, steps, report
+        self.total = self.done = self.retries = 0
+        self.rounds = 0
+
+    def start(self, total: int) -> None:
+        self.total = total
+        self._tell()
+
+    def add(self, probes: int) -> None:
+        if self.rounds <= 1:
+            self.done = min(self.total, self.done + probes)
+        else:
+            self.retries += probes
+        self._tell()
+
+    def _tell(self) -> None:
+        if self.report is not None:
+            self.report(
+                Progress(self.suite, self.step, self.steps, self.done, self.total, self.retries)
+            )
+
+
+def _probe(
+    backend: Backend,
+    timeout: float,
+    options: RunOptions,
+    counter: _Counter,
+    checks: Sequence[Check],
+) -> RoundResults:
+    counter.rounds += 1
+    batches: dict[PodRef, list[Probe]] = {}
+    for check in checks:
+        batches.setdefault(check.source, []).append(check.probe)
+    return probe_round(
+        backend,
+        batches,
+        timeout,
+        workers=options.workers,
+        per_probe=options.per_probe,
+        on_batch=counter.add,
+    )

@@ -1,0 +1,144 @@
+"""Settling after a change: probe, re-probe what disagrees, confirm what agreed.
+
+Enforcement is eventually consistent (NETWORKPOLICY.md, "What is undefined"), so a
+result that differs from what is wanted right after a change is probed again, every
+``interval`` seconds, until it agrees or ``timeout`` seconds have passed since the change
+(upstream's e2e tests poll 1 s apart for 10 s). Every result that agreed is then probed
+once more after ``interval``: one that changed back has *flapped*, and its later result
+is the one that counts. Attempts, the time to settle and flapping are recorded, so a
+report can say when a result only held after retries.
+
+Time comes from an injected clock and sleep, so tests never sleep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from tenacity import RetryCallState, Retrying, retry_if_result, wait_fixed
+
+from netprobe.model import PodRef
+from netprobe.probes import Probe, ProbeResult
+from netprobe.results import Observation
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One connection to probe and whether the network should let it through."""
+
+    source: PodRef
+    probe: Probe
+    wanted: bool
+
+    @property
+    def key(self) -> tuple[PodRef, Probe]:
+        return (self.source, self.probe)
+
+
+@dataclass(frozen=True, slots=True)
+class SettlePolicy:
+    interval: float = 1.0
+    """Seconds between two probes of a result that does not agree yet."""
+    timeout: float = 10.0
+    """Seconds after the change during which disagreeing results are probed again."""
+    confirm: bool = True
+    """Probe every agreeing result once more at the end, to catch flapping."""
+
+
+Prober = Callable[[Sequence[Check]], Mapping[tuple[PodRef, Probe], ProbeResult]]
+"""Runs one round of probes for some checks (one exec per source pod)."""
+
+
+@dataclass
+class _Track:
+    attempts: int = 0
+    result: ProbeResult | None = None
+    settled_after: float | None = None
+
+
+def settle(
+    checks: Sequence[Check],
+    prober: Prober,
+    policy: SettlePolicy,
+    *,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+    start: float | None = None,
+) -> dict[Check, Observation]:
+    """Probe ``checks`` until each agrees with what it wants or the budget runs out.
+
+    Args:
+        checks: what to probe; duplicates are probed once.
+        prober: runs one round for the checks given.
+        policy: interval, budget and confirmation.
+        clock: seconds, monotonic.
+        sleep: waits that many seconds (on ``clock``).
+        start: when the change happened (default: now); settle times count from it.
+    """
+    unique = tuple(dict.fromkeys(checks))
+    began = clock() if start is None else start
+    tracks = {check: _Track() for check in unique}
+
+    def attempt(pending: tuple[Check, ...]) -> tuple[Check, ...]:
+        results = prober(pending)
+        now = clock()
+        still: list[Check] = []
+        for check in pending:
+            track = tracks[check]
+            track.attempts += 1
+            track.result = results[check.key]
+            if _agrees(check, track.result):
+                track.settled_after = round(max(0.0, now - began), 3)
+            else:
+                still.append(check)
+        return tuple(still)
+
+    def out_of_budget(state: RetryCallState) -> bool:
+        return clock() - began + policy.interval > policy.timeout
+
+    def give_up(state: RetryCallState) -> tuple[Check, ...]:
+        assert state.outcome is not None
+        left: tuple[Check, ...] = state.outcome.result()
+        return left
+
+    pending = unique
+
+    def next_round() -> tuple[Check, ...]:
+        nonlocal pending
+        pending = attempt(pending)
+        return pending
+
+    retrying = Retrying(
+        sleep=sleep,
+        stop=out_of_budget,
+        wait=wait_fixed(policy.interval),
+        retry=retry_if_result(bool),
+        retry_error_callback=give_up,
+    )
+    if pending:
+        retrying(next_round)
+
+    flapped: dict[Check, ProbeResult] = {}
+    agreed = tuple(c for c in unique if tracks[c].settled_after is not None)
+    if policy.confirm and agreed:
+        sleep(policy.interval)
+        results = prober(agreed)
+        flapped = {c: results[c.key] for c in agreed if not _agrees(c, results[c.key])}
+    return {check: _observation(tracks[check], flapped.get(check)) for check in unique}
+
+
+def _agrees(check: Check, result: ProbeResult) -> bool:
+    return result.outcome.reached is check.wanted
+
+
+def _observation(track: _Track, changed: ProbeResult | None) -> Observation:
+    assert track.result is not None
+    final = changed or track.result
+    return Observation(
+        outcome=final.outcome,
+        attempts=track.attempts,
+        settled_after=track.settled_after,
+        flapped=changed is not None,
+        detail=final.detail,
+    )
