@@ -72,6 +72,7 @@ def test_lagging_dataplane_settles_after_retries_and_records_the_time() -> None:
     )
     result = run(backend, suite(*steps), clock)
     opened, closed = result.results
+    assert opened.status is Status.PASS
     assert closed.status is Status.PASS
     assert closed.observation is not None
     assert closed.observation.attempts == 4  # t = 0, 1, 2 still open; t = 3 denied
