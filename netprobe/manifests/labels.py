@@ -7,10 +7,11 @@ of In, NotIn, Exists, DoesNotExist; In/NotIn need values and Exists/DoesNotExist
 
 from __future__ import annotations
 
-from netprobe.documents import Field, describe, suggest
+from netprobe.documents import Field, describe
 from netprobe.manifests.names import (
     LABEL_KEY_RULE,
     LABEL_VALUE_RULE,
+    did_you_mean,
     label_key_problem,
     label_value_problem,
 )
@@ -84,6 +85,6 @@ def _parse_operator(field: Field) -> Operator:
     try:
         return Operator(text)
     except ValueError:
-        close = suggest(text, _OPERATORS)
+        close = did_you_mean(text, _OPERATORS)
         hint = f"use one of {', '.join(_OPERATORS)}" + (f"; {close}" if close else "")
         field.fail(f"'{text}' is not a selector operator", hint=hint)

@@ -9,6 +9,9 @@ into a located error; nothing here knows about files.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+
+from netprobe.documents import suggest
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
@@ -107,3 +110,11 @@ def port_name_problem(name: str) -> str | None:
     if name.startswith("-") or name.endswith("-"):
         return "must not begin or end with '-'"
     return None
+
+
+def did_you_mean(text: str, choices: Sequence[str]) -> str | None:
+    """'did you mean ...?' for a misspelt enum value, case slips included (``tcp``)."""
+    for choice in choices:
+        if choice.lower() == text.lower():
+            return f"did you mean '{choice}'?"
+    return suggest(text, choices)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from netprobe.documents import Field, describe, suggest
+from netprobe.documents import Field, describe
 from netprobe.manifests.cidrs import parse_ip_block
 from netprobe.manifests.labels import parse_label_selector
 from netprobe.manifests.metadata import check_identity, parse_metadata
-from netprobe.manifests.names import PORT_NAME_RULE, port_name_problem
+from netprobe.manifests.names import PORT_NAME_RULE, did_you_mean, port_name_problem
 from netprobe.manifests.notes import Warn, drop_warning
 from netprobe.model import NetworkPolicy, Peer, PolicyPort, PolicyRef, PolicyType, Protocol, Rule
 from netprobe.selectors import LabelSelector
@@ -63,7 +63,7 @@ def _parse_policy_types(field: Field | None, *, has_egress: bool) -> tuple[Polic
     for item in items:
         text = item.as_str()
         if text not in _POLICY_TYPES:
-            close = suggest(text, _POLICY_TYPES)
+            close = did_you_mean(text, _POLICY_TYPES)
             item.fail(
                 f"'{text}' is not a policy type",
                 hint="use Ingress or Egress" + (f"; {close}" if close else ""),
@@ -173,9 +173,7 @@ def parse_protocol(field: Field) -> Protocol:
     """``TCP``, ``UDP`` or ``SCTP``, spelled as the API server wants (upper case)."""
     text = field.as_str()
     if text not in _PROTOCOLS:
-        close = suggest(text, _PROTOCOLS) or (
-            f"did you mean '{text.upper()}'?" if text.upper() in _PROTOCOLS else None
-        )
+        close = did_you_mean(text, _PROTOCOLS)
         field.fail(
             f"protocol '{text}' is not supported",
             hint="use TCP, UDP or SCTP" + (f"; {close}" if close else ""),
