@@ -20,6 +20,7 @@ COMMANDS: tuple[str, ...] = (
     # one name per module in netprobe/commands, in the order --help lists them
     "matrix",
     "explain",
+    "check",
 )
 
 EPILOG = """\

@@ -1,0 +1,102 @@
+"""``netprobe check``: the static gate. Every expectation of the suites judged by the
+analyzer against the suites' policies (or ``--policies PATH``), with no cluster.
+
+Arguments become one :class:`CheckOptions`; :func:`build_suites` wires the loaders;
+:func:`check` returns the exit code: 0 all hold, 1 any violated, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from netprobe.errors import EXIT_FAILED, EXIT_OK
+from netprobe.report import FORMATS, render, write_junit
+from netprobe.suite.model import Suite
+
+
+@dataclass(frozen=True, slots=True)
+class CheckOptions:
+    paths: tuple[Path, ...]
+    policies: tuple[Path, ...] = ()
+    output: str = "table"
+    junit: Path | None = None
+    verbose: bool = False
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="check suites of expectations against the policies, with no cluster",
+        description="Judge every expectation of the suites with netprobe's model of "
+        "NetworkPolicy: the regression gate for a policy change. Directories are searched "
+        "for *.netprobe.yaml files.",
+        epilog="exit codes: 0 every expectation holds, 1 an expectation is violated, "
+        "2 bad input (a suite, a manifest or an argument)",
+    )
+    parser.add_argument("paths", metavar="SUITE_OR_DIR", nargs="+", type=Path)
+    parser.add_argument(
+        "--policies",
+        metavar="PATH",
+        type=Path,
+        action="append",
+        default=[],
+        help="check these policies (a manifest file or directory; repeatable) instead of "
+        "each suite's own, e.g. a proposed change",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        choices=FORMATS,
+        default="table",
+        help="table (default): a summary and each violation with its reasons; json: every "
+        "result (docs/suites.md); markdown: a pull-request comment",
+    )
+    parser.add_argument(
+        "--junit", metavar="FILE", type=Path, help="also write JUnit XML (one testcase each)"
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="table: list every expectation"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: Any) -> int:
+    options = CheckOptions(
+        paths=tuple(args.paths),
+        policies=tuple(args.policies),
+        output=args.output,
+        junit=args.junit,
+        verbose=args.verbose,
+    )
+    return check(options)
+
+
+def check(options: CheckOptions) -> int:
+    from netprobe.suite.check import check_suite
+
+    suites = build_suites(options.paths, options.policies)
+    results = [check_suite(suite) for suite in suites]
+    sys.stdout.write(render(options.output, results, verbose=options.verbose))
+    if options.junit is not None:
+        write_junit(results, options.junit)
+    return EXIT_FAILED if any(result.failed for result in results) else EXIT_OK
+
+
+def build_suites(paths: Sequence[Path], policies: Sequence[Path] = ()) -> tuple[Suite, ...]:
+    """The suites under ``paths``, with the policies under ``policies`` when given."""
+    from netprobe.manifests import load_paths
+    from netprobe.suite.loader import load_suites, replace_policies
+
+    suites = load_suites(paths, _warn)
+    if not policies:
+        return suites
+    proposed = load_paths(policies, _warn).policies
+    return tuple(replace_policies(suite, proposed) for suite in suites)
+
+
+def _warn(message: str) -> None:
+    print(f"netprobe: warning: {message}", file=sys.stderr)

@@ -1,0 +1,51 @@
+"""The static check: every expectation of a suite judged by the analyzer, no cluster.
+
+This is what ``netprobe check`` and the pytest plugin (without a backend) run. Each step's
+expectations are judged against the state after that step's actions, exactly as a backend
+would be asked to enforce them; pods have no IPs here, so ipBlocks never match pods.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+from netprobe.analyzer import evaluate
+from netprobe.model import ClusterState, Connection
+from netprobe.results import ExpectationResult, SuiteResult
+from netprobe.suite.model import Expectation, Step, Suite, apply_action
+
+
+def step_states(suite: Suite) -> Iterator[tuple[Step, ClusterState]]:
+    """Each step with the state its expectations are checked in (after its actions)."""
+    state = suite.initial_state()
+    for step in suite.steps:
+        for action in step.actions:
+            state = apply_action(state, action)
+        yield step, state
+
+
+def check_expectation(
+    expectation: Expectation, step: Step, state: ClusterState
+) -> ExpectationResult:
+    """The analyzer's verdict on one expectation in ``state``."""
+    connection = Connection(
+        expectation.source, expectation.destination, expectation.port, expectation.protocol
+    )
+    return ExpectationResult(
+        expectation=expectation,
+        step=step.name,
+        verdict=evaluate(connection, state),
+        skip=expectation.skip_reason(),
+    )
+
+
+def check_suite(suite: Suite, clock: Callable[[], float] = time.perf_counter) -> SuiteResult:
+    """Every expectation of ``suite`` judged by the analyzer, in order."""
+    started = clock()
+    results = tuple(
+        check_expectation(expectation, step, state)
+        for step, state in step_states(suite)
+        for expectation in step.expectations
+    )
+    return SuiteResult(suite.name, suite.path, results, duration=clock() - started)

@@ -1,0 +1,169 @@
+"""Loading suite files: YAML -> :class:`Suite`, every error located at file:line field.
+
+The loader reads the probe pods, loads the policies under test (fixture paths relative to
+the suite file, and inline manifests, both through :mod:`netprobe.manifests`), walks the
+steps applying their actions to a :class:`ClusterState` with :func:`apply_action`, and
+expands each step's entries against the state at that step. The result holds only concrete
+expectations; nothing after loading reads YAML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from netprobe.documents import Field, load_yaml_documents
+from netprobe.errors import InputError, LocatedError, Location
+from netprobe.model import NetworkPolicy
+from netprobe.suite.entries import parse_entries
+from netprobe.suite.expand import Warn, expand
+from netprobe.suite.model import Settings, Step, Suite, apply_action
+from netprobe.suite.objects import merge_fixtures, parse_policy_sources
+from netprobe.suite.pods import implicit_namespaces, parse_namespaces, parse_pods
+from netprobe.suite.settings import parse_settings
+from netprobe.suite.steps import parse_actions
+
+SUFFIX = ".netprobe.yaml"
+"""Suites found in directories (and collected by the pytest plugin) end with this."""
+
+_TOP_KEYS = (
+    "name",
+    "description",
+    "namespaces",
+    "pods",
+    "policies",
+    "expect",
+    "steps",
+    "settings",
+)
+_STEP_KEYS = ("name", "apply", "delete", "label", "expect")
+
+
+def load_suite(path: Path, warn: Warn) -> Suite:
+    """Read and expand one suite file.
+
+    Raises:
+        InputError: the file cannot be read; LocatedError for anything wrong inside it,
+            or in the manifests it names.
+    """
+    documents = load_yaml_documents(path)
+    if not documents:
+        raise LocatedError(
+            Location(str(path), 1),
+            "the suite is empty",
+            "a suite needs at least 'pods' and 'expect'",
+        )
+    if len(documents) > 1:
+        documents[1].fail("a suite file holds one YAML document", hint="split it into files")
+    return parse_suite(documents[0], path, warn)
+
+
+def parse_suite(root: Field, path: Path, warn: Warn) -> Suite:
+    """A suite from its parsed YAML document; ``path`` anchors relative fixture paths."""
+    root.check_keys(_TOP_KEYS)
+    settings = parse_settings(root.get("settings"))
+    pods = parse_pods(root.require("pods"))
+    declared = parse_namespaces(root.get("namespaces"))
+    policies_field = root.get("policies")
+    fixtures = parse_policy_sources(policies_field, path.parent, warn) if policies_field else None
+    namespaces, pods, policies = merge_fixtures(declared, pods, fixtures)
+    namespaces = implicit_namespaces(namespaces, pods)
+    suite = Suite(
+        name=_name(root, path),
+        path=path,
+        namespaces=namespaces,
+        pods=pods,
+        policies=policies,
+        steps=(),
+        settings=settings,
+        description=_description(root),
+    )
+    return replace(suite, steps=_steps(root, suite, warn))
+
+
+def load_suites(paths: Sequence[Path], warn: Warn) -> tuple[Suite, ...]:
+    """Suites from files and directories (in directories, every ``*.netprobe.yaml`` below
+    them, sorted); a directory without any is an error."""
+    suites: list[Suite] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob(f"*{SUFFIX}") if p.is_file())
+            if not found:
+                raise InputError(f"{path}: no suite files (*{SUFFIX}) in this directory")
+            suites.extend(load_suite(p, warn) for p in found)
+        elif path.exists():
+            suites.append(load_suite(path, warn))
+        else:
+            raise InputError(f"{path}: no such file or directory")
+    return tuple(suites)
+
+
+def replace_policies(suite: Suite, policies: Sequence[NetworkPolicy]) -> Suite:
+    """``suite`` with ``policies`` as its policies under test (``--policies PATH``).
+
+    Steps keep their actions; expectations do not depend on policies, so they stand."""
+    return replace(suite, policies=tuple(policies))
+
+
+def _steps(root: Field, suite: Suite, warn: Warn) -> tuple[Step, ...]:
+    state = suite.initial_state()
+    settings: Settings = suite.settings
+    expect_field = root.get("expect")
+    steps_field = root.get("steps")
+    if expect_field is None and steps_field is None:
+        root.fail("the suite expects nothing", hint="add 'expect:' (or 'steps:') entries")
+    steps: list[Step] = []
+    if expect_field is not None:
+        statements = parse_entries(expect_field)
+        name = "initial" if steps_field else ""
+        if not statements:
+            expect_field.fail("'expect' is empty")
+        steps.append(
+            Step(name, (), expand(statements, state, settings, warn), expect_field.location)
+        )
+    if steps_field is None:
+        return tuple(steps)
+    if not steps_field.elements():
+        steps_field.fail("'steps' is empty")
+    names = {step.name: step for step in steps}
+    for index, step_field in enumerate(steps_field.elements()):
+        step_field.check_keys(_STEP_KEYS)
+        name_field = step_field.get("name")
+        name = name_field.as_str().strip() if name_field else f"step-{index + 1}"
+        if name in names:
+            (name_field or step_field).fail(
+                f"step name '{name}' is used twice", hint="give each step its own name"
+            )
+        actions = parse_actions(step_field, state, suite.path.parent, warn)
+        for action in actions:
+            state = apply_action(state, action)
+        expect = step_field.get("expect")
+        if expect is None or not parse_entries(expect):
+            step_field.fail(
+                f"step '{name}' checks nothing", hint="add 'expect:' entries to this step"
+            )
+        if not steps and actions:
+            # The first step of a suite changes nothing (suite model); start from an empty one.
+            steps.append(Step("initial", (), ()))
+            names.setdefault("initial", steps[0])
+        expectations = expand(parse_entries(expect), state, settings, warn, name)
+        names[name] = Step(name, actions, expectations, step_field.location)
+        steps.append(names[name])
+    return tuple(steps)
+
+
+def _name(root: Field, path: Path) -> str:
+    field = root.get("name")
+    if field is not None:
+        name = field.as_str().strip()
+        if not name:
+            field.fail("the suite name is empty")
+        return name
+    file_name = path.name
+    return file_name[: -len(SUFFIX)] if file_name.endswith(SUFFIX) else path.stem
+
+
+def _description(root: Field) -> str:
+    field = root.get("description")
+    return field.as_str().strip() if field else ""

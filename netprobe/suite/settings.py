@@ -1,0 +1,85 @@
+"""The ``settings:`` block of a suite and the ``skip:`` syntax shared by suites and entries.
+
+Durations are seconds as numbers, or strings with a unit (``500ms``, ``2s``, ``1m``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from netprobe.documents import Field
+from netprobe.suite.model import Settings, Skip
+from netprobe.suite.names import parse_tags
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$")
+_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}
+
+
+def parse_settings(field: Field | None) -> Settings:
+    """``settings: {probeTimeout, settleInterval, settleTimeout, tags, skip}``."""
+    if field is None:
+        return Settings()
+    field.check_keys(["probeTimeout", "settleInterval", "settleTimeout", "tags", "skip"])
+    defaults = Settings()
+    probe_timeout = _duration(field.get("probeTimeout"), defaults.probe_timeout)
+    settle_interval = _duration(field.get("settleInterval"), defaults.settle_interval)
+    settle_timeout = _duration(field.get("settleTimeout"), defaults.settle_timeout)
+    if settle_timeout < probe_timeout:
+        timeout_field = field.get("settleTimeout") or field.require("probeTimeout")
+        timeout_field.fail(
+            f"settleTimeout ({settle_timeout:g}s) is shorter than probeTimeout "
+            f"({probe_timeout:g}s): no probe could be repeated"
+        )
+    tags_field = field.get("tags")
+    skip_field = field.get("skip")
+    return Settings(
+        probe_timeout=probe_timeout,
+        settle_interval=settle_interval,
+        settle_timeout=settle_timeout,
+        tags=parse_tags(tags_field) if tags_field else (),
+        skips=parse_skips(skip_field, allow_tags=True) if skip_field else (),
+    )
+
+
+def parse_skips(field: Field, allow_tags: bool = False) -> tuple[Skip, ...]:
+    """``skip: "reason"``, ``skip: {reason, backends, tags}``, or a list of those.
+
+    ``tags`` is only meaningful (and only accepted) in ``settings.skip``."""
+    items = field.elements() if isinstance(field.value, list) else [field]
+    return tuple(_parse_skip(item, allow_tags) for item in items)
+
+
+def _parse_skip(field: Field, allow_tags: bool) -> Skip:
+    if isinstance(field.value, str):
+        return Skip(_reason(field))
+    keys = ["reason", "backends", *(["tags"] if allow_tags else [])]
+    field.check_keys(keys)
+    reason = _reason(field.require("reason"))
+    backends_field = field.get("backends")
+    backends = tuple(b.lower() for b in parse_tags(backends_field)) if backends_field else ()
+    tags_field = field.get("tags") if allow_tags else None
+    return Skip(reason, backends, parse_tags(tags_field) if tags_field else ())
+
+
+def _reason(field: Field) -> str:
+    text = field.as_str().strip()
+    if not text:
+        field.fail("a skip needs a reason", hint="say why, e.g. a CNI's known limitation")
+    return text
+
+
+def _duration(field: Field | None, default: float) -> float:
+    if field is None:
+        return default
+    if isinstance(field.value, str):
+        match = _DURATION.match(field.value)
+        if not match:
+            field.fail(
+                f"'{field.value}' is not a duration", hint="write seconds (2, 0.5) or 500ms, 2s, 1m"
+            )
+        seconds = float(match.group(1)) * _UNIT[match.group(2)]
+    else:
+        seconds = field.as_number()
+    if seconds <= 0:
+        field.fail(f"a duration must be positive, got {field.value!r}")
+    return seconds
