@@ -147,28 +147,38 @@ def write_table(result: Matrix, state: ClusterState, out: TextIO) -> None:
     if len(result.pods) <= PER_POD_LIMIT:
         groups = [[pod] for pod in range(len(result.pods))]
         cell = _pod_cell(result)
-        legend = [f"{n + 1:>3}  {result.pods[g[0]]}" for n, g in enumerate(groups)]
+        labels = [str(result.pods[pod]) for pod in range(len(result.pods))]
     else:
         classes = _merged_classes(result)
         groups = [[p for c in group for p in result.classes[c]] for group in classes]
         cell = _group_cell(result, classes, groups)
-        legend = [f"{n + 1:>3}  {_group_label(result, g)}" for n, g in enumerate(groups)]
+        labels = [_group_label(result, group) for group in groups]
     shown = min(len(groups), GROUP_LIMIT)
-    key = f"{ALLOWED} allowed   {DENIED} denied   rows: from   columns: to"
+    key = f"{ALLOWED} allowed   {DENIED} denied   rows: from   columns: to (numbered as the rows)"
     if any(len(g) > 1 for g in groups):
-        key += f"   {ONLY_SELF} denied between different pods of the group (each reaches itself)"
-    out.write(f"{len(result.pods)} pods, {len(state.policies)} policies\n{key}\n")
+        key += f"\n{ONLY_SELF} denied between different pods of a group (each pod reaches itself)"
+    policies = len(state.policies)
+    out.write(f"{len(result.pods)} pods, {policies} {'policy' if policies == 1 else 'policies'}\n")
     if len(groups) < len(result.pods):
         out.write(
-            f"pods are grouped: {len(result.pods)} pods behave as {len(groups)} groups "
-            "(same reachability on every port shown)\n"
+            f"{len(result.pods)} pods behave as {len(groups)} groups (same reachability on "
+            "every port shown); each row and column is a group\n"
         )
+    out.write(key + "\n")
+    align = ("left", *("center",) * shown)
     for q, port in enumerate(result.ports):
-        headers = ["from \\ to", *(str(n + 1) for n in range(shown))]
-        rows = [[str(s + 1), *(cell(s, d, q) for d in range(shown))] for s in range(shown)]
-        out.write(f"\n{port_name(port)}\n")
-        out.write(tabulate(rows, headers, tablefmt="simple", stralign="center") + "\n")
-    out.write("\n" + "\n".join(legend[:shown]) + "\n")
+        headers = [port_name(port), *(str(n + 1) for n in range(shown))]
+        rows = [
+            [f"{s + 1:>3} {labels[s]}", *(cell(s, d, q) for d in range(shown))]
+            for s in range(shown)
+        ]
+        out.write("\n" + tabulate(rows, headers, tablefmt="simple", colalign=align) + "\n")
+    if len(groups) < len(result.pods):
+        out.write("\ngroups:\n")
+        for n, group in enumerate(groups[:shown]):
+            members = ", ".join(str(result.pods[p]) for p in group[:8])
+            more = f" and {len(group) - 8} more" if len(group) > 8 else ""
+            out.write(f"{n + 1:>3}  {members}{more}\n")
     if shown < len(groups):
         left = sum(len(g) for g in groups[shown:])
         out.write(
@@ -217,6 +227,5 @@ def _group_cell(
 
 
 def _group_label(result: Matrix, group: list[int]) -> str:
-    names = [str(result.pods[p]) for p in group[:3]]
-    more = f" and {len(group) - 3} more" if len(group) > 3 else ""
-    return ", ".join(names) + more
+    more = f" (+{len(group) - 1})" if len(group) > 1 else ""
+    return f"{result.pods[group[0]]}{more}"
