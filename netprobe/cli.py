@@ -21,6 +21,7 @@ COMMANDS: tuple[str, ...] = (
     "matrix",
     "explain",
     "check",
+    "run",
 )
 
 EPILOG = """\

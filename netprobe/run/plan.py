@@ -10,6 +10,7 @@ place where the dataplane disagrees with the spec (the conformance view).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from netprobe.analyzer import evaluate
@@ -48,16 +49,20 @@ def plan_step(
     *,
     backend: str,
     protocols: frozenset[Protocol],
+    unsupported: Mapping[Protocol, str] | None = None,
     matrix: bool = False,
     location: Location | None = None,
 ) -> tuple[Planned, ...]:
-    """The planned checks of ``step`` on ``state`` (see the module docstring)."""
-    planned = [_plan(e, state, backend, protocols) for e in step.expectations]
+    """The planned checks of ``step`` on ``state`` (see the module docstring).
+
+    ``unsupported`` says why the backend cannot probe a protocol outside ``protocols``."""
+    can = _Capabilities(backend, protocols, unsupported or {})
+    planned = [_plan(e, state, can) for e in step.expectations]
     if matrix:
         covered = {(p.expectation.source, p.check.probe) for p in planned if p.check}
         where = location or Location("<matrix>")
         for expectation in matrix_expectations(state, where.child(f"matrix[{step.name}]")):
-            cell = _plan(expectation, state, backend, protocols)
+            cell = _plan(expectation, state, can)
             if cell.check is None or (cell.check.source, cell.check.probe) not in covered:
                 planned.append(cell)
     return tuple(planned)
@@ -89,22 +94,32 @@ def matrix_expectations(state: ClusterState, location: Location) -> tuple[Expect
     return tuple(cells)
 
 
-def _plan(
-    expectation: Expectation, state: ClusterState, backend: str, protocols: frozenset[Protocol]
-) -> Planned:
+@dataclass(frozen=True, slots=True)
+class _Capabilities:
+    backend: str
+    protocols: frozenset[Protocol]
+    unsupported: Mapping[Protocol, str]
+
+    def why_not(self, protocol: Protocol) -> str | None:
+        if protocol in self.protocols:
+            return None
+        if protocol in self.unsupported:
+            return self.unsupported[protocol]
+        supported = ", ".join(sorted(self.protocols)) or "nothing"
+        return f"the {self.backend} backend cannot probe {protocol} (it probes {supported})"
+
+
+def _plan(expectation: Expectation, state: ClusterState, can: _Capabilities) -> Planned:
     connection = Connection(
         expectation.source, expectation.destination, expectation.port, expectation.protocol
     )
     verdict = evaluate(connection, state)
-    skip = expectation.skip_reason(backend)
-    if skip is None and expectation.protocol not in protocols:
-        supported = ", ".join(sorted(protocols)) or "nothing"
-        skip = f"the {backend} backend cannot probe {expectation.protocol} (it probes {supported})"
+    skip = expectation.skip_reason(can.backend) or can.why_not(expectation.protocol)
     if skip is None and verdict.undefined is not None:
         skip = f"NetworkPolicy does not define this: {verdict.undefined}"
     target = _target(expectation, state)
     if skip is None and target is None:
-        skip = f"{expectation.destination} has no IP address on the {backend} backend"
+        skip = f"{expectation.destination} has no IP address on the {can.backend} backend"
     if skip is not None or target is None:
         return Planned(expectation, verdict, None, skip)
     probe = Probe(target, expectation.port, expectation.protocol)

@@ -3,8 +3,8 @@
 The analyzer judges every expectation on the suite's own model of the state after each
 step (not on the backend's bookkeeping), with the pod IPs the backend assigned, so a
 backend that loses a label or a policy shows up as a dataplane disagreement. The backend
-is always torn down, whatever happens (errors, Ctrl-C: the front end turns SIGTERM into
-the same interrupt).
+is always torn down, whatever happens: errors, Ctrl-C and SIGTERM (both raise
+``KeyboardInterrupt`` in the main thread during a run, and are ignored during teardown).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from netprobe.backends.base import Backend
+from netprobe.backends.local.signals import teardown_on_signals
 from netprobe.model import NetworkPolicy, PodRef
 from netprobe.probes import Probe
 from netprobe.results import ExpectationResult, Observation, SuiteResult
@@ -98,7 +99,7 @@ def run_suite(
         confirm=options.confirm,
     )
     results: list[ExpectationResult] = []
-    try:
+    with teardown_on_signals(backend):
         backend.deploy(suite.namespaces, suite.pods, suite.externals)
         model = suite.initial_state()
         if policies is not None:
@@ -116,6 +117,7 @@ def run_suite(
                 state,
                 backend=backend.name,
                 protocols=backend.protocols,
+                unsupported=getattr(backend, "unsupported", None),
                 matrix=options.matrix,
                 location=step.location,
             )
@@ -125,8 +127,6 @@ def run_suite(
             counter.start(len(dict.fromkeys(checks)))
             observed = settle(checks, prober, policy, clock=clock, sleep=sleep, start=changed)
             results.extend(_result(p, step.name, observed) for p in planned)
-    finally:
-        backend.teardown()
     return SuiteResult(
         name=suite.name,
         path=suite.path,
