@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
+from netprobe.analyzer.peers import pod_addresses
 from netprobe.model import ClusterState, IPBlock, IPNetwork, Pod, PolicyPort, Protocol
 from netprobe.selectors import LabelSelector, Operator
 
@@ -207,10 +208,13 @@ def _ip_blocks(state: ClusterState) -> list[IPBlock]:
 
 
 def _ip_block_membership(pods: Sequence[Pod], blocks: Sequence[IPBlock]) -> list[frozenset[int]]:
-    """For each pod, the indices of the ipBlocks its IP falls in (found by bisection)."""
+    """For each pod, the indices of the ipBlocks one of its addresses falls in (found by
+    bisection over the sorted addresses)."""
     found: list[set[int]] = [set() for _ in pods]
     located = sorted(
-        ((pod.ip.version, int(pod.ip)), index) for index, pod in enumerate(pods) if pod.ip
+        ((address.version, int(address)), index)
+        for index, pod in enumerate(pods)
+        for address in pod_addresses(pod)
     )
     positions = [position for position, _ in located]
 

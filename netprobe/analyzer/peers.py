@@ -15,13 +15,23 @@ ResolvedEndpoint = Pod | IPAddress
 """A resolved end of a connection: a pod of the snapshot, or an address that is no pod's."""
 
 
+def pod_addresses(pod: Pod) -> tuple[IPAddress, ...]:
+    """Every address of ``pod`` (dual-stack pods have two). An ipBlock matches a pod when
+    it contains any of them; a pod without an address never matches an ipBlock."""
+    if pod.ips:
+        return pod.ips
+    return (pod.ip,) if pod.ip is not None else ()
+
+
 def peer_matches(
     peer: Peer, policy_namespace: str, endpoint: ResolvedEndpoint, state: ClusterState
 ) -> bool:
     """Whether ``peer`` (an entry of a policy in ``policy_namespace``) matches ``endpoint``."""
     if peer.ip_block is not None:
-        address = endpoint.ip if isinstance(endpoint, Pod) else endpoint
-        return address is not None and peer.ip_block.contains(address)
+        block = peer.ip_block
+        if isinstance(endpoint, Pod):
+            return any(block.contains(address) for address in pod_addresses(endpoint))
+        return block.contains(endpoint)
     if not isinstance(endpoint, Pod):
         return False
     if peer.namespace_selector is None:

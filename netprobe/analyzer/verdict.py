@@ -15,6 +15,7 @@ from netprobe.analyzer.peers import (
     ResolvedEndpoint,
     describe_peers,
     endpoint_name,
+    pod_addresses,
     rule_peer_matches,
 )
 from netprobe.analyzer.ports import describe_ports, rule_port_matches
@@ -150,7 +151,7 @@ def _side(
     if allowing:
         return True, reasons + allowing
     verb = "from" if direction is PolicyType.INGRESS else "to"
-    text = f"no {word} rule of {pod.ref} admits {verb} {flow}"
+    text = f"no {word} rule of {pod.ref} admits traffic {verb} {flow}"
     return False, [*reasons, Reason(text, direction=direction), *missing]
 
 
@@ -158,7 +159,7 @@ def _peer_note(rule: Rule, peer: ResolvedEndpoint) -> str:
     peers = rule.peers
     has_block = any(entry.ip_block is not None for entry in peers)
     if isinstance(peer, Pod):
-        if has_block and peer.ip is None:
+        if has_block and not pod_addresses(peer):
             return f"; {peer.ref} has no IP in the snapshot, so no ipBlock can match it"
         return ""
     if any(entry.ip_block is None for entry in peers):

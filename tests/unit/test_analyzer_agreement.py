@@ -116,12 +116,19 @@ def random_state(seed: int) -> ClusterState:
             ContainerPort(rng.choice((53, 80, 81)), rng.choice(PROTOCOLS), rng.choice(NAMES))
             for _ in range(rng.randint(0, 2))
         )
+        address = ip_address(ip) if ip else None
+        dual = (
+            (address, ip_address(f"fd00::{rng.randrange(8):x}"))
+            if address and address.version == 4 and rng.random() < 0.3
+            else ()
+        )
         pods.append(
             Pod(
                 PodRef(rng.choice(NAMESPACES), f"p{number}"),
                 _labels(rng),
                 ports,
-                ip_address(ip) if ip else None,
+                address,
+                ips=dual,
             )
         )
     policies = []

@@ -696,3 +696,20 @@ def test_host_network_pods_are_undefined() -> None:
 def test_unknown_pod_is_an_input_error_with_did_you_mean() -> None:
     with pytest.raises(InputError, match=r"no such pod \(did you mean prod/db\b"):
         judge(world(), "web/front", "prod/dbb", "5432")
+
+
+@pytest.mark.parametrize(
+    ("cidr", "expected"), [("2001:db8::/64", True), ("10.9.0.0/16", True), ("192.0.2.0/24", False)]
+)
+def test_dual_stack_pod_matches_an_ip_block_by_any_of_its_addresses(
+    cidr: str, expected: bool
+) -> None:
+    dual = Pod(
+        PodRef("web", "dual"),
+        Labels(),
+        (),
+        ip_address("10.9.0.1"),
+        ips=(ip_address("10.9.0.1"), ip_address("2001:db8::9")),
+    )
+    snapshot = state(*NAMESPACES, DB, dual, policy("prod/p", ingress=(rule(block(cidr)),)))
+    assert judge(snapshot, "web/dual", "prod/db", "5432").allowed is expected
