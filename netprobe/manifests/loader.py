@@ -19,7 +19,14 @@ from netprobe.documents import Field, load_yaml_documents
 from netprobe.errors import InputError, LocatedError, Location
 from netprobe.manifests import objects, policies
 from netprobe.manifests.notes import Warn, warn_at
-from netprobe.model import NAMESPACE_NAME_LABEL, ClusterState, Namespace, NetworkPolicy, Pod
+from netprobe.model import (
+    NAMESPACE_NAME_LABEL,
+    ClusterState,
+    IPAddress,
+    Namespace,
+    NetworkPolicy,
+    Pod,
+)
 from netprobe.selectors import Labels
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -59,9 +66,28 @@ class LoadedObjects:
                 f"namespace '{name}' (used by {kind} {user.ref}) is not declared; "
                 f"assuming it exists with only the label {NAMESPACE_NAME_LABEL}={name}",
             )
+        _warn_shared_ips(self.pods, warn)
         return ClusterState(
             namespaces=(*self.namespaces, *implicit), pods=self.pods, policies=self.policies
         )
+
+
+def _warn_shared_ips(pods: Sequence[Pod], warn: Warn) -> None:
+    # hostNetwork pods share their node's address by design; any other shared address
+    # makes "the pod at this IP" ambiguous for ipBlocks and for probes by address.
+    owners: dict[IPAddress, Pod] = {}
+    for pod in pods:
+        if pod.host_network:
+            continue
+        for ip in pod.ips or ((pod.ip,) if pod.ip is not None else ()):
+            first = owners.setdefault(ip, pod)
+            if first is not pod:
+                warn_at(
+                    warn,
+                    pod.location,
+                    f"pods {first.ref} and {pod.ref} both have IP {ip}; "
+                    f"netprobe attributes traffic from {ip} to one of them only",
+                )
 
 
 def load_state(paths: Sequence[Path], warn: Warn) -> ClusterState:
@@ -71,7 +97,7 @@ def load_state(paths: Sequence[Path], warn: Warn) -> ClusterState:
 
 def load_paths(paths: Sequence[Path], warn: Warn) -> LoadedObjects:
     """Load every manifest file under ``paths`` (files, or directories searched recursively
-    for ``*.yaml``, ``*.yml`` and ``*.json`` in sorted order).
+    for ``*.yaml``, ``*.yml`` and ``*.json`` in sorted order, hidden entries left out).
 
     Raises:
         InputError: a path that does not exist or cannot be read.
@@ -105,9 +131,11 @@ def manifest_files(paths: Sequence[Path], warn: Warn) -> list[Path]:
 
 
 def _walk(directory: Path) -> Iterator[Path]:
-    for root, _dirs, names in os.walk(directory):
+    # Hidden entries (.git, .github/workflows/*.yml) are never Kubernetes manifests.
+    for root, dirs, names in os.walk(directory):
+        dirs[:] = [name for name in dirs if not name.startswith(".")]
         for name in names:
-            if name.endswith(MANIFEST_SUFFIXES):
+            if name.endswith(MANIFEST_SUFFIXES) and not name.startswith("."):
                 yield Path(root, name)
 
 

@@ -296,3 +296,28 @@ def test_a_big_cluster_loads(tmp_path: Path) -> None:
     state = load_state([tmp_path], warn)
     assert (len(state.pods), len(state.policies), len(state.namespaces)) == (500, 100, 7)
     assert len(warn) == 7
+
+
+def test_pods_sharing_an_ip_are_a_warning_unless_host_network() -> None:
+    pod = "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec: {{hostNetwork: {host}}}\n"
+    pod += "status: {{podIP: 10.0.0.9}}\n"
+    warn = Warnings()
+    objects_of(
+        "---\n".join(
+            pod.format(name=name, host=host)
+            for name, host in [("a", "false"), ("b", "false"), ("n1", "true"), ("n2", "true")]
+        )
+    ).to_state(warn)
+    shared = [message for message in warn if "both have IP" in message]
+    assert shared == [
+        "m.yaml:7 (document 2): pods default/a and default/b both have IP 10.0.0.9; "
+        "netprobe attributes traffic from 10.0.0.9 to one of them only"
+    ]
+
+
+def test_hidden_files_and_directories_are_left_out(tmp_path: Path) -> None:
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "ci.yml").write_text("on: push\n")
+    (tmp_path / ".draft.yaml").write_text("not: a manifest\n")
+    (tmp_path / "ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n")
+    assert manifest_files([tmp_path], Warnings()) == [tmp_path / "ns.yaml"]
