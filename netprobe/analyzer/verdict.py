@@ -76,7 +76,11 @@ def evaluate(connection: Connection, state: ClusterState) -> Verdict:
     if not isinstance(source, Pod) and not isinstance(destination, Pod):
         text = f"neither {source} nor {destination} is a pod: no NetworkPolicy applies"
         return Verdict(True, (Reason(text),), "NetworkPolicy only governs traffic of pods")
-    reasons: list[Reason] = []
+    reasons = [
+        Reason(f"{given} is the address of pod {found.ref}: judged as that pod")
+        for given, found in ((connection.source, source), (connection.destination, destination))
+        if not isinstance(given, PodRef) and isinstance(found, Pod)
+    ]
     allowed = True
     port, protocol = connection.port, connection.protocol
     if isinstance(source, Pod):
@@ -88,7 +92,12 @@ def evaluate(connection: Connection, state: ClusterState) -> Verdict:
         allowed &= ok
         reasons += side
     if allowed:
-        reasons.insert(0, Reason(f"{connection} is allowed by both sides"))
+        sides = (
+            "the source's egress and the destination's ingress both admit it"
+            if isinstance(source, Pod) and isinstance(destination, Pod)
+            else "the pod's side admits it, and an address that is not a pod has no policy"
+        )
+        reasons.append(Reason(f"allowed: {sides}"))
     return Verdict(allowed, tuple(reasons), undefined)
 
 
