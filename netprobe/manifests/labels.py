@@ -12,13 +12,16 @@ from netprobe.manifests.names import (
     LABEL_KEY_RULE,
     LABEL_VALUE_RULE,
     did_you_mean,
+    fixed_label_key,
+    fixed_label_value,
     label_key_problem,
     label_value_problem,
+    try_hint,
 )
 from netprobe.selectors import Labels, LabelSelector, Operator, Requirement
 
 _OPERATORS = tuple(operator.value for operator in Operator)
-_QUOTE_HINT = "quote it: label values are strings, e.g. '\"1\"' or '\"true\"'"
+_QUOTE_HINT = 'quote it, e.g. "1" or "true": label values are strings'
 
 
 def parse_label_value(field: Field) -> str:
@@ -27,7 +30,10 @@ def parse_label_value(field: Field) -> str:
         field.fail(f"expected a string, got {describe(field.value)}", hint=_QUOTE_HINT)
     problem = label_value_problem(field.value)
     if problem:
-        field.fail(f"label value '{field.value}' {problem}", hint=LABEL_VALUE_RULE)
+        field.fail(
+            f"label value '{field.value}' {problem}",
+            hint=try_hint(fixed_label_value(field.value), LABEL_VALUE_RULE),
+        )
     return field.value
 
 
@@ -37,7 +43,9 @@ def parse_labels(field: Field) -> Labels:
     for key, child in field.items():
         problem = label_key_problem(key)
         if problem:
-            child.fail(f"label key '{key}' {problem}", hint=LABEL_KEY_RULE)
+            child.fail(
+                f"label key '{key}' {problem}", hint=try_hint(fixed_label_key(key), LABEL_KEY_RULE)
+            )
         labels[key] = parse_label_value(child)
     return Labels(labels)
 
@@ -61,7 +69,9 @@ def _parse_requirement(field: Field) -> Requirement:
     key = key_field.as_str()
     problem = label_key_problem(key)
     if problem:
-        key_field.fail(f"label key '{key}' {problem}", hint=LABEL_KEY_RULE)
+        key_field.fail(
+            f"label key '{key}' {problem}", hint=try_hint(fixed_label_key(key), LABEL_KEY_RULE)
+        )
     operator = _parse_operator(field.require("operator"))
     values_field = field.get("values")
     values = (

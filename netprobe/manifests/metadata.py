@@ -16,6 +16,9 @@ from netprobe.manifests.names import (
     DNS_SUBDOMAIN_RULE,
     dns_label_problem,
     dns_subdomain_problem,
+    fixed_dns_label,
+    fixed_dns_subdomain,
+    try_hint,
 )
 from netprobe.selectors import Labels
 
@@ -54,11 +57,12 @@ def parse_metadata(document: Field, kind: str, *, namespaced: bool) -> ObjectMet
         metadata.fail("'name' is required", hint="every object needs metadata.name")
     name = name_field.as_str()
     if kind == "Namespace":
-        problem, rule = dns_label_problem(name), DNS_LABEL_RULE
+        problem, hint = dns_label_problem(name), try_hint(fixed_dns_label(name), DNS_LABEL_RULE)
     else:
-        problem, rule = dns_subdomain_problem(name), DNS_SUBDOMAIN_RULE
+        problem = dns_subdomain_problem(name)
+        hint = try_hint(fixed_dns_subdomain(name), DNS_SUBDOMAIN_RULE)
     if problem:
-        name_field.fail(f"'{name}' is not a valid {kind} name: it {problem}", hint=rule)
+        name_field.fail(f"'{name}' is not a valid {kind} name: it {problem}", hint=hint)
     namespace = ""
     if namespaced:
         namespace_field = metadata.get("namespace")
@@ -66,7 +70,8 @@ def parse_metadata(document: Field, kind: str, *, namespaced: bool) -> ObjectMet
         problem = dns_label_problem(namespace)
         if namespace_field is not None and problem:
             namespace_field.fail(
-                f"'{namespace}' is not a valid namespace name: it {problem}", hint=DNS_LABEL_RULE
+                f"'{namespace}' is not a valid namespace name: it {problem}",
+                hint=try_hint(fixed_dns_label(namespace), DNS_LABEL_RULE),
             )
     labels_field = metadata.get("labels")
     labels = parse_labels(labels_field) if labels_field is not None else Labels()

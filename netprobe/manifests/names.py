@@ -9,7 +9,7 @@ into a located error; nothing here knows about files.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from netprobe.documents import suggest
 
@@ -77,24 +77,23 @@ def label_key_problem(key: str) -> str | None:
         return "has an empty name part"
     if len(name) > 63:
         return f"has a name part of {len(name)} characters, the limit is 63"
-    if not _QUALIFIED_PART.fullmatch(name):
-        return (
-            f"has a name part '{name}' with characters other than letters, digits, "
-            "'-', '_' and '.', or not starting and ending with a letter or digit"
-        )
-    return None
+    problem = _qualified_part_problem(name)
+    return f"has a name part '{name}' that {problem}" if problem else None
 
 
 def label_value_problem(value: str) -> str | None:
     """What makes ``value`` an invalid label value, if anything (empty is valid)."""
     if len(value) > 63:
         return f"is {len(value)} characters long, the limit is 63"
-    if value and not _QUALIFIED_PART.fullmatch(value):
-        return (
-            "may hold only letters, digits, '-', '_' and '.', "
-            "and must start and end with a letter or digit"
-        )
-    return None
+    return _qualified_part_problem(value) if value else None
+
+
+def _qualified_part_problem(text: str) -> str | None:
+    if _QUALIFIED_PART.fullmatch(text):
+        return None
+    if _NOT_QUALIFIED.search(text):
+        return "may hold only letters, digits, '-', '_' and '.'"
+    return "must start and end with a letter or digit"
 
 
 def port_name_problem(name: str) -> str | None:
@@ -118,3 +117,51 @@ def did_you_mean(text: str, choices: Sequence[str]) -> str | None:
         if choice.lower() == text.lower():
             return f"did you mean '{choice}'?"
     return suggest(text, choices)
+
+
+_NOT_DNS = re.compile(r"[^a-z0-9-]+")
+_NOT_DNS_OR_DOT = re.compile(r"[^a-z0-9.-]+")
+_NOT_QUALIFIED = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def _cut(text: str, limit: int, ends: str) -> str:
+    return text[:limit].strip(ends)
+
+
+def fixed_dns_label(text: str) -> str | None:
+    """A valid DNS-1123 label close to ``text`` (for a hint), if one is easy to make."""
+    return _valid(_cut(_NOT_DNS.sub("-", text.lower()), 63, "-"), dns_label_problem)
+
+
+def fixed_dns_subdomain(text: str) -> str | None:
+    """A valid DNS-1123 subdomain close to ``text`` (for a hint), if one is easy to make."""
+    return _valid(_cut(_NOT_DNS_OR_DOT.sub("-", text.lower()), 253, "-."), dns_subdomain_problem)
+
+
+def fixed_label_value(value: str) -> str | None:
+    """A valid label value close to ``value`` (for a hint), if one is easy to make."""
+    return _valid(_cut(_NOT_QUALIFIED.sub("-", value), 63, "-_."), label_value_problem)
+
+
+def fixed_label_key(key: str) -> str | None:
+    """A valid label key close to ``key`` (for a hint), if one is easy to make."""
+    prefix, slash, name = key.rpartition("/")
+    fixed_name = _cut(_NOT_QUALIFIED.sub("-", name.replace("/", "-")), 63, "-_.")
+    fixed_prefix = fixed_dns_subdomain(prefix) or "" if slash else ""
+    fixed = f"{fixed_prefix}/{fixed_name}" if fixed_prefix else fixed_name
+    return _valid(fixed, label_key_problem)
+
+
+def fixed_port_name(name: str) -> str | None:
+    """A valid port name close to ``name`` (for a hint), if one is easy to make."""
+    fixed = re.sub(r"-{2,}", "-", _NOT_DNS.sub("-", name.lower()))
+    return _valid(_cut(fixed.strip("-"), 15, "-"), port_name_problem)
+
+
+def _valid(fixed: str, problem: Callable[[str], str | None]) -> str | None:
+    return fixed if fixed and problem(fixed) is None else None
+
+
+def try_hint(fixed: str | None, rule: str) -> str:
+    """``try 'fixed'`` when a fix was found, else the rule."""
+    return f"try '{fixed}'" if fixed else rule

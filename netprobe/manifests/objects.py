@@ -12,7 +12,7 @@ from ipaddress import ip_address
 
 from netprobe.documents import Field
 from netprobe.manifests.metadata import check_identity, parse_metadata
-from netprobe.manifests.names import PORT_NAME_RULE, port_name_problem
+from netprobe.manifests.names import PORT_NAME_RULE, fixed_port_name, port_name_problem, try_hint
 from netprobe.manifests.notes import Warn, drop_warning, warn_at
 from netprobe.manifests.policies import parse_protocol
 from netprobe.model import (
@@ -103,7 +103,10 @@ def _parse_ports_of(container: Field) -> list[ContainerPort]:
         if name_field is not None and name is not None:
             problem = port_name_problem(name)
             if problem:
-                name_field.fail(f"port name '{name}' {problem}", hint=PORT_NAME_RULE)
+                name_field.fail(
+                    f"port name '{name}' {problem}",
+                    hint=try_hint(fixed_port_name(name), PORT_NAME_RULE),
+                )
         result.append(ContainerPort(number, protocol, name))
     return result
 

@@ -14,7 +14,13 @@ from netprobe.documents import Field, describe
 from netprobe.manifests.cidrs import parse_ip_block
 from netprobe.manifests.labels import parse_label_selector
 from netprobe.manifests.metadata import check_identity, parse_metadata
-from netprobe.manifests.names import PORT_NAME_RULE, did_you_mean, port_name_problem
+from netprobe.manifests.names import (
+    PORT_NAME_RULE,
+    did_you_mean,
+    fixed_port_name,
+    port_name_problem,
+    try_hint,
+)
 from netprobe.manifests.notes import Warn, drop_warning
 from netprobe.model import NetworkPolicy, Peer, PolicyPort, PolicyRef, PolicyType, Protocol, Rule
 from netprobe.selectors import LabelSelector
@@ -106,7 +112,7 @@ def _parse_peer(field: Field, warn: Warn) -> Peer:
         other = "podSelector" if pod_selector is not None else "namespaceSelector"
         field.fail(
             f"a peer may not combine ipBlock with {other}",
-            hint="put the ipBlock in an entry of its own (entries of the list are ORed)",
+            hint="put the ipBlock in an entry of its own; entries of the list are ORed",
         )
     return Peer(
         pod_selector=parse_label_selector(pod_selector) if pod_selector else None,
@@ -155,7 +161,7 @@ def _parse_port_value(field: Field) -> int | str:
     if isinstance(value, str):
         problem = port_name_problem(value)
         if problem:
-            hint = PORT_NAME_RULE
+            hint = try_hint(fixed_port_name(value), PORT_NAME_RULE)
             if value.isdigit():
                 hint = f"a quoted number is a port name; write {value} without quotes"
             field.fail(f"port name '{value}' {problem}", hint=hint)
