@@ -22,6 +22,7 @@ COMMANDS: tuple[str, ...] = (
     "explain",
     "check",
     "run",
+    "cleanup",
 )
 
 EPILOG = """\

@@ -1,0 +1,326 @@
+"""The local dataplane: pods as network namespaces, NetworkPolicies as nftables rules.
+
+:class:`LocalBackend` implements :class:`netprobe.backends.base.Backend` on this machine
+(root needed): the topology of :mod:`topology`, a server per pod from :mod:`servers`, and
+rulesets from :mod:`nftables` recompiled for every pod whenever policies or labels change
+and put into effect by :mod:`enforcer` (optionally after a random delay). It is a context
+manager; leaving it (also on errors) tears everything down.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from netprobe.backends.base import ExecResult
+from netprobe.backends.local import cleanup, servers, topology
+from netprobe.backends.local.enforcer import Enforcer
+from netprobe.backends.local.naming import Names, new_run_id
+from netprobe.backends.local.netns import Commands, in_netns
+from netprobe.backends.local.nftables import compile_ruleset
+from netprobe.errors import BackendError
+from netprobe.model import (
+    NAMESPACE_NAME_LABEL,
+    ClusterState,
+    IPAddress,
+    IPNetwork,
+    Namespace,
+    NetworkPolicy,
+    Pod,
+    PodRef,
+    PolicyRef,
+    Protocol,
+)
+from netprobe.selectors import Labels
+
+EXTERNAL_PORT = 7
+"""External hosts serve on this port; an nft redirect sends every TCP/UDP port to it, so an
+external host answers on whatever port a suite probes."""
+
+SCTP_REASON = (
+    "the local backend does not probe SCTP: netcat-openbsd has no SCTP mode "
+    "(use the kubernetes backend for SCTP expectations)"
+)
+
+_TOOLS = (("ip", "iproute2"), ("nft", "nftables"), ("nc", "netcat-openbsd"))
+
+_EXTERNAL_NAT = f"""\
+table inet netprobe_external {{
+\tchain prerouting {{
+\t\ttype nat hook prerouting priority dstnat; policy accept;
+\t\tmeta l4proto {{ tcp, udp }} redirect to :{EXTERNAL_PORT}
+\t}}
+}}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class LocalOptions:
+    pod_cidrs: tuple[IPNetwork, ...] = topology.DEFAULT_POD_CIDRS
+    """The first CIDR gives the pod IPs; a CIDR of the other family is used only to reach
+    external addresses of that family."""
+    apply_delay: float = 0.0
+    """Each pod's ruleset changes take effect after a random delay in [0, apply_delay] s."""
+    seed: int | None = None
+    """Seeds the apply-delay randomness, for reproducible runs."""
+    ready_timeout: float = 10.0
+    """Seconds ``deploy`` waits for every probe server to listen."""
+    run_id: str | None = None
+    """Six hex digits naming everything of this run; random when None."""
+
+
+class LocalBackend:
+    """Pods as network namespaces on this machine, policies enforced by nftables."""
+
+    name = "local"
+    protocols = frozenset({Protocol.TCP, Protocol.UDP})
+    unsupported: Mapping[Protocol, str] = {Protocol.SCTP: SCTP_REASON}
+    """Why each protocol outside :attr:`protocols` is not probed (for skip messages)."""
+
+    def __init__(self, options: LocalOptions | None = None, commands: Commands | None = None):
+        self.options = options or LocalOptions()
+        self.names = Names(self.options.run_id or new_run_id())
+        self._commands = commands or Commands()
+        self._lock = threading.RLock()
+        self._enforcer = Enforcer(
+            self._load_ruleset, self.options.apply_delay, random.Random(self.options.seed)
+        )
+        self._state = ClusterState()
+        self._topology: topology.Topology | None = None
+        self._pod_netns: dict[PodRef, str] = {}
+        self._servers: list[servers.Server] = []
+        self._started = False
+        self._owns_names = False
+        self._torn_down = False
+
+    def __enter__(self) -> LocalBackend:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.teardown()
+
+    @property
+    def run_id(self) -> str:
+        return self.names.run_id
+
+    def preflight(self) -> None:
+        """BackendError naming everything missing (privileges, tools, kernel features)."""
+        problems = []
+        if os.geteuid() != 0:
+            problems.append("run as root (e.g. `sudo netprobe ...`): it creates network namespaces")
+        for tool, package in _TOOLS:
+            if shutil.which(tool) is None:
+                problems.append(f"`{tool}` not found: apt-get install {package}")
+        if not Path("/proc/self/ns/net").exists():
+            problems.append("this kernel has no network namespaces (needs CONFIG_NET_NS)")
+        if shutil.which("nc") is not None and not _is_openbsd_nc():
+            problems.append("`nc` is not OpenBSD netcat: apt-get install netcat-openbsd")
+        if problems:
+            raise BackendError("the local backend cannot run here: " + "; ".join(problems))
+
+    def deploy(
+        self, namespaces: Sequence[Namespace], pods: Sequence[Pod], externals: Sequence[IPAddress]
+    ) -> ClusterState:
+        with self._lock:
+            if self._started:
+                raise BackendError("this local backend has already deployed; use a new one")
+            self._started = True
+        self.preflight()
+        try:
+            return self._deploy(namespaces, pods, externals)
+        except BaseException:
+            self.teardown()
+            raise
+
+    def _deploy(
+        self, namespaces: Sequence[Namespace], pods: Sequence[Pod], externals: Sequence[IPAddress]
+    ) -> ClusterState:
+        plan = topology.plan(self.names, pods, externals, self.options.pod_cidrs)
+        if cleanup.find(self._commands, run_id=self.run_id):
+            raise BackendError(f"run id {self.run_id} is in use: network namespaces exist")
+        self._topology = plan
+        self._owns_names = True
+        cleanup.claim(self.run_id)
+        no_dad = topology.no_dad_files(plan)
+        create = topology.namespace_commands(plan)
+        if no_dad:
+            self._commands.ip_batch(create, what="creating network namespaces")
+            _run_parallel([_call(self._set_files, netns, no_dad, "0") for netns in plan.namespaces])
+            create = []
+        self._commands.ip_batch(
+            create + topology.link_commands(plan),
+            what="creating network namespaces and veth pairs (the kernel needs veth support)",
+        )
+        self._servers = servers.start(_server_specs(plan, pods))
+        jobs: list[Callable[[], None]] = [self._configure_node]
+        jobs += [
+            _call(
+                self._commands.ip_batch,
+                topology.pod_commands(plan, slot),
+                slot.netns,
+                f"configuring the network of pod {slot.ref}",
+            )
+            for slot in plan.pods
+        ]
+        jobs += [_call(self._configure_external, ext) for ext in plan.externals]
+        _run_parallel(jobs)
+        placed = tuple(
+            dataclasses.replace(pod, ip=slot.ip) for pod, slot in zip(pods, plan.pods, strict=True)
+        )
+        self._pod_netns = {slot.ref: slot.netns for slot in plan.pods}
+        with self._lock:
+            self._state = ClusterState(tuple(_with_name_label(ns) for ns in namespaces), placed, ())
+            rulesets = self._rulesets()
+        self._enforcer.assume(rulesets)
+        servers.wait_ready(self._servers, self.options.ready_timeout)
+        return self._state
+
+    def _configure_node(self) -> None:
+        assert self._topology is not None
+        node = self.names.node
+        self._commands.ip_batch(
+            topology.node_commands(self._topology),
+            node,
+            "setting up the node namespace (the kernel needs bridge support)",
+        )
+        self._set_files(node, topology.forwarding_files(self._topology), "1")
+
+    def _set_files(self, netns: str, files: Sequence[str], value: str) -> None:
+        """Write ``value`` to /proc/sys files as seen from inside ``netns``."""
+        what = f"setting {', '.join(files)} to {value} in {netns}"
+        self._commands.run(in_netns(netns, ["tee", *files]), stdin=f"{value}\n", what=what)
+
+    def _configure_external(self, ext: topology.ExternalSlot) -> None:
+        assert self._topology is not None
+        self._commands.ip_batch(topology.external_commands(self._topology, ext), ext.netns)
+        self._commands.nft(
+            ext.netns,
+            _EXTERNAL_NAT,
+            what=f"setting up external host {ext.ip} (needs nf_tables, nf_nat)",
+        )
+
+    def apply_policy(self, policy: NetworkPolicy) -> None:
+        with self._lock:
+            kept = tuple(p for p in self._state.policies if p.ref != policy.ref)
+            self._change(self._state.replace(policies=(*kept, policy)))
+
+    def delete_policy(self, ref: PolicyRef) -> None:
+        with self._lock:
+            kept = tuple(p for p in self._state.policies if p.ref != ref)
+            self._change(self._state.replace(policies=kept))
+
+    def set_pod_labels(self, pod: PodRef, labels: Labels) -> None:
+        with self._lock:
+            if self._state.pod(pod) is None:
+                raise BackendError(f"no pod {pod} is deployed on the local backend")
+            placed = tuple(
+                dataclasses.replace(p, labels=labels) if p.ref == pod else p
+                for p in self._state.pods
+            )
+            self._change(self._state.replace(pods=placed))
+
+    def set_namespace_labels(self, namespace: str, labels: Labels) -> None:
+        with self._lock:
+            if self._state.namespace(namespace) is None:
+                raise BackendError(f"no namespace {namespace} is deployed on the local backend")
+            fixed = labels.with_changes({NAMESPACE_NAME_LABEL: namespace})
+            spaces = tuple(
+                dataclasses.replace(ns, labels=fixed) if ns.name == namespace else ns
+                for ns in self._state.namespaces
+            )
+            self._change(self._state.replace(namespaces=spaces))
+
+    def snapshot(self) -> ClusterState:
+        with self._lock:
+            return self._state
+
+    def pending_changes(self) -> int:
+        """How many pods still wait for a delayed ruleset change (0 once all took effect)."""
+        self._enforcer.raise_errors()
+        return self._enforcer.pending()
+
+    def exec(self, pod: PodRef, argv: Sequence[str], timeout: float) -> ExecResult:
+        netns = self._pod_netns.get(pod)
+        if netns is None:
+            raise BackendError(f"no pod {pod} is deployed on the local backend")
+        return self._commands.exec(in_netns(netns, argv), timeout)
+
+    def teardown(self) -> None:
+        with self._lock:
+            if self._torn_down:
+                return
+            self._torn_down = True
+        self._enforcer.close()
+        servers.stop(self._servers)
+        if self._owns_names:
+            leftovers = cleanup.find(self._commands, run_id=self.run_id)
+            cleanup.remove(self._commands, leftovers)
+            cleanup.release(self.run_id)
+
+    def _change(self, state: ClusterState) -> None:
+        if self._torn_down:
+            raise BackendError("the local backend was torn down")
+        self._state = state
+        self._enforcer.update(self._rulesets())
+
+    def _rulesets(self) -> dict[str, str]:
+        assert self._topology is not None
+        nodes = self._topology.gateways
+        return {
+            self._pod_netns[pod.ref]: compile_ruleset(pod, self._state, nodes)
+            for pod in self._state.pods
+        }
+
+    def _load_ruleset(self, netns: str, ruleset: str) -> None:
+        self._commands.nft(netns, ruleset, what=f"loading the nftables rules of {netns}")
+
+
+def _server_specs(plan: topology.Topology, pods: Sequence[Pod]) -> list[servers.ServerSpec]:
+    specs = []
+    for pod, slot in zip(pods, plan.pods, strict=True):
+        tcp = tuple(sorted({p.port for p in pod.ports if p.protocol is Protocol.TCP}))
+        udp = tuple(sorted({p.port for p in pod.ports if p.protocol is Protocol.UDP}))
+        if tcp or udp:
+            specs.append(servers.ServerSpec(slot.netns, str(pod.ref), tcp, udp))
+    specs += [
+        servers.ServerSpec(ext.netns, str(ext.ip), (EXTERNAL_PORT,), (EXTERNAL_PORT,))
+        for ext in plan.externals
+    ]
+    return specs
+
+
+def _with_name_label(namespace: Namespace) -> Namespace:
+    labels = namespace.labels.with_changes({NAMESPACE_NAME_LABEL: namespace.name})
+    return dataclasses.replace(namespace, labels=labels)
+
+
+def _call(function: Callable[..., None], *args: object) -> Callable[[], None]:
+    return lambda: function(*args)
+
+
+def _run_parallel(jobs: Sequence[Callable[[], None]]) -> None:
+    with ThreadPoolExecutor(4) as pool:
+        for future in [pool.submit(job) for job in jobs]:
+            future.result()
+
+
+def _is_openbsd_nc() -> bool:
+    try:
+        done = subprocess.run(["nc", "-h"], capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "OpenBSD" in done.stdout + done.stderr

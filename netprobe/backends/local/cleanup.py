@@ -1,0 +1,169 @@
+"""Finding and removing what local runs created, by netprobe's naming alone.
+
+A run's network namespaces are all named ``np-<runid>-...`` (see :mod:`naming`); removing
+them removes their interfaces, addresses, routes and nftables tables with them. Before a
+namespace goes, the processes inside it (probe servers, probes) are killed. Interfaces in
+the host namespace named like netprobe's are removed too, although runs never leave any
+there. Nothing whose name does not match :data:`naming.NAME_PATTERN` is touched.
+
+Each run records its process id in ``/run/netprobe/<runid>.pid`` while it lives, so
+``netprobe cleanup`` leaves a run that is still going alone (unless told otherwise).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from netprobe.backends.local.naming import RUN_ID_PATTERN, run_id_of
+from netprobe.backends.local.netns import IP, Commands
+from netprobe.errors import BackendError
+
+STATE_DIR = Path("/run/netprobe")
+NETNS_DIR = Path("/run/netns")
+
+
+@dataclass(frozen=True, slots=True)
+class Leftover:
+    kind: str
+    """``netns``, ``process``, ``link`` or ``state``."""
+    name: str
+    run_id: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name}"
+
+
+def owner_file(run_id: str, state_dir: Path = STATE_DIR) -> Path:
+    return state_dir / f"{run_id}.pid"
+
+
+def claim(run_id: str, state_dir: Path = STATE_DIR) -> None:
+    """Record that this process owns run ``run_id``."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    owner_file(run_id, state_dir).write_text(f"{os.getpid()}\n")
+
+
+def release(run_id: str, state_dir: Path = STATE_DIR) -> None:
+    owner_file(run_id, state_dir).unlink(missing_ok=True)
+
+
+def is_live(run_id: str, state_dir: Path = STATE_DIR) -> bool:
+    """Whether the process that owns ``run_id`` still runs."""
+    try:
+        pid = int(owner_file(run_id, state_dir).read_text().strip())
+    except (OSError, ValueError):
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def find(
+    commands: Commands,
+    run_id: str | None = None,
+    include_live: bool = False,
+    state_dir: Path = STATE_DIR,
+) -> list[Leftover]:
+    """What netprobe runs left: of one run, or of every run whose owner is gone."""
+
+    def wanted(run: str | None) -> bool:
+        if run is None or (run_id is not None and run != run_id):
+            return False
+        return run_id is not None or include_live or not is_live(run, state_dir)
+
+    found: list[Leftover] = []
+    namespaces = []
+    for line in commands.run([IP, "netns", "list"], what="listing network namespaces").splitlines():
+        name = line.split(" ", 1)[0]
+        run = run_id_of(name)
+        if wanted(run):
+            namespaces.append(name)
+            assert run is not None
+            found.append(Leftover("netns", name, run))
+    for name, pids in sorted(pids_in(namespaces).items()):
+        run = run_id_of(name) or ""
+        found += [Leftover("process", f"{pid} (in {name})", run) for pid in pids]
+    for line in commands.run([IP, "-o", "link", "show"], what="listing links").splitlines():
+        parts = line.split(": ", 2)
+        if len(parts) < 2:
+            continue
+        name = parts[1].split("@", 1)[0]
+        run = run_id_of(name)
+        if wanted(run):
+            assert run is not None
+            found.append(Leftover("link", name, run))
+    if state_dir.is_dir():
+        for path in sorted(state_dir.glob("*.pid")):
+            run = path.stem
+            if RUN_ID_PATTERN.match(run) and wanted(run):
+                found.append(Leftover("state", str(path), run))
+    return found
+
+
+def remove(commands: Commands, leftovers: Sequence[Leftover]) -> None:
+    """Remove ``leftovers`` (as :func:`find` listed them): processes first, then links and
+    namespaces, then the runs' state files."""
+    for item in leftovers:
+        if item.kind == "process":
+            pid = int(item.name.split(" ", 1)[0])
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    lines = [f"link del {item.name}" for item in leftovers if item.kind == "link"]
+    lines += [f"netns del {item.name}" for item in leftovers if item.kind == "netns"]
+    if lines:
+        commands.ip_batch(lines, force=True, what="removing netprobe's namespaces and links")
+    for item in leftovers:
+        if item.kind == "state":
+            Path(item.name).unlink(missing_ok=True)
+
+
+def pids_in(namespaces: Sequence[str], netns_dir: Path = NETNS_DIR) -> dict[str, list[int]]:
+    """The processes inside each named network namespace (what ``ip netns pids`` says, for
+    many namespaces in one pass over /proc)."""
+    wanted: dict[tuple[int, int], str] = {}
+    for name in namespaces:
+        try:
+            info = (netns_dir / name).stat()
+        except OSError:
+            continue
+        wanted[(info.st_dev, info.st_ino)] = name
+    found: dict[str, list[int]] = {}
+    if not wanted:
+        return found
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            info = os.stat(f"/proc/{entry.name}/ns/net")
+        except OSError:
+            continue
+        inside = wanted.get((info.st_dev, info.st_ino))
+        if inside is not None:
+            found.setdefault(inside, []).append(int(entry.name))
+    return found
+
+
+def clean(
+    commands: Commands | None = None, dry_run: bool = False, include_live: bool = False
+) -> list[Leftover]:
+    """Remove (or with ``dry_run`` only list) what interrupted local runs left."""
+    if os.geteuid() != 0:
+        raise BackendError(
+            "cleaning up the local backend needs root (e.g. `sudo netprobe cleanup`)"
+        )
+    commands = commands or Commands()
+    found = find(commands, include_live=include_live)
+    if not dry_run:
+        remove(commands, found)
+    return found

@@ -1,0 +1,61 @@
+"""``netprobe cleanup``: remove what interrupted runs left behind.
+
+Each backend registers a cleaner in :data:`CLEANERS`: a function of the options that
+removes (or, on a dry run, only lists) that backend's leftovers, found by netprobe's own
+naming, and returns one line per item. Nothing that netprobe did not create is touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class CleanupOptions:
+    dry_run: bool = False
+    """List what would be removed; remove nothing."""
+    include_live: bool = False
+    """Also remove runs whose netprobe process is still running."""
+
+
+Cleaner = Callable[[CleanupOptions], list[str]]
+
+
+def _local(options: CleanupOptions) -> list[str]:
+    from netprobe.backends.local.cleanup import clean
+
+    found = clean(dry_run=options.dry_run, include_live=options.include_live)
+    return [str(item) for item in found]
+
+
+CLEANERS: dict[str, Cleaner] = {"local": _local}
+"""Backend name -> cleaner; ``--backend`` offers these names."""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "cleanup",
+        help="remove what an interrupted run left behind",
+        description="Remove the namespaces, links, processes and rules that interrupted "
+        "netprobe runs left behind, found by netprobe's naming (np-<runid>-...). Runs whose "
+        "netprobe process is still alive are left alone unless --all is given.",
+    )
+    parser.add_argument("--backend", choices=sorted(CLEANERS), default="local")
+    parser.add_argument("--dry-run", action="store_true", help="list what would be removed")
+    parser.add_argument(
+        "--all", action="store_true", help="also remove runs whose netprobe process still runs"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    options = CleanupOptions(dry_run=args.dry_run, include_live=args.all)
+    lines = CLEANERS[args.backend](options)
+    verb = "would remove" if options.dry_run else "removed"
+    for line in lines:
+        print(f"{verb} {line}")
+    if not lines:
+        print(f"nothing to clean up ({args.backend} backend)")
+    return 0
