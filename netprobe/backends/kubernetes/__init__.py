@@ -1,0 +1,79 @@
+"""The Kubernetes backend: netprobe's probe pods in a real cluster, through the official
+client.
+
+Importing this package does not import the ``kubernetes`` client library (``netprobe run``
+reads :mod:`.options` for its flags whatever the backend); only :func:`create_backend` and
+:func:`cleanup` load :mod:`.gateway`, the one module that does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from netprobe.backends.kubernetes.backend import KubernetesBackend
+from netprobe.backends.kubernetes.options import (
+    KubeOptions,
+    add_kubernetes_options,
+    kubernetes_options_from,
+)
+from netprobe.errors import BackendError
+from netprobe.suite.model import Workload
+
+if TYPE_CHECKING:
+    from netprobe.backends.kubernetes.cleanup import CleanupReport
+    from netprobe.backends.kubernetes.gateway import ClientGateway
+
+
+def connect(options: KubeOptions) -> ClientGateway:
+    """A gateway to the cluster ``options`` name (kubeconfig, context or in-cluster)."""
+    try:
+        from netprobe.backends.kubernetes.gateway import connect as _connect
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] in ("kubernetes", "urllib3"):
+            raise BackendError(
+                "the kubernetes backend needs the kubernetes client: "
+                "pip install 'netprobe[kubernetes]'"
+            ) from exc
+        raise
+    return _connect(options)
+
+
+def create_backend(
+    options: KubeOptions | None = None, workloads: Sequence[Workload] = ()
+) -> KubernetesBackend:
+    """The backend the registry builds for ``--backend kubernetes``."""
+    options = options or KubeOptions()
+    return KubernetesBackend(connect(options), options, workloads=workloads)
+
+
+def cleanup(
+    options: KubeOptions, *, include_live: bool = False, dry_run: bool = False
+) -> CleanupReport:
+    """Remove leftovers of earlier runs, by label (``netprobe cleanup``)."""
+    from netprobe.backends.kubernetes.cleanup import clean_cluster
+    from netprobe.backends.kubernetes.timing import SystemClock
+
+    gateway = connect(options)
+    try:
+        return clean_cluster(
+            gateway,
+            options.lock_namespace,
+            options.cleanup_timeout,
+            SystemClock(),
+            include_live=include_live,
+            dry_run=dry_run,
+        )
+    finally:
+        gateway.close()
+
+
+__all__ = [
+    "KubeOptions",
+    "KubernetesBackend",
+    "add_kubernetes_options",
+    "cleanup",
+    "connect",
+    "create_backend",
+    "kubernetes_options_from",
+]

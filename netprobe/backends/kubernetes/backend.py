@@ -1,0 +1,375 @@
+"""The Kubernetes backend: a suite's namespaces and probe pods in a real cluster.
+
+It talks to the cluster only through an injected :class:`KubeGateway` and keeps to one
+rule above all: it never modifies or deletes what it did not create. Everything it
+creates carries the ownership labels of :mod:`.manifests`; a suite namespace that exists
+and is not netprobe's stops the run unless ``use_existing_namespaces`` allows borrowing it
+(then only netprobe's pods and policies are created there, and only those removed).
+Concurrent runs are kept apart by Leases (:mod:`.locks`). Teardown finds what to delete
+both from what this run recorded and by its run-id label (a create whose answer was lost
+still gets cleaned up).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from netprobe.backends.base import ExecResult
+from netprobe.backends.kubernetes.api import KubeGateway, Obj
+from netprobe.backends.kubernetes.locks import LeaseLocks
+from netprobe.backends.kubernetes.manifests import (
+    OWNERSHIP_KEYS,
+    PROBE_CONTAINER,
+    is_managed,
+    namespace_manifest,
+    pod_manifest,
+    policy_manifest,
+    run_id_of,
+    run_selector,
+)
+from netprobe.backends.kubernetes.options import KubeOptions
+from netprobe.backends.kubernetes.preflight import require_access, run_checks
+from netprobe.backends.kubernetes.readback import container_ports, namespace_from_api, pod_from_api
+from netprobe.backends.kubernetes.staging import StagedPod, check_ports, choose_pod, stage
+from netprobe.backends.kubernetes.teardown import Leftovers, delete_and_wait
+from netprobe.backends.kubernetes.timing import Clock, SystemClock
+from netprobe.backends.kubernetes.waits import wait_for_pods
+from netprobe.errors import BackendError
+from netprobe.model import (
+    NAMESPACE_NAME_LABEL,
+    ClusterState,
+    IPAddress,
+    Namespace,
+    NetworkPolicy,
+    Pod,
+    PodRef,
+    PolicyRef,
+    Protocol,
+)
+from netprobe.selectors import Labels
+from netprobe.suite.model import Workload
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    namespace: str
+    pod: str
+    container: str
+
+
+class KubernetesBackend:
+    """A :class:`~netprobe.backends.base.Backend` on a cluster reached through ``gateway``."""
+
+    name = "kubernetes"
+    protocols = frozenset({Protocol.TCP, Protocol.UDP})
+    """SCTP servers are deployed (``porter``), but the probe engine's nc cannot speak SCTP."""
+
+    def __init__(
+        self,
+        gateway: KubeGateway,
+        options: KubeOptions | None = None,
+        *,
+        clock: Clock | None = None,
+        workloads: Sequence[Workload] = (),
+    ) -> None:
+        self._gateway = gateway
+        self._options = options or KubeOptions()
+        self._clock = clock or SystemClock()
+        self._run_id = self._options.run_id
+        self._workloads = {w.ref: w for w in workloads}
+        self._locks = LeaseLocks(
+            gateway,
+            self._options.lock_namespace,
+            self._run_id,
+            self._clock,
+            self._options.lease_seconds,
+        )
+        self._suite_namespaces: tuple[str, ...] = ()
+        self._created_namespaces: list[str] = []
+        self._borrowed: set[str] = set()
+        self._pods: dict[PodRef, _Target] = {}
+        self._created_pods: set[PodRef] = set()
+        self._policies: dict[PolicyRef, NetworkPolicy] = {}
+        self._created_policies: set[PolicyRef] = set()
+        self._staged: dict[PodRef, StagedPod] = {}
+        self._mutex = threading.Lock()
+        self._torn_down = False
+
+    @property
+    def run_id(self) -> str:
+        return self._run_id
+
+    def use_workloads(self, workloads: Sequence[Workload]) -> None:
+        """Staging mode: these suite "pods" are existing workloads (call before deploy)."""
+        self._workloads = {w.ref: w for w in workloads}
+
+    # -- deploy ---------------------------------------------------------------------
+    def deploy(
+        self, namespaces: Sequence[Namespace], pods: Sequence[Pod], externals: Sequence[IPAddress]
+    ) -> ClusterState:
+        """Externals are left alone: in a cluster, an address outside the pods is whatever
+        the network routes it to."""
+        probe_pods = [p for p in pods if p.ref not in self._workloads]
+        staged_ns = {ref.namespace for ref in self._workloads}
+        pod_ns = {p.namespace for p in probe_pods}
+        wanted = {ns.name: ns for ns in namespaces}
+        for name in sorted(pod_ns - wanted.keys()):
+            wanted[name] = Namespace(name, Labels({NAMESPACE_NAME_LABEL: name}))
+        self._suite_namespaces = tuple(sorted({*wanted, *staged_ns}))
+        to_create = [
+            ns for name, ns in sorted(wanted.items()) if name in pod_ns or name not in staged_ns
+        ]
+        created, borrowed = self._classify(to_create)
+        require_access(
+            self._gateway,
+            run_checks([ns.name for ns in created], borrowed, staged_ns, self._locks_namespace),
+        )
+        self._locks.acquire([*(ns.name for ns in created), *borrowed])
+        self._borrowed = set(borrowed)
+        stamp = int(self._clock.wall())
+        for ns in created:
+            self._gateway.create_namespace(namespace_manifest(ns, self._run_id, stamp))
+            self._created_namespaces.append(ns.name)
+        for pod in probe_pods:
+            self._create_pod(pod)
+        if probe_pods:
+            wait_for_pods(
+                self._gateway,
+                [p.ref for p in probe_pods],
+                self._run_id,
+                self._options.ready_timeout,
+                self._clock,
+            )
+        for workload in self._workloads.values():
+            self._stage(workload)
+        return self.snapshot()
+
+    @property
+    def _locks_namespace(self) -> str:
+        return self._options.lock_namespace
+
+    def _classify(self, namespaces: Sequence[Namespace]) -> tuple[list[Namespace], list[str]]:
+        created: list[Namespace] = []
+        borrowed: list[str] = []
+        for ns in namespaces:
+            existing = self._gateway.read_namespace(ns.name)
+            if existing is None:
+                created.append(ns)
+            elif is_managed(existing):
+                owner = run_id_of(existing) or "unknown"
+                raise BackendError(
+                    f"namespace {ns.name} already exists, created by netprobe run {owner}: "
+                    "another run is using it, or an interrupted run left it behind "
+                    "(remove leftovers with: netprobe cleanup --backend kubernetes)"
+                )
+            elif self._options.use_existing_namespaces:
+                borrowed.append(ns.name)
+                self._warn_foreign_policies(ns.name)
+            else:
+                raise BackendError(
+                    f"namespace {ns.name} already exists and was not created by netprobe; "
+                    "netprobe never modifies what it did not create. Rename the suite's "
+                    "namespace, or pass --use-existing-namespaces to create only netprobe's "
+                    "pods and policies in it"
+                )
+        return created, borrowed
+
+    def _warn_foreign_policies(self, namespace: str) -> None:
+        foreign = [p for p in self._gateway.list_policies(namespace, "") if not is_managed(p)]
+        if foreign:
+            names = ", ".join(sorted(p["metadata"]["name"] for p in foreign))
+            log.warning(
+                "namespace %s has NetworkPolicies netprobe did not create (%s): they are "
+                "enforced but not part of the analyzer's snapshot",
+                namespace,
+                names,
+            )
+
+    def _create_pod(self, pod: Pod) -> None:
+        if pod.namespace in self._borrowed:
+            existing = self._gateway.read_pod(pod.namespace, pod.name)
+            if existing is not None:
+                raise BackendError(
+                    f"pod {pod.ref} already exists in borrowed namespace {pod.namespace} "
+                    f"({'a netprobe leftover' if is_managed(existing) else 'not netprobe'}'s); "
+                    "netprobe will not replace it"
+                )
+        self._gateway.create_pod(
+            pod.namespace, pod_manifest(pod, self._run_id, self._options.image)
+        )
+        self._created_pods.add(pod.ref)
+        self._pods[pod.ref] = _Target(pod.namespace, pod.name, PROBE_CONTAINER)
+
+    def _stage(self, workload: Workload) -> None:
+        chosen = choose_pod(self._gateway, workload)
+        check_ports(workload, chosen, container_ports(chosen))
+        staged = stage(
+            self._gateway,
+            workload,
+            chosen,
+            f"netprobe-{self._run_id}",
+            self._options.image,
+            self._options.ready_timeout,
+            self._clock,
+        )
+        self._staged[workload.ref] = staged
+        self._pods[workload.ref] = _Target(workload.ref.namespace, staged.name, staged.container)
+
+    # -- changes --------------------------------------------------------------------
+    def apply_policy(self, policy: NetworkPolicy) -> None:
+        self._locks.renew_if_due()
+        ref = policy.ref
+        body = policy_manifest(policy, self._run_id)
+        existing = self._gateway.read_policy(ref.namespace, ref.name)
+        if existing is None:
+            self._require_writable(ref.namespace, f"create NetworkPolicy {ref}")
+            self._gateway.create_policy(ref.namespace, body)
+            self._created_policies.add(ref)
+        elif run_id_of(existing) == self._run_id:
+            body["metadata"]["resourceVersion"] = existing["metadata"].get("resourceVersion")
+            self._gateway.replace_policy(ref.namespace, ref.name, body)
+        elif existing.get("spec") == body["spec"]:
+            log.info("NetworkPolicy %s is already in force as written; not netprobe's", ref)
+        else:
+            raise BackendError(
+                f"NetworkPolicy {ref} already exists with another spec and was not created "
+                "by this netprobe run; netprobe never replaces what it did not create"
+            )
+        self._policies[ref] = policy
+
+    def delete_policy(self, ref: PolicyRef) -> None:
+        self._locks.renew_if_due()
+        if ref not in self._created_policies:
+            if ref in self._policies:
+                raise BackendError(
+                    f"NetworkPolicy {ref} was not created by netprobe; it will not delete it"
+                )
+            raise BackendError(f"NetworkPolicy {ref} was not applied by this run")
+        self._gateway.delete_policy(ref.namespace, ref.name)
+        self._created_policies.discard(ref)
+        self._policies.pop(ref, None)
+
+    def set_pod_labels(self, pod: PodRef, labels: Labels) -> None:
+        self._locks.renew_if_due()
+        if pod not in self._created_pods:
+            raise BackendError(f"pod {pod} was not created by netprobe; it will not relabel it")
+        current = self._gateway.read_pod(pod.namespace, pod.name)
+        if current is None:
+            raise BackendError(f"probe pod {pod} is gone")
+        self._gateway.patch_pod_labels(pod.namespace, pod.name, _label_patch(current, labels))
+
+    def set_namespace_labels(self, namespace: str, labels: Labels) -> None:
+        self._locks.renew_if_due()
+        if namespace not in self._created_namespaces:
+            raise BackendError(
+                f"namespace {namespace} was not created by netprobe; it will not relabel it"
+            )
+        current = self._gateway.read_namespace(namespace)
+        if current is None:
+            raise BackendError(f"namespace {namespace} is gone")
+        wanted = {k: v for k, v in labels.items() if k != NAMESPACE_NAME_LABEL}
+        patch = _label_patch(current, Labels(wanted), keep=(NAMESPACE_NAME_LABEL,))
+        self._gateway.patch_namespace_labels(namespace, patch)
+
+    def _require_writable(self, namespace: str, what: str) -> None:
+        if namespace in self._created_namespaces or namespace in self._borrowed:
+            return
+        if self._options.use_existing_namespaces and namespace in self._suite_namespaces:
+            return
+        raise BackendError(
+            f"cannot {what}: namespace {namespace} was not created by netprobe "
+            "(pass --use-existing-namespaces to let netprobe add its own policies there)"
+        )
+
+    # -- reading --------------------------------------------------------------------
+    def snapshot(self) -> ClusterState:
+        """Namespaces, pods and IPs as the API server reports them now; the policies are
+        the ones netprobe applied."""
+        namespaces = []
+        for name in self._suite_namespaces:
+            obj = self._gateway.read_namespace(name)
+            if obj is None:
+                raise BackendError(f"namespace {name} disappeared during the run")
+            namespaces.append(namespace_from_api(obj))
+        pods: list[Pod] = []
+        for name in sorted({ref.namespace for ref in self._created_pods}):
+            for obj in self._gateway.list_pods(name, run_selector(self._run_id)):
+                pods.append(pod_from_api(obj))
+        for ref, staged in sorted(self._staged.items()):
+            obj = self._gateway.read_pod(ref.namespace, staged.name)
+            if obj is None:
+                raise BackendError(f"workload {ref}: pod {staged.name} disappeared")
+            pods.append(pod_from_api(obj, ref))
+        missing = self._created_pods - {p.ref for p in pods}
+        if missing:
+            raise BackendError(f"probe pods disappeared: {', '.join(map(str, sorted(missing)))}")
+        return ClusterState(tuple(namespaces), tuple(pods), tuple(self._policies.values()))
+
+    def exec(self, pod: PodRef, argv: Sequence[str], timeout: float) -> ExecResult:
+        target = self._pods.get(pod)
+        if target is None:
+            raise BackendError(f"no probe pod {pod} in this run")
+        self._locks.renew_if_due()
+        return self._gateway.exec(target.namespace, target.pod, target.container, argv, timeout)
+
+    # -- teardown -------------------------------------------------------------------
+    def teardown(self) -> None:
+        """Delete this run's namespaces, and its pods and policies in namespaces it did
+        not create; wait until they are gone (``cleanup_timeout``); release the Leases.
+        Staging pods keep their ephemeral container: Kubernetes cannot remove one."""
+        with self._mutex:
+            if self._torn_down:
+                return
+            self._torn_down = True
+        try:
+            found = self._leftovers()
+            outcome = delete_and_wait(
+                self._gateway, found, self._options.cleanup_timeout, self._clock
+            )
+            if outcome.remaining:
+                raise BackendError(
+                    f"cleanup did not finish within {self._options.cleanup_timeout:g}s; "
+                    f"still present: {outcome}; run: netprobe cleanup --backend kubernetes"
+                )
+        finally:
+            try:
+                self._locks.release()
+            finally:
+                self._gateway.close()
+
+    def _leftovers(self) -> Leftovers:
+        """What this run created: recorded, plus anything else carrying its run id."""
+        selector = run_selector(self._run_id)
+        namespaces = set(self._created_namespaces)
+        namespaces |= {o["metadata"]["name"] for o in self._gateway.list_namespaces(selector)}
+        keep = namespaces.__contains__
+        pods = {ref for ref in self._created_pods if not keep(ref.namespace)}
+        policies = {ref for ref in self._created_policies if not keep(ref.namespace)}
+        for name in sorted(self._borrowed | {r.namespace for r in self._workloads}):
+            pods |= {
+                PodRef(name, o["metadata"]["name"]) for o in self._gateway.list_pods(name, selector)
+            }
+            policies |= {
+                PolicyRef(name, o["metadata"]["name"])
+                for o in self._gateway.list_policies(name, selector)
+            }
+        return Leftovers(
+            namespaces=tuple(sorted(namespaces)),
+            pods=tuple(sorted(pods)),
+            policies=tuple(sorted(policies)),
+            run_id=self._run_id,
+        )
+
+
+def _label_patch(current: Obj, labels: Labels, keep: tuple[str, ...] = ()) -> dict[str, str | None]:
+    """A merge patch making an object's labels ``labels``, keeping ownership labels."""
+    have = dict(current.get("metadata", {}).get("labels") or {})
+    kept = OWNERSHIP_KEYS.union(keep)
+    patch: dict[str, str | None] = {k: None for k in have if k not in labels and k not in kept}
+    patch.update({k: v for k, v in labels.items() if k not in kept and have.get(k) != v})
+    return patch

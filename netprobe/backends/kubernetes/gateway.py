@@ -1,0 +1,567 @@
+"""The one module that imports ``kubernetes``: :class:`KubeGateway` on the official client.
+
+Every REST call passes ``_request_timeout`` and ``_preload_content=False`` (the JSON is
+decoded here into plain dicts, the same across client versions) and every client
+exception is translated into the :class:`~.api.KubeApiError` tree with a message naming
+what is missing. Exec follows the pitfalls in docs/kubernetes.md:
+
+- ``kubernetes.stream.stream`` swaps a method on the ApiClient it is given for the length
+  of the call (kubernetes-client/python#928), so execs never use the REST client: each
+  exec worker thread owns its own ApiClient;
+- the client's own timeouts do not bound the WebSocket handshake, so each exec runs on a
+  worker and is abandoned (its socket closed, its client discarded) at a hard deadline;
+- stdout, stderr and the error channel are read separately (``read_all`` would merge
+  them and lose the exit code); the exit code is parsed in :mod:`.execstatus`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import urllib3
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException, OpenApiException
+from kubernetes.config.config_exception import ConfigException
+from kubernetes.stream import stream
+from kubernetes.stream.ws_client import ERROR_CHANNEL, STDERR_CHANNEL, STDOUT_CHANNEL
+
+from netprobe.backends.base import ExecResult
+from netprobe.backends.kubernetes.api import (
+    AccessCheck,
+    AccessDecision,
+    ConflictError,
+    ForbiddenError,
+    InvalidError,
+    KubeApiError,
+    NotFoundError,
+    Obj,
+    UnauthorizedError,
+    UnreachableError,
+)
+from netprobe.backends.kubernetes.execstatus import exec_result
+from netprobe.backends.kubernetes.options import KubeOptions
+from netprobe.errors import BackendError
+
+T = TypeVar("T")
+MERGE_PATCH = "application/merge-patch+json"
+STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
+CONNECT_TIMEOUT = 10.0
+_HANDSHAKE = re.compile(r"Handshake status (\d{3})")
+
+
+def load_configuration(options: KubeOptions) -> tuple[Any, str]:
+    """The client Configuration and a description of where it came from: ``--kubeconfig``,
+    ``$KUBECONFIG``, ``~/.kube/config``, else the in-cluster service account."""
+    configuration = client.Configuration()
+    path = options.kubeconfig
+    default = Path.home() / ".kube" / "config"
+    use_file = path is not None or bool(os.environ.get("KUBECONFIG")) or default.is_file()
+    try:
+        if use_file or options.context:
+            config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=str(path) if path else None,
+                context=options.context,
+                client_configuration=configuration,
+                persist_config=False,
+            )
+            source = f"kubeconfig {path or os.environ.get('KUBECONFIG') or default}"
+            if options.context:
+                source += f", context {options.context}"
+        elif os.environ.get("KUBERNETES_SERVICE_HOST"):
+            config.load_incluster_config(  # type: ignore[no-untyped-call]
+                client_configuration=configuration
+            )
+            source = "in-cluster service account"
+        else:
+            raise BackendError(
+                "no cluster configured: pass --kubeconfig, set KUBECONFIG, create "
+                "~/.kube/config, or run netprobe in a pod (in-cluster config)"
+            )
+    except ConfigException as exc:
+        raise BackendError(f"cannot load the cluster configuration: {exc}") from exc
+    except OSError as exc:
+        raise BackendError(f"cannot read the cluster configuration: {exc}") from exc
+    return configuration, f"{configuration.host} ({source})"
+
+
+def connect(options: KubeOptions) -> ClientGateway:
+    configuration, server = load_configuration(options)
+    return ClientGateway(configuration, server, options.request_timeout, options.exec_workers)
+
+
+def _status_message(exc: ApiException) -> str:
+    try:
+        body = json.loads(exc.body) if exc.body else {}
+    except (TypeError, ValueError):
+        body = {}
+    message = body.get("message") if isinstance(body, dict) else None
+    return str(message or exc.reason or f"HTTP {exc.status}")
+
+
+def translate(exc: BaseException, what: str, server: str) -> KubeApiError:
+    """A netprobe error for a client exception, naming the operation and what to do."""
+    if isinstance(exc, ApiException):
+        status = int(exc.status or 0)
+        handshake = _HANDSHAKE.search(str(exc.reason or ""))
+        if status == 0 and handshake:
+            status = int(handshake.group(1))
+        message = _status_message(exc)
+        if status == 401:
+            return UnauthorizedError(
+                f"{what}: the API server at {server} rejected the credentials (401): they "
+                "are missing, wrong or expired; log in again or choose another --context",
+                status,
+            )
+        if status == 403:
+            return ForbiddenError(f"{what}: forbidden: {message}", status)
+        if status == 404:
+            return NotFoundError(f"{what}: not found: {message}", status)
+        if status == 409:
+            return ConflictError(f"{what}: conflict: {message}", status)
+        if status in (400, 422):
+            return InvalidError(f"{what}: rejected as invalid: {message}", status)
+        if status == 0:
+            return UnreachableError(f"{what}: cannot reach the API server at {server}: {message}")
+        return KubeApiError(f"{what}: API server error {status}: {message}", status)
+    if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
+        return UnreachableError(f"{what}: cannot reach the API server at {server}: {exc}")
+    if isinstance(exc, OpenApiException | ValueError | TypeError):
+        return InvalidError(f"{what}: the client rejected the request: {exc}")
+    return KubeApiError(f"{what}: {type(exc).__name__}: {exc}")
+
+
+_WIRE_ERRORS = (ApiException, OpenApiException, urllib3.exceptions.HTTPError, OSError, ValueError)
+
+
+# -- exec workers -----------------------------------------------------------------------
+
+
+@dataclass
+class _Handle:
+    """Lets the caller close a stream its worker is still blocked on."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    stream: Any = None
+    abandoned: bool = False
+
+    def attach(self, ws: Any) -> bool:
+        with self.lock:
+            if self.abandoned:
+                return False
+            self.stream = ws
+            return True
+
+    def abandon(self) -> None:
+        with self.lock:
+            self.abandoned = True
+            ws, self.stream = self.stream, None
+        if ws is not None:
+            # Closing a broken socket may fail in many ways; the worker is abandoned anyway.
+            with contextlib.suppress(Exception):
+                ws.close()
+
+
+@dataclass
+class _Job:
+    run: Callable[[Any, _Handle], ExecResult]
+    handle: _Handle
+    future: Future[ExecResult]
+
+
+class ExecWorkers:
+    """Daemon threads, each with its own exec ApiClient. Daemons, because a worker stuck
+    in a handshake must not keep the process alive at exit (ThreadPoolExecutor joins)."""
+
+    def __init__(self, make_api: Callable[[], Any], size: int) -> None:
+        self._make_api = make_api
+        self._size = max(1, size)
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def submit(self, run: Callable[[Any, _Handle], ExecResult]) -> _Job:
+        with self._lock:
+            if len(self._threads) < self._size:
+                thread = threading.Thread(
+                    target=self._loop, name=f"netprobe-exec-{len(self._threads)}", daemon=True
+                )
+                self._threads.append(thread)
+                thread.start()
+        job = _Job(run, _Handle(), Future())
+        self._queue.put(job)
+        return job
+
+    def _loop(self) -> None:
+        api: Any = None
+        while (job := self._queue.get()) is not None:
+            if not job.future.set_running_or_notify_cancel():
+                continue
+            if api is None:
+                api = self._make_api()
+            try:
+                job.future.set_result(job.run(api, job.handle))
+            except BaseException as exc:  # handed to the waiting caller
+                job.future.set_exception(exc)
+            if job.handle.abandoned:
+                api = None  # its socket was closed under it: start afresh
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._queue.put(None)
+
+
+def run_exec(
+    api: Any,
+    handle: _Handle,
+    namespace: str,
+    pod: str,
+    container: str,
+    argv: Sequence[str],
+    deadline: float,
+) -> ExecResult:
+    """One exec on ``api`` (a worker's own CoreV1Api), finishing by ``deadline``."""
+    budget = max(0.1, deadline - time.monotonic())
+    ws = stream(
+        api.connect_get_namespaced_pod_exec,
+        pod,
+        namespace,
+        command=list(argv),
+        container=container,
+        stdin=False,
+        stdout=True,
+        stderr=True,
+        tty=False,
+        _preload_content=False,
+        _request_timeout=(min(CONNECT_TIMEOUT, budget), budget),
+    )
+    if not handle.attach(ws):
+        ws.close()
+        return ExecResult(None, "", "", timed_out=True)
+    try:
+        ws.run_forever(timeout=max(0.05, deadline - time.monotonic()))
+        still_open = ws.is_open()
+        # timeout=0: never block on a channel that got no data (read_stdout() defaults
+        # to waiting forever for the first frame).
+        stdout = ws.read_channel(STDOUT_CHANNEL, timeout=0)
+        stderr = ws.read_channel(STDERR_CHANNEL, timeout=0)
+        error = "" if still_open else ws.read_channel(ERROR_CHANNEL, timeout=0)
+    finally:
+        ws.close()
+    return exec_result(stdout, stderr, error, still_open)
+
+
+# -- the gateway ------------------------------------------------------------------------
+
+
+class ClientGateway:
+    """:class:`~.api.KubeGateway` on the official client (see the module docstring)."""
+
+    def __init__(
+        self, configuration: Any, server: str, request_timeout: float, exec_workers: int
+    ) -> None:
+        self._configuration = configuration
+        self._server = server
+        self._timeout = (min(CONNECT_TIMEOUT, request_timeout), request_timeout)
+        rest = client.ApiClient(configuration)
+        self._rest = rest
+        self._core = client.CoreV1Api(rest)
+        self._net = client.NetworkingV1Api(rest)
+        self._coord = client.CoordinationV1Api(rest)
+        self._authz = client.AuthorizationV1Api(rest)
+        self._workers = ExecWorkers(self._exec_api, exec_workers)
+
+    def _exec_api(self) -> Any:
+        return client.CoreV1Api(client.ApiClient(self._configuration))
+
+    @property
+    def server(self) -> str:
+        return self._server
+
+    # -- plumbing -------------------------------------------------------------------
+    def _call(self, what: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Obj:
+        try:
+            response = method(
+                *args, _preload_content=False, _request_timeout=self._timeout, **kwargs
+            )
+            data = response.data
+        except _WIRE_ERRORS as exc:
+            raise translate(exc, what, self._server) from exc
+        if not data:
+            return {}
+        try:
+            decoded = json.loads(data)
+        except ValueError as exc:
+            raise KubeApiError(f"{what}: the API server answered something not JSON") from exc
+        return decoded if isinstance(decoded, dict) else {}
+
+    def _read(self, what: str, method: Callable[..., Any], *args: Any) -> Obj | None:
+        try:
+            return self._call(what, method, *args)
+        except NotFoundError:
+            return None
+
+    def _items(self, what: str, method: Callable[..., Any], *args: Any, **kw: Any) -> list[Obj]:
+        return list(self._call(what, method, *args, **kw).get("items") or [])
+
+    def _delete(self, what: str, method: Callable[..., Any], *args: Any, **kw: Any) -> bool:
+        try:
+            self._call(what, method, *args, **kw)
+        except NotFoundError:
+            return False
+        return True
+
+    # -- access ---------------------------------------------------------------------
+    def review_access(self, checks: Sequence[AccessCheck]) -> tuple[AccessDecision, ...]:
+        decisions = []
+        for check in checks:
+            attributes = {
+                "verb": check.verb,
+                "resource": check.resource,
+                "group": check.group,
+                **({"subresource": check.subresource} if check.subresource else {}),
+                **({"namespace": check.namespace} if check.namespace else {}),
+            }
+            body = {
+                "apiVersion": "authorization.k8s.io/v1",
+                "kind": "SelfSubjectAccessReview",
+                "spec": {"resourceAttributes": attributes},
+            }
+            answer = self._call(
+                f"check access ({check})", self._authz.create_self_subject_access_review, body
+            )
+            status = answer.get("status") or {}
+            decisions.append(
+                AccessDecision(
+                    check,
+                    bool(status.get("allowed")) and not status.get("denied"),
+                    str(status.get("reason") or ""),
+                )
+            )
+        return tuple(decisions)
+
+    # -- namespaces -----------------------------------------------------------------
+    def read_namespace(self, name: str) -> Obj | None:
+        return self._read(f"read namespace {name}", self._core.read_namespace, name)
+
+    def list_namespaces(self, label_selector: str) -> list[Obj]:
+        return self._items(
+            "list namespaces", self._core.list_namespace, label_selector=label_selector
+        )
+
+    def create_namespace(self, body: Obj) -> Obj:
+        name = body["metadata"]["name"]
+        return self._call(f"create namespace {name}", self._core.create_namespace, body)
+
+    def patch_namespace_labels(self, name: str, labels: Mapping[str, str | None]) -> Obj:
+        return self._call(
+            f"relabel namespace {name}",
+            self._core.patch_namespace,
+            name,
+            {"metadata": {"labels": dict(labels)}},
+            _content_type=MERGE_PATCH,
+        )
+
+    def delete_namespace(self, name: str) -> bool:
+        return self._delete(
+            f"delete namespace {name}",
+            self._core.delete_namespace,
+            name,
+            propagation_policy="Background",
+        )
+
+    # -- pods -----------------------------------------------------------------------
+    def read_pod(self, namespace: str, name: str) -> Obj | None:
+        return self._read(
+            f"read pod {namespace}/{name}", self._core.read_namespaced_pod, name, namespace
+        )
+
+    def list_pods(self, namespace: str | None, label_selector: str) -> list[Obj]:
+        if namespace is None:
+            return self._items(
+                "list pods in all namespaces",
+                self._core.list_pod_for_all_namespaces,
+                label_selector=label_selector,
+            )
+        return self._items(
+            f"list pods in {namespace}",
+            self._core.list_namespaced_pod,
+            namespace,
+            label_selector=label_selector,
+        )
+
+    def create_pod(self, namespace: str, body: Obj) -> Obj:
+        name = body["metadata"]["name"]
+        return self._call(
+            f"create pod {namespace}/{name}", self._core.create_namespaced_pod, namespace, body
+        )
+
+    def patch_pod_labels(self, namespace: str, name: str, labels: Mapping[str, str | None]) -> Obj:
+        return self._call(
+            f"relabel pod {namespace}/{name}",
+            self._core.patch_namespaced_pod,
+            name,
+            namespace,
+            {"metadata": {"labels": dict(labels)}},
+            _content_type=MERGE_PATCH,
+        )
+
+    def delete_pod(self, namespace: str, name: str) -> bool:
+        return self._delete(
+            f"delete pod {namespace}/{name}",
+            self._core.delete_namespaced_pod,
+            name,
+            namespace,
+            grace_period_seconds=0,
+        )
+
+    def add_ephemeral_container(self, namespace: str, name: str, container: Obj) -> Obj:
+        # A dict body as strategic merge patch appends by name, as `kubectl debug` does.
+        what = f"add ephemeral container to pod {namespace}/{name}"
+        try:
+            return self._call(
+                what,
+                self._core.patch_namespaced_pod_ephemeralcontainers,
+                name,
+                namespace,
+                {"spec": {"ephemeralContainers": [container]}},
+                _content_type=STRATEGIC_MERGE_PATCH,
+            )
+        except NotFoundError as exc:
+            if self.read_pod(namespace, name) is None:
+                raise
+            raise BackendError(
+                f"{what}: ephemeral containers are not available on this cluster "
+                "(Kubernetes >= 1.25 needed)"
+            ) from exc
+
+    # -- policies -------------------------------------------------------------------
+    def read_policy(self, namespace: str, name: str) -> Obj | None:
+        return self._read(
+            f"read NetworkPolicy {namespace}/{name}",
+            self._net.read_namespaced_network_policy,
+            name,
+            namespace,
+        )
+
+    def list_policies(self, namespace: str | None, label_selector: str) -> list[Obj]:
+        if namespace is None:
+            return self._items(
+                "list NetworkPolicies in all namespaces",
+                self._net.list_network_policy_for_all_namespaces,
+                label_selector=label_selector,
+            )
+        return self._items(
+            f"list NetworkPolicies in {namespace}",
+            self._net.list_namespaced_network_policy,
+            namespace,
+            label_selector=label_selector,
+        )
+
+    def create_policy(self, namespace: str, body: Obj) -> Obj:
+        name = body["metadata"]["name"]
+        return self._call(
+            f"create NetworkPolicy {namespace}/{name}",
+            self._net.create_namespaced_network_policy,
+            namespace,
+            body,
+        )
+
+    def replace_policy(self, namespace: str, name: str, body: Obj) -> Obj:
+        return self._call(
+            f"replace NetworkPolicy {namespace}/{name}",
+            self._net.replace_namespaced_network_policy,
+            name,
+            namespace,
+            body,
+        )
+
+    def delete_policy(self, namespace: str, name: str) -> bool:
+        return self._delete(
+            f"delete NetworkPolicy {namespace}/{name}",
+            self._net.delete_namespaced_network_policy,
+            name,
+            namespace,
+        )
+
+    # -- leases ---------------------------------------------------------------------
+    def read_lease(self, namespace: str, name: str) -> Obj | None:
+        return self._read(
+            f"read Lease {namespace}/{name}", self._coord.read_namespaced_lease, name, namespace
+        )
+
+    def list_leases(self, namespace: str, label_selector: str) -> list[Obj]:
+        return self._items(
+            f"list Leases in {namespace}",
+            self._coord.list_namespaced_lease,
+            namespace,
+            label_selector=label_selector,
+        )
+
+    def create_lease(self, namespace: str, body: Obj) -> Obj:
+        name = body["metadata"]["name"]
+        return self._call(
+            f"create Lease {namespace}/{name}",
+            self._coord.create_namespaced_lease,
+            namespace,
+            body,
+        )
+
+    def replace_lease(self, namespace: str, name: str, body: Obj) -> Obj:
+        return self._call(
+            f"renew Lease {namespace}/{name}",
+            self._coord.replace_namespaced_lease,
+            name,
+            namespace,
+            body,
+        )
+
+    def delete_lease(self, namespace: str, name: str) -> bool:
+        return self._delete(
+            f"delete Lease {namespace}/{name}",
+            self._coord.delete_namespaced_lease,
+            name,
+            namespace,
+        )
+
+    # -- exec -----------------------------------------------------------------------
+    def exec(
+        self, namespace: str, pod: str, container: str, argv: Sequence[str], timeout: float
+    ) -> ExecResult:
+        deadline = time.monotonic() + timeout
+        what = f"exec in pod {namespace}/{pod} (container {container})"
+
+        def run(api: Any, handle: _Handle) -> ExecResult:
+            return run_exec(api, handle, namespace, pod, container, argv, deadline)
+
+        job = self._workers.submit(run)
+        try:
+            return job.future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except FutureTimeout:
+            job.handle.abandon()
+            job.future.cancel()
+            return ExecResult(
+                None, "", f"netprobe: exec abandoned at its {timeout:g}s deadline\n", True
+            )
+        except _WIRE_ERRORS as exc:
+            error = translate(exc, what, self._server)
+            if isinstance(error, ForbiddenError):
+                raise ForbiddenError(
+                    f"{error}; exec needs both 'get' and 'create' on pods/exec", 403
+                ) from exc
+            raise error from exc
+
+    def close(self) -> None:
+        self._workers.close()
+        self._rest.close()  # type: ignore[no-untyped-call]

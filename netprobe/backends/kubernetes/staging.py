@@ -1,0 +1,192 @@
+"""Staging mode: probe from and to existing workloads instead of netprobe's probe pods.
+
+A workload (namespace + label selector) is stood in for by one running, ready pod it
+selects. Probes from it run in an ephemeral container with the probe image, added to that
+pod: the container shares the pod's network namespace, so its traffic carries the real
+pod's identity and is subject to exactly the NetworkPolicies that select that pod.
+Destinations are the real pods' IPs and ports.
+
+Ephemeral containers can never be changed or removed (they stay in the pod's spec until
+the pod is deleted), so netprobe adds one per pod per run, with a deterministic name, and
+reuses it if it is already there. Netprobe never deletes or relabels a workload's pod.
+
+Suite YAML (parsed by :func:`parse_workloads`, called by the suite loader)::
+
+    workloads:
+      - name: web               # expectations say prod/web
+        namespace: prod
+        selector:               # a LabelSelector (matchLabels / matchExpressions)
+          matchLabels: {app: web}
+        ports:                  # optional: what the suite expects the pods to serve
+          - {port: 8080, protocol: TCP, name: http}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from netprobe.backends.kubernetes.api import KubeGateway, Obj
+from netprobe.backends.kubernetes.manifests import ephemeral_container
+from netprobe.backends.kubernetes.timing import Clock, poll_until
+from netprobe.backends.kubernetes.waits import is_ready
+from netprobe.documents import Field
+from netprobe.errors import BackendError
+from netprobe.manifests.labels import parse_label_selector
+from netprobe.manifests.names import dns_label_problem
+from netprobe.model import ContainerPort, PodRef, Protocol
+from netprobe.suite.model import Workload
+
+
+def parse_workloads(field: Field) -> tuple[Workload, ...]:
+    """The ``workloads:`` section of a suite; located errors for anything wrong."""
+    workloads: list[Workload] = []
+    seen: set[PodRef] = set()
+    for item in field.elements():
+        item.check_keys(("name", "namespace", "selector", "ports"))
+        name = _dns_label(item.require("name"))
+        namespace = _dns_label(item.require("namespace"))
+        selector_field = item.require("selector")
+        selector = parse_label_selector(selector_field)
+        if selector.is_empty:
+            selector_field.fail(
+                "an empty selector would pick any pod of the namespace",
+                hint="name the workload's labels, e.g. matchLabels: {app: web}",
+            )
+        ports_field = item.get("ports")
+        ports = tuple(_port(p) for p in ports_field.elements()) if ports_field else ()
+        ref = PodRef(namespace, name)
+        if ref in seen:
+            item.fail(f"workload {ref} is declared twice")
+        seen.add(ref)
+        workloads.append(Workload(ref, selector, ports, item.location))
+    return tuple(workloads)
+
+
+def _dns_label(field: Field) -> str:
+    text = field.as_str()
+    problem = dns_label_problem(text)
+    if problem:
+        field.fail(f"'{text}' {problem}")
+    return text
+
+
+def _port(field: Field) -> ContainerPort:
+    field.check_keys(("port", "protocol", "name"))
+    port_field = field.require("port")
+    number = port_field.as_int()
+    if not 1 <= number <= 65535:
+        port_field.fail(f"port {number} is out of range 1-65535")
+    protocol_field = field.get("protocol")
+    text = protocol_field.as_str() if protocol_field else "TCP"
+    if text not in Protocol.__members__:
+        (protocol_field or field).fail(f"unknown protocol '{text}'", hint="TCP, UDP or SCTP")
+    name = field.get("name")
+    return ContainerPort(number, Protocol(text), name.as_str() if name else None)
+
+
+@dataclass(frozen=True, slots=True)
+class StagedPod:
+    """The real pod standing in for a workload, and the container to exec in."""
+
+    workload: Workload
+    pod: Obj
+    container: str
+
+    @property
+    def name(self) -> str:
+        return str(self.pod["metadata"]["name"])
+
+
+def choose_pod(gateway: KubeGateway, workload: Workload) -> Obj:
+    """The first (by name) ready, non-hostNetwork pod the workload's selector matches."""
+    namespace = workload.ref.namespace
+    if gateway.read_namespace(namespace) is None:
+        raise BackendError(f"workload {workload.ref}: namespace {namespace} does not exist")
+    pods = gateway.list_pods(namespace, selector_query(workload))
+    ready = sorted(
+        (p for p in pods if is_ready(p) and not p.get("spec", {}).get("hostNetwork")),
+        key=lambda p: str(p["metadata"]["name"]),
+    )
+    if not ready:
+        found = ", ".join(sorted(p["metadata"]["name"] for p in pods)) or "none"
+        raise BackendError(
+            f"workload {workload.ref}: no ready pod matches {workload.selector} in "
+            f"namespace {namespace} (matching pods: {found})"
+        )
+    return ready[0]
+
+
+def selector_query(workload: Workload) -> str:
+    """The selector in the API's ``labelSelector`` query syntax."""
+    return "" if workload.selector.is_empty else str(workload.selector)
+
+
+def check_ports(workload: Workload, pod: Obj, ports: Sequence[ContainerPort]) -> None:
+    """The ports the suite declares must be ports the real pod declares."""
+    have = {(p.port, p.protocol) for p in ports}
+    missing = [str(p) for p in workload.ports if (p.port, p.protocol) not in have]
+    if missing:
+        name = pod["metadata"]["name"]
+        raise BackendError(
+            f"workload {workload.ref}: pod {name} does not declare port(s) "
+            f"{', '.join(missing)} (it has: {', '.join(map(str, ports)) or 'none'})"
+        )
+
+
+def _ephemeral_state(pod: Obj, name: str) -> Obj | None:
+    for status in (pod.get("status") or {}).get("ephemeralContainerStatuses") or ():
+        if status.get("name") == name:
+            return dict(status.get("state") or {})
+    return None
+
+
+def _has_ephemeral(pod: Obj, name: str) -> bool:
+    return any(c.get("name") == name for c in pod.get("spec", {}).get("ephemeralContainers") or ())
+
+
+def stage(
+    gateway: KubeGateway,
+    workload: Workload,
+    pod: Obj,
+    container: str,
+    image: str,
+    timeout: float,
+    clock: Clock,
+) -> StagedPod:
+    """Add the probe container to ``pod`` (unless it is there) and wait until it runs."""
+    namespace, name = workload.ref.namespace, str(pod["metadata"]["name"])
+    if not _has_ephemeral(pod, container):
+        target = (pod.get("spec", {}).get("containers") or [{}])[0].get("name")
+        gateway.add_ephemeral_container(
+            namespace, name, ephemeral_container(container, image, target)
+        )
+
+    def running() -> Obj | None:
+        current = gateway.read_pod(namespace, name)
+        if current is None:
+            raise BackendError(f"workload {workload.ref}: pod {namespace}/{name} disappeared")
+        state = _ephemeral_state(current, container) or {}
+        if "running" in state:
+            return current
+        waiting = state.get("waiting") or {}
+        if waiting.get("reason") in ("ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"):
+            raise BackendError(
+                f"workload {workload.ref}: ephemeral container {container} in {namespace}/"
+                f"{name}: {waiting['reason']} for image {image}"
+            )
+        if "terminated" in state:
+            code = state["terminated"].get("exitCode", "?")
+            raise BackendError(
+                f"workload {workload.ref}: ephemeral container {container} in "
+                f"{namespace}/{name} exited with code {code} (it cannot be restarted)"
+            )
+        return None
+
+    current = poll_until(running, timeout, clock)
+    if current is None:
+        raise BackendError(
+            f"workload {workload.ref}: ephemeral container {container} in {namespace}/{name} "
+            f"not running after {timeout:g}s"
+        )
+    return StagedPod(workload, current, container)

@@ -1,0 +1,147 @@
+"""When a probe pod is ready, and when it never will be: the diagnosis a user reads.
+
+Ready means phase Running, a pod IP, and the Ready condition True (upstream cyclonus and
+e2e wait for Running and an IP; the Ready condition adds the servers' readiness probes).
+Some states cannot heal within a run (an image that cannot be pulled, a crash loop): those
+fail at once instead of at the deadline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from netprobe.backends.kubernetes.api import KubeGateway, Obj
+from netprobe.backends.kubernetes.manifests import run_selector
+from netprobe.backends.kubernetes.timing import Clock, poll_until
+from netprobe.errors import BackendError
+from netprobe.model import PodRef
+
+FATAL_WAITING = frozenset(
+    {
+        "ImagePullBackOff",
+        "InvalidImageName",
+        "ErrImageNeverPull",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+        "CrashLoopBackOff",
+        "RunContainerError",
+    }
+)
+
+
+def is_ready(obj: Obj) -> bool:
+    status = obj.get("status") or {}
+    if status.get("phase") != "Running" or not status.get("podIP"):
+        return False
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or ()
+    )
+
+
+def _statuses(obj: Obj) -> list[Obj]:
+    status = obj.get("status") or {}
+    return [*(status.get("containerStatuses") or ()), *(status.get("initContainerStatuses") or ())]
+
+
+def _image_of(obj: Obj, container: str) -> str:
+    for spec in obj.get("spec", {}).get("containers") or ():
+        if spec.get("name") == container:
+            return str(spec.get("image", "?"))
+    return "?"
+
+
+def _describe_container(obj: Obj, cs: Obj) -> str | None:
+    name = cs.get("name", "?")
+    waiting = (cs.get("state") or {}).get("waiting") or {}
+    reason = waiting.get("reason")
+    message = waiting.get("message") or ""
+    if reason in ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull"):
+        image = cs.get("image") or _image_of(obj, name)
+        hint = "check --image, the registry's reachability and pull secrets"
+        detail = f": {message}" if message else ""
+        return f"container {name}: {reason} for image {image}{detail} ({hint})"
+    if reason == "CrashLoopBackOff":
+        last = (cs.get("lastState") or {}).get("terminated") or {}
+        code = last.get("exitCode", "?")
+        why = last.get("reason") or ""
+        restarts = cs.get("restartCount", 0)
+        return (
+            f"container {name}: CrashLoopBackOff (last exit code {code}"
+            f"{', ' + why if why else ''}; {restarts} restarts)"
+        )
+    if reason:
+        return f"container {name}: {reason}{': ' + message if message else ''}"
+    if not cs.get("ready"):
+        return f"container {name}: not ready"
+    return None
+
+
+def diagnose(obj: Obj) -> str:
+    """Why a pod is not ready, in one line."""
+    status = obj.get("status") or {}
+    phase = status.get("phase", "Unknown")
+    for condition in status.get("conditions") or ():
+        if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
+            message = condition.get("message") or condition.get("reason") or "not scheduled"
+            return f"Pending: not scheduled: {message}"
+    problems = [p for cs in _statuses(obj) if (p := _describe_container(obj, cs))]
+    if problems:
+        return f"{phase}: " + "; ".join(problems)
+    if phase == "Running" and not status.get("podIP"):
+        return "Running but no pod IP assigned yet (is a CNI installed?)"
+    if status.get("reason") or status.get("message"):
+        return f"{phase}: {status.get('reason', '')} {status.get('message', '')}".strip()
+    return str(phase)
+
+
+def fatal(obj: Obj) -> bool:
+    status = obj.get("status") or {}
+    if status.get("phase") in ("Failed", "Succeeded"):
+        return True
+    return any(
+        ((cs.get("state") or {}).get("waiting") or {}).get("reason") in FATAL_WAITING
+        for cs in _statuses(obj)
+    )
+
+
+def wait_for_pods(
+    gateway: KubeGateway,
+    pods: Sequence[PodRef],
+    run_id: str,
+    timeout: float,
+    clock: Clock,
+) -> dict[PodRef, Obj]:
+    """Wait until every pod in ``pods`` is ready; their API objects. One list call per
+    namespace per round (not one read per pod). Raises BackendError naming each pod that
+    is not ready and why, at once for a state that cannot heal, else at the deadline."""
+    wanted = set(pods)
+    namespaces = sorted({ref.namespace for ref in pods})
+    last: dict[PodRef, Obj] = {}
+
+    def check() -> dict[PodRef, Obj] | None:
+        for namespace in namespaces:
+            for obj in gateway.list_pods(namespace, run_selector(run_id)):
+                ref = PodRef(namespace, obj["metadata"]["name"])
+                if ref in wanted:
+                    last[ref] = obj
+        broken = [ref for ref in sorted(wanted) if ref in last and fatal(last[ref])]
+        if broken:
+            raise BackendError(_report(broken, last, "will not start"))
+        if all(ref in last and is_ready(last[ref]) for ref in wanted):
+            return dict(last)
+        return None
+
+    found = poll_until(check, timeout, clock)
+    if found is None:
+        late = [ref for ref in sorted(wanted) if ref not in last or not is_ready(last[ref])]
+        raise BackendError(_report(late, last, f"not ready after {timeout:g}s"))
+    return found
+
+
+def _report(refs: Sequence[PodRef], last: dict[PodRef, Obj], what: str) -> str:
+    lines = [
+        f"  {ref}: {diagnose(last[ref]) if ref in last else 'not found (was it deleted?)'}"
+        for ref in refs
+    ]
+    return f"{len(refs)} probe pod(s) {what}:\n" + "\n".join(lines)

@@ -1,0 +1,101 @@
+"""Fixtures for the Kubernetes backend tests: an in-memory API server and suite builders."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from fake_api import FakeApiServer, FakeClock
+
+from netprobe.backends.kubernetes.backend import KubernetesBackend
+from netprobe.backends.kubernetes.options import KubeOptions
+from netprobe.errors import Location
+from netprobe.model import (
+    NAMESPACE_NAME_LABEL,
+    ContainerPort,
+    Namespace,
+    NetworkPolicy,
+    Pod,
+    PodRef,
+    PolicyRef,
+    PolicyType,
+    Protocol,
+    Rule,
+)
+from netprobe.selectors import Labels, LabelSelector
+from netprobe.suite.model import Action, Expectation, Step, Suite
+
+
+def ns(name: str, **labels: str) -> Namespace:
+    return Namespace(name, Labels({**labels, NAMESPACE_NAME_LABEL: name}))
+
+
+def pod(
+    ref: str, ports: Sequence[tuple[int, Protocol]] = ((80, Protocol.TCP),), **labels: str
+) -> Pod:
+    return Pod(
+        PodRef.parse(ref),
+        Labels(labels),
+        tuple(ContainerPort(port, protocol) for port, protocol in ports),
+    )
+
+
+def deny_all_ingress(namespace: str, name: str = "deny-all") -> NetworkPolicy:
+    return NetworkPolicy(PolicyRef(namespace, name), LabelSelector(), (PolicyType.INGRESS,))
+
+
+def allow_from(
+    namespace: str, name: str, target: dict[str, str], source: dict[str, str]
+) -> NetworkPolicy:
+    from netprobe.model import Peer
+
+    return NetworkPolicy(
+        PolicyRef(namespace, name),
+        LabelSelector(Labels(target)),
+        (PolicyType.INGRESS,),
+        ingress=(Rule(peers=(Peer(pod_selector=LabelSelector(Labels(source))),)),),
+    )
+
+
+def expect(source: str, destination: str, port: int = 80, allowed: bool = True) -> Expectation:
+    return Expectation(
+        PodRef.parse(source),
+        PodRef.parse(destination),
+        port,
+        Protocol.TCP,
+        allowed,
+        Location("suite.yaml", 1),
+    )
+
+
+def suite(
+    namespaces: Sequence[Namespace],
+    pods: Sequence[Pod],
+    policies: Sequence[NetworkPolicy] = (),
+    steps: Sequence[tuple[Sequence[Action], Sequence[Expectation]]] = (((), ()),),
+) -> Suite:
+    built = tuple(
+        Step(f"step {i}", tuple(actions), tuple(expectations))
+        for i, (actions, expectations) in enumerate(steps, start=1)
+    )
+    return Suite("test", Path("suite.yaml"), tuple(namespaces), tuple(pods), tuple(policies), built)
+
+
+@pytest.fixture
+def api() -> FakeApiServer:
+    return FakeApiServer()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def make_backend(api: FakeApiServer, clock: FakeClock):  # type: ignore[no-untyped-def]
+    def make(**options: object) -> KubernetesBackend:
+        opts = KubeOptions(**{"run_id": "run1", **options})  # type: ignore[arg-type]
+        return KubernetesBackend(api, opts, clock=clock)
+
+    return make

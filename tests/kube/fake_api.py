@@ -1,0 +1,695 @@
+"""An in-memory API server behind netprobe's KubeGateway seam.
+
+It behaves like the real thing where the backend depends on it: objects get a
+resourceVersion, creates conflict with what exists (409), replaces with a stale
+resourceVersion conflict, namespaces carry ``kubernetes.io/metadata.name`` and go through
+Terminating (taking their pods and policies with them), pods go Pending -> Running with an
+IP after a few reads, label selectors filter lists, RBAC denials answer both the
+SelfSubjectAccessReview and the request itself (403), and exec is answered by a scripted
+dataplane that judges each probe with the analyzer on the policies in force (read back from
+the stored objects), optionally lagging behind changes or failing on purpose.
+
+Failure modes are plain fields a test sets: ``bad_images``, ``unschedulable``,
+``crashloop``, ``deny``, ``unreachable``, ``lag_execs``, ``lost_execs``, ``hung_execs``.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, ip_network
+
+from netprobe.analyzer import evaluate
+from netprobe.backends.base import ExecResult
+from netprobe.backends.fake import _marker, _read_script
+from netprobe.backends.kubernetes.api import (
+    AccessCheck,
+    AccessDecision,
+    ConflictError,
+    ForbiddenError,
+    InvalidError,
+    NotFoundError,
+    Obj,
+    UnreachableError,
+)
+from netprobe.backends.kubernetes.readback import namespace_from_api, pod_from_api
+from netprobe.model import (
+    ClusterState,
+    Connection,
+    IPBlock,
+    NetworkPolicy,
+    Peer,
+    PodRef,
+    PolicyPort,
+    PolicyRef,
+    PolicyType,
+    Protocol,
+    Rule,
+)
+from netprobe.probes import DONE_MARKER, Outcome, Probe
+from netprobe.selectors import Labels, LabelSelector, Operator, Requirement
+
+Key = tuple[str, str]  # (namespace, name)
+Dataplane = Callable[["FakeApiServer", PodRef, str, Sequence[str], float], ExecResult]
+
+
+class FakeClock:
+    """Monotonic and wall time that only move when something sleeps."""
+
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.now = start
+        self.slept: list[float] = []
+        self._lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def wall(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.slept.append(seconds)
+            self.now += seconds
+
+    def __call__(self) -> float:  # the runner's clock() shape
+        return self.now
+
+
+# -- label selectors in the API's query syntax -------------------------------------------
+
+_TERM = re.compile(
+    r"\s*(?:(?P<not>!)(?P<nkey>[\w./-]+)"
+    r"|(?P<skey>[\w./-]+)\s+(?P<op>in|notin)\s+\((?P<values>[^)]*)\)"
+    r"|(?P<ekey>[\w./-]+)\s*(?P<eq>!=|==|=)\s*(?P<value>[\w.-]*)"
+    r"|(?P<key>[\w./-]+))\s*(?:,|$)"
+)
+
+
+def selector_matches(query: str, labels: Mapping[str, str]) -> bool:
+    """``a=b,c!=d,e,!f,g in (x,y),h notin (z)`` as the API server reads it."""
+    position = 0
+    query = query.strip()
+    while position < len(query):
+        match = _TERM.match(query, position)
+        if match is None or match.end() == position:
+            raise InvalidError(f"unable to parse requirement: {query[position:]!r}", 400)
+        position = match.end()
+        if match["nkey"]:
+            ok = match["nkey"] not in labels
+        elif match["skey"]:
+            values = {v.strip() for v in match["values"].split(",")}
+            present = match["skey"] in labels
+            inside = present and labels[match["skey"]] in values
+            ok = inside if match["op"] == "in" else not inside
+        elif match["ekey"]:
+            equal = labels.get(match["ekey"]) == match["value"]
+            ok = equal if match["eq"] != "!=" else not equal
+        else:
+            ok = match["key"] in labels
+        if not ok:
+            return False
+    return True
+
+
+# -- NetworkPolicy objects -> model (what the "CNI" enforces) ----------------------------
+
+
+def _selector(obj: Obj | None) -> LabelSelector:
+    obj = obj or {}
+    return LabelSelector(
+        Labels(obj.get("matchLabels") or {}),
+        tuple(
+            Requirement(e["key"], Operator(e["operator"]), frozenset(e.get("values") or ()))
+            for e in obj.get("matchExpressions") or ()
+        ),
+    )
+
+
+def _peer(obj: Obj) -> Peer:
+    if "ipBlock" in obj:
+        block = obj["ipBlock"]
+        return Peer(
+            ip_block=IPBlock(
+                ip_network(block["cidr"], strict=False),
+                tuple(ip_network(e, strict=False) for e in block.get("except") or ()),
+            )
+        )
+    return Peer(
+        pod_selector=_selector(obj["podSelector"]) if "podSelector" in obj else None,
+        namespace_selector=(
+            _selector(obj["namespaceSelector"]) if "namespaceSelector" in obj else None
+        ),
+    )
+
+
+def _rule(obj: Obj, peers_key: str) -> Rule:
+    return Rule(
+        peers=tuple(_peer(p) for p in obj.get(peers_key) or ()),
+        ports=tuple(
+            PolicyPort(Protocol(p.get("protocol", "TCP")), p.get("port"), p.get("endPort"))
+            for p in obj.get("ports") or ()
+        ),
+    )
+
+
+def policy_from_api(obj: Obj) -> NetworkPolicy:
+    spec = obj.get("spec") or {}
+    types = spec.get("policyTypes")
+    if not types:
+        types = ["Ingress", "Egress"] if spec.get("egress") else ["Ingress"]
+    meta = obj["metadata"]
+    return NetworkPolicy(
+        ref=PolicyRef(meta["namespace"], meta["name"]),
+        pod_selector=_selector(spec.get("podSelector")),
+        policy_types=tuple(PolicyType(t) for t in types),
+        ingress=tuple(_rule(r, "from") for r in spec.get("ingress") or ()),
+        egress=tuple(_rule(r, "to") for r in spec.get("egress") or ()),
+    )
+
+
+# -- the dataplane ----------------------------------------------------------------------
+
+
+def analyzer_dataplane(
+    api: FakeApiServer, source: PodRef, container: str, argv: Sequence[str], timeout: float
+) -> ExecResult:
+    """Answers the shared probe script as nc would, judging each probe with the analyzer
+    on the state in force (which lags ``lag_execs`` execs behind policy changes)."""
+    state = api.state_in_force()
+    lines = []
+    for index, probe in enumerate(_read_script(argv)):
+        lines.append(_marker(index, probe, _outcome(state, source, probe)))
+    lines.append(DONE_MARKER)
+    return ExecResult(0, "\n".join(lines) + "\n", "")
+
+
+def _outcome(state: ClusterState, source: PodRef, probe: Probe) -> Outcome:
+    target = state.pod_at(probe.target)
+    if target is None:
+        return Outcome.TIMEOUT
+    connection = Connection(source, target.ref, probe.port, probe.protocol)
+    if not evaluate(connection, state).allowed:
+        return Outcome.TIMEOUT
+    served = any(p.port == probe.port and p.protocol is probe.protocol for p in target.ports)
+    return Outcome.CONNECTED if served else Outcome.REFUSED
+
+
+# -- the API server ---------------------------------------------------------------------
+
+
+@dataclass
+class FakeApiServer:
+    """An API server in memory (see the module docstring)."""
+
+    ready_after: int = 2
+    """Reads of a pod before it is Running and Ready."""
+    terminate_after: int = 1
+    """Reads of a deleted namespace before it is gone."""
+    bad_images: set[str] = field(default_factory=set)
+    unschedulable: dict[PodRef, str] = field(default_factory=dict)
+    crashloop: dict[PodRef, str] = field(default_factory=dict)
+    """Pod -> the container that keeps crashing."""
+    deny: set[tuple[str, str, str | None]] = field(default_factory=set)
+    """(verb, resource[/subresource], namespace or None for everywhere) the caller lacks."""
+    unreachable: bool = False
+    lag_execs: int = 0
+    """Policy changes reach the dataplane only after this many more execs."""
+    lost_execs: int = 0
+    """The next N execs lose their output (no markers, no exit code)."""
+    hung_execs: int = 0
+    """The next N execs hit their deadline."""
+    stuck_namespaces: set[str] = field(default_factory=set)
+    """Namespaces that never finish terminating."""
+    dataplane: Dataplane = analyzer_dataplane
+    server: str = "https://fake-apiserver:6443 (test)"
+    calls: list[tuple[str, ...]] = field(default_factory=list)
+    stand_ins: dict[tuple[str, str, str], PodRef] = field(default_factory=dict)
+    """(namespace, pod, container) -> the workload a staging probe container stands for."""
+
+    def __post_init__(self) -> None:
+        self.namespaces: dict[str, Obj] = {}
+        self.pods: dict[Key, Obj] = {}
+        self.policies: dict[Key, Obj] = {}
+        self.leases: dict[Key, Obj] = {}
+        self.execs: list[tuple[str, str, str, tuple[str, ...], float]] = []
+        self.closed = 0
+        self._reads: dict[Key, int] = {}
+        self._terminating: dict[str, int] = {}
+        self._version = 0
+        self._next_ip = int(IPv4Address("10.244.0.10"))
+        self._lock = threading.RLock()
+        self._in_force: ClusterState | None = None
+        self._pending_policies = 0
+
+    # -- helpers ----------------------------------------------------------------------
+    def _bump(self, obj: Obj) -> Obj:
+        self._version += 1
+        obj.setdefault("metadata", {})["resourceVersion"] = str(self._version)
+        return obj
+
+    def _guard(self, verb: str, resource: str, namespace: str | None) -> None:
+        self.calls.append((verb, resource, namespace or ""))
+        if self.unreachable:
+            raise UnreachableError(f"{verb} {resource}: cannot reach the API server (test)")
+        if (verb, resource, None) in self.deny or (verb, resource, namespace) in self.deny:
+            where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
+            raise ForbiddenError(
+                f'{verb} {resource}: forbidden: User "tester" cannot {verb} resource '
+                f'"{resource}"{where}',
+                403,
+            )
+
+    def _namespace_exists(self, namespace: str) -> None:
+        if namespace not in self.namespaces:
+            raise NotFoundError(f'namespaces "{namespace}" not found', 404)
+
+    def _policies_changed(self) -> None:
+        self._pending_policies = self.lag_execs
+
+    # -- access review ----------------------------------------------------------------
+    def review_access(self, checks: Sequence[AccessCheck]) -> tuple[AccessDecision, ...]:
+        self._guard("create", "selfsubjectaccessreviews", None)
+        out = []
+        for check in checks:
+            resource = check.resource
+            if check.subresource:
+                resource = f"{resource}/{check.subresource}"
+            denied = {(check.verb, resource, None), (check.verb, resource, check.namespace)}
+            allowed = not denied & self.deny
+            out.append(AccessDecision(check, allowed, "" if allowed else "no RBAC rule allows it"))
+        return tuple(out)
+
+    # -- namespaces -------------------------------------------------------------------
+    def _tick_namespace(self, name: str) -> None:
+        if name in self._terminating and name not in self.stuck_namespaces:
+            self._terminating[name] -= 1
+            if self._terminating[name] < 0:
+                del self._terminating[name]
+                del self.namespaces[name]
+                for store in (self.pods, self.policies, self.leases):
+                    for key in [k for k in store if k[0] == name]:
+                        del store[key]
+                self._policies_changed()
+
+    def read_namespace(self, name: str) -> Obj | None:
+        with self._lock:
+            self._guard("get", "namespaces", None)
+            self._tick_namespace(name)
+            found = self.namespaces.get(name)
+            return copy.deepcopy(found) if found else None
+
+    def list_namespaces(self, label_selector: str) -> list[Obj]:
+        with self._lock:
+            self._guard("list", "namespaces", None)
+            for name in list(self._terminating):
+                self._tick_namespace(name)
+            return [
+                copy.deepcopy(o)
+                for o in self.namespaces.values()
+                if selector_matches(label_selector, o["metadata"].get("labels") or {})
+            ]
+
+    def create_namespace(self, body: Obj) -> Obj:
+        with self._lock:
+            self._guard("create", "namespaces", None)
+            obj = copy.deepcopy(body)
+            name = obj["metadata"]["name"]
+            if name in self.namespaces:
+                raise ConflictError(f'namespaces "{name}" already exists', 409)
+            labels = obj["metadata"].setdefault("labels", {})
+            labels["kubernetes.io/metadata.name"] = name
+            obj["status"] = {"phase": "Active"}
+            self.namespaces[name] = self._bump(obj)
+            return copy.deepcopy(obj)
+
+    def patch_namespace_labels(self, name: str, labels: Mapping[str, str | None]) -> Obj:
+        with self._lock:
+            self._guard("patch", "namespaces", None)
+            self._namespace_exists(name)
+            obj = self.namespaces[name]
+            _merge_labels(obj, labels)
+            self._policies_changed()
+            return copy.deepcopy(self._bump(obj))
+
+    def delete_namespace(self, name: str) -> bool:
+        with self._lock:
+            self._guard("delete", "namespaces", None)
+            if name not in self.namespaces:
+                return False
+            self.namespaces[name]["status"] = {"phase": "Terminating"}
+            self._terminating.setdefault(name, self.terminate_after)
+            return True
+
+    # -- pods -------------------------------------------------------------------------
+    def _advance(self, key: Key) -> None:
+        """A pod's life: Pending, then (unless it is broken) Running and Ready."""
+        obj = self.pods[key]
+        ref = PodRef(*key)
+        reads = self._reads[key] = self._reads.get(key, 0) + 1
+        status: Obj = obj.setdefault("status", {})
+        containers = obj["spec"]["containers"]
+        if ref in self.unschedulable:
+            status.update(
+                phase="Pending",
+                conditions=[
+                    {
+                        "type": "PodScheduled",
+                        "status": "False",
+                        "reason": "Unschedulable",
+                        "message": self.unschedulable[ref],
+                    }
+                ],
+            )
+            return
+        if reads < self.ready_after:
+            status.setdefault("phase", "Pending")
+            return
+        bad = [c for c in containers if c["image"] in self.bad_images]
+        if bad:
+            status.update(
+                phase="Pending",
+                containerStatuses=[
+                    {
+                        "name": c["name"],
+                        "image": c["image"],
+                        "ready": False,
+                        "restartCount": 0,
+                        "state": {
+                            "waiting": {
+                                "reason": "ImagePullBackOff",
+                                "message": f'Back-off pulling image "{c["image"]}"',
+                            }
+                        },
+                    }
+                    for c in bad
+                ],
+            )
+            return
+        if "podIP" not in status:
+            status["podIP"] = str(IPv4Address(self._next_ip))
+            self._next_ip += 1
+            self._policies_changed()
+        crashing = self.crashloop.get(ref)
+        statuses = []
+        for c in containers:
+            if c["name"] == crashing:
+                statuses.append(
+                    {
+                        "name": c["name"],
+                        "ready": False,
+                        "restartCount": 4,
+                        "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                        "lastState": {"terminated": {"exitCode": 2, "reason": "Error"}},
+                    }
+                )
+            else:
+                statuses.append(
+                    {"name": c["name"], "ready": True, "restartCount": 0, "state": {"running": {}}}
+                )
+        ready = all(s["ready"] for s in statuses)
+        status.update(
+            phase="Running",
+            containerStatuses=statuses,
+            conditions=[
+                {"type": "PodScheduled", "status": "True"},
+                {"type": "Ready", "status": "True" if ready else "False"},
+            ],
+        )
+        for eph in obj["spec"].get("ephemeralContainers") or ():
+            statuses_e = status.setdefault("ephemeralContainerStatuses", [])
+            if not any(s["name"] == eph["name"] for s in statuses_e):
+                statuses_e.append({"name": eph["name"], "state": {"waiting": {}}})
+            else:
+                for s in statuses_e:
+                    if s["name"] == eph["name"]:
+                        s["state"] = (
+                            {"waiting": {"reason": "ImagePullBackOff"}}
+                            if eph["image"] in self.bad_images
+                            else {"running": {}}
+                        )
+
+    def read_pod(self, namespace: str, name: str) -> Obj | None:
+        with self._lock:
+            self._guard("get", "pods", namespace)
+            if (namespace, name) not in self.pods:
+                return None
+            self._advance((namespace, name))
+            return copy.deepcopy(self.pods[(namespace, name)])
+
+    def list_pods(self, namespace: str | None, label_selector: str) -> list[Obj]:
+        with self._lock:
+            self._guard("list", "pods", namespace)
+            out = []
+            for key in list(self.pods):
+                if namespace is not None and key[0] != namespace:
+                    continue
+                if selector_matches(label_selector, self.pods[key]["metadata"].get("labels") or {}):
+                    self._advance(key)
+                    out.append(copy.deepcopy(self.pods[key]))
+            return out
+
+    def create_pod(self, namespace: str, body: Obj) -> Obj:
+        with self._lock:
+            self._guard("create", "pods", namespace)
+            self._namespace_exists(namespace)
+            if self.namespaces[namespace]["status"]["phase"] == "Terminating":
+                raise ForbiddenError(f"namespace {namespace} is being terminated", 403)
+            obj = copy.deepcopy(body)
+            name = obj["metadata"]["name"]
+            if (namespace, name) in self.pods:
+                raise ConflictError(f'pods "{name}" already exists', 409)
+            obj["metadata"]["namespace"] = namespace
+            obj["status"] = {"phase": "Pending"}
+            self.pods[(namespace, name)] = self._bump(obj)
+            return copy.deepcopy(obj)
+
+    def add_workload_pod(
+        self, namespace: str, name: str, labels: Mapping[str, str], ports: Sequence[Obj] = ()
+    ) -> None:
+        """A pod someone else deployed (for staging tests); it is Running at once."""
+        with self._lock:
+            if namespace not in self.namespaces:
+                self.namespaces[namespace] = self._bump(
+                    {
+                        "metadata": {
+                            "name": namespace,
+                            "labels": {"kubernetes.io/metadata.name": namespace},
+                        },
+                        "status": {"phase": "Active"},
+                    }
+                )
+            body = {
+                "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)},
+                "spec": {"containers": [{"name": "app", "image": "app:1", "ports": list(ports)}]},
+                "status": {"phase": "Pending"},
+            }
+            self.pods[(namespace, name)] = self._bump(body)
+            self._reads[(namespace, name)] = self.ready_after
+            self._advance((namespace, name))
+
+    def patch_pod_labels(self, namespace: str, name: str, labels: Mapping[str, str | None]) -> Obj:
+        with self._lock:
+            self._guard("patch", "pods", namespace)
+            if (namespace, name) not in self.pods:
+                raise NotFoundError(f'pods "{name}" not found', 404)
+            obj = self.pods[(namespace, name)]
+            _merge_labels(obj, labels)
+            self._policies_changed()
+            return copy.deepcopy(self._bump(obj))
+
+    def delete_pod(self, namespace: str, name: str) -> bool:
+        with self._lock:
+            self._guard("delete", "pods", namespace)
+            self._policies_changed()
+            return self.pods.pop((namespace, name), None) is not None
+
+    def add_ephemeral_container(self, namespace: str, name: str, container: Obj) -> Obj:
+        with self._lock:
+            self._guard("patch", "pods/ephemeralcontainers", namespace)
+            if (namespace, name) not in self.pods:
+                raise NotFoundError(f'pods "{name}" not found', 404)
+            obj = self.pods[(namespace, name)]
+            spec = obj["spec"].setdefault("ephemeralContainers", [])
+            if not any(c["name"] == container["name"] for c in spec):
+                spec.append(copy.deepcopy(container))
+            return copy.deepcopy(self._bump(obj))
+
+    # -- policies ---------------------------------------------------------------------
+    def read_policy(self, namespace: str, name: str) -> Obj | None:
+        with self._lock:
+            self._guard("get", "networkpolicies", namespace)
+            found = self.policies.get((namespace, name))
+            return copy.deepcopy(found) if found else None
+
+    def list_policies(self, namespace: str | None, label_selector: str) -> list[Obj]:
+        with self._lock:
+            self._guard("list", "networkpolicies", namespace)
+            return [
+                copy.deepcopy(o)
+                for k, o in self.policies.items()
+                if (namespace is None or k[0] == namespace)
+                and selector_matches(label_selector, o["metadata"].get("labels") or {})
+            ]
+
+    def create_policy(self, namespace: str, body: Obj) -> Obj:
+        with self._lock:
+            self._guard("create", "networkpolicies", namespace)
+            self._namespace_exists(namespace)
+            obj = copy.deepcopy(body)
+            name = obj["metadata"]["name"]
+            if (namespace, name) in self.policies:
+                raise ConflictError(f'networkpolicies "{name}" already exists', 409)
+            obj["metadata"]["namespace"] = namespace
+            policy_from_api(obj)  # "validation"
+            self.policies[(namespace, name)] = self._bump(obj)
+            self._policies_changed()
+            return copy.deepcopy(obj)
+
+    def replace_policy(self, namespace: str, name: str, body: Obj) -> Obj:
+        with self._lock:
+            self._guard("update", "networkpolicies", namespace)
+            current = self.policies.get((namespace, name))
+            if current is None:
+                raise NotFoundError(f'networkpolicies "{name}" not found', 404)
+            _check_version(current, body)
+            obj = copy.deepcopy(body)
+            obj["metadata"]["namespace"] = namespace
+            self.policies[(namespace, name)] = self._bump(obj)
+            self._policies_changed()
+            return copy.deepcopy(obj)
+
+    def delete_policy(self, namespace: str, name: str) -> bool:
+        with self._lock:
+            self._guard("delete", "networkpolicies", namespace)
+            gone = self.policies.pop((namespace, name), None) is not None
+            self._policies_changed()
+            return gone
+
+    # -- leases -----------------------------------------------------------------------
+    def read_lease(self, namespace: str, name: str) -> Obj | None:
+        with self._lock:
+            self._guard("get", "leases", namespace)
+            found = self.leases.get((namespace, name))
+            return copy.deepcopy(found) if found else None
+
+    def list_leases(self, namespace: str, label_selector: str) -> list[Obj]:
+        with self._lock:
+            self._guard("list", "leases", namespace)
+            return [
+                copy.deepcopy(o)
+                for k, o in self.leases.items()
+                if k[0] == namespace
+                and selector_matches(label_selector, o["metadata"].get("labels") or {})
+            ]
+
+    def create_lease(self, namespace: str, body: Obj) -> Obj:
+        with self._lock:
+            self._guard("create", "leases", namespace)
+            self._namespace_exists(namespace)
+            name = body["metadata"]["name"]
+            if (namespace, name) in self.leases:
+                raise ConflictError(f'leases "{name}" already exists', 409)
+            obj = self._bump(copy.deepcopy(body))
+            self.leases[(namespace, name)] = obj
+            return copy.deepcopy(obj)
+
+    def replace_lease(self, namespace: str, name: str, body: Obj) -> Obj:
+        with self._lock:
+            self._guard("update", "leases", namespace)
+            current = self.leases.get((namespace, name))
+            if current is None:
+                raise NotFoundError(f'leases "{name}" not found', 404)
+            _check_version(current, body)
+            obj = self._bump(copy.deepcopy(body))
+            self.leases[(namespace, name)] = obj
+            return copy.deepcopy(obj)
+
+    def delete_lease(self, namespace: str, name: str) -> bool:
+        with self._lock:
+            self._guard("delete", "leases", namespace)
+            return self.leases.pop((namespace, name), None) is not None
+
+    # -- exec -------------------------------------------------------------------------
+    def exec(
+        self, namespace: str, pod: str, container: str, argv: Sequence[str], timeout: float
+    ) -> ExecResult:
+        with self._lock:
+            self._guard("create", "pods/exec", namespace)
+            self.execs.append((namespace, pod, container, tuple(argv), timeout))
+            obj = self.pods.get((namespace, pod))
+            if obj is None:
+                raise NotFoundError(f'pods "{pod}" not found', 404)
+            names = {c["name"] for c in obj["spec"]["containers"]}
+            names |= {c["name"] for c in obj["spec"].get("ephemeralContainers") or ()}
+            if container not in names:
+                raise InvalidError(f"container {container} is not valid for pod {pod}", 400)
+            if self._pending_policies > 0:
+                self._pending_policies -= 1
+            else:
+                self._in_force = None
+            if self.hung_execs > 0:
+                self.hung_execs -= 1
+                return ExecResult(None, "", "netprobe: exec abandoned at its deadline\n", True)
+            if self.lost_execs > 0:
+                self.lost_execs -= 1
+                return ExecResult(None, "", "")
+            source = self._source_ref(namespace, pod, container)
+        return self.dataplane(self, source, container, argv, timeout)
+
+    def _source_ref(self, namespace: str, pod: str, container: str) -> PodRef:
+        """Staging probes stand for their workload: the analyzer sees the workload name."""
+        return self.stand_ins.get((namespace, pod, container), PodRef(namespace, pod))
+
+    def state(self) -> ClusterState:
+        """The cluster as a CNI would see it now."""
+        with self._lock:
+            pods = tuple(
+                pod_from_api(o, self._stand_in_for(k))
+                for k, o in self.pods.items()
+                if (o.get("status") or {}).get("podIP")
+            )
+            return ClusterState(
+                tuple(namespace_from_api(o) for o in self.namespaces.values()),
+                pods,
+                tuple(policy_from_api(o) for o in self.policies.values()),
+            )
+
+    def _stand_in_for(self, key: Key) -> PodRef | None:
+        for (namespace, pod, _), ref in self.stand_ins.items():
+            if (namespace, pod) == key:
+                return ref
+        return None
+
+    def state_in_force(self) -> ClusterState:
+        """What the dataplane enforces: the state as of ``lag_execs`` execs ago."""
+        with self._lock:
+            if self._in_force is None or self._pending_policies == 0:
+                self._in_force = self.state()
+            return self._in_force
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def _merge_labels(obj: Obj, labels: Mapping[str, str | None]) -> None:
+    current = obj["metadata"].setdefault("labels", {})
+    for key, value in labels.items():
+        if value is None:
+            current.pop(key, None)
+        else:
+            current[key] = value
+
+
+def _check_version(current: Obj, body: Obj) -> None:
+    wanted = body.get("metadata", {}).get("resourceVersion")
+    have = current["metadata"]["resourceVersion"]
+    if wanted and wanted != have:
+        raise ConflictError(
+            "Operation cannot be fulfilled: the object has been modified; please apply your "
+            "changes to the latest version and try again",
+            409,
+        )
