@@ -165,6 +165,13 @@ def write_table(result: Matrix, state: ClusterState, out: TextIO) -> None:
             "every port shown); each row and column is a group\n"
         )
     out.write(key + "\n")
+    host = [str(pod.ref) for pod in state.pods if pod.host_network]
+    if host:
+        listed = ", ".join(host[:5]) + (f" and {len(host) - 5} more" if len(host) > 5 else "")
+        out.write(
+            f"undefined: hostNetwork pods ({listed}) are shown as ordinary pods; "
+            "NetworkPolicy does not define what applies to them\n"
+        )
     align = ("left", *("center",) * shown)
     for q, port in enumerate(result.ports):
         headers = [port_name(port), *(str(n + 1) for n in range(shown))]

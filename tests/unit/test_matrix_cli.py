@@ -216,3 +216,17 @@ def test_loader_warnings_go_to_stderr(tmp_path: Path, capsys: pytest.CaptureFixt
     assert code == 0
     assert json.loads(out)["pods"] == 1
     assert "warning" in err and "undeclared" in err
+
+
+def test_table_flags_host_network_pods_as_undefined(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    agent = _pod("agent", {})
+    agent["spec"] = {"hostNetwork": True, "containers": [{"name": "a", "image": "a"}]}
+    path = tmp_path / "host.json"
+    path.write_text(
+        json.dumps({"apiVersion": "v1", "kind": "List", "items": [agent, _pod("p", {})]})
+    )
+    code, out, _ = run(capsys, "matrix", "-f", str(path), "--ports", "80")
+    assert code == 0
+    assert "undefined: hostNetwork pods (a/agent)" in out
