@@ -176,6 +176,8 @@ class Field:
     def check_keys(self, allowed: Iterable[str]) -> None:
         """Fail on the first key that is not in ``allowed``, suggesting the closest one."""
         allowed = list(allowed)
+        if all(isinstance(key, str) and key in allowed for key in self.as_map()):
+            return  # the common case, without building a field per key
         for key, child in self.items():
             if key not in allowed:
                 child.fail(f"unknown field '{key}'", hint=suggest(key, allowed))

@@ -56,12 +56,12 @@ def parse_metadata(document: Field, kind: str, *, namespaced: bool) -> ObjectMet
     if name_field is None:
         metadata.fail("'name' is required", hint="every object needs metadata.name")
     name = name_field.as_str()
-    if kind == "Namespace":
-        problem, hint = dns_label_problem(name), try_hint(fixed_dns_label(name), DNS_LABEL_RULE)
-    else:
-        problem = dns_subdomain_problem(name)
-        hint = try_hint(fixed_dns_subdomain(name), DNS_SUBDOMAIN_RULE)
+    problem = dns_label_problem(name) if kind == "Namespace" else dns_subdomain_problem(name)
     if problem:
+        if kind == "Namespace":
+            hint = try_hint(fixed_dns_label(name), DNS_LABEL_RULE)
+        else:
+            hint = try_hint(fixed_dns_subdomain(name), DNS_SUBDOMAIN_RULE)
         name_field.fail(f"'{name}' is not a valid {kind} name: it {problem}", hint=hint)
     namespace = ""
     if namespaced:
