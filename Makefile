@@ -36,6 +36,7 @@ check:
 ## bench: performance benchmarks; they print figures, they do not pass or fail
 bench:
 	$(PYTHON) bench/analyzer.py
+	$(PYTHON) bench/runner.py
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache reports
