@@ -104,7 +104,11 @@ def load_paths(paths: Sequence[Path], warn: Warn) -> LoadedObjects:
         LocatedError: a document that is not valid, or an object defined twice.
     """
     return parse_objects(
-        (document for file in manifest_files(paths, warn) for document in _documents(file)),
+        (
+            document
+            for file in manifest_files(paths, warn)
+            for document in load_yaml_documents(file)
+        ),
         warn,
     )
 
@@ -137,10 +141,6 @@ def _walk(directory: Path) -> Iterator[Path]:
         for name in names:
             if name.endswith(MANIFEST_SUFFIXES) and not name.startswith("."):
                 yield Path(root, name)
-
-
-def _documents(file: Path) -> list[Field]:
-    return load_yaml_documents(file)
 
 
 def parse_objects(documents: Iterable[Field], warn: Warn) -> LoadedObjects:
