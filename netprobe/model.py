@@ -221,6 +221,17 @@ class ClusterState:
         by_ip.update((pod.ip, pod) for pod in self.pods if pod.ip is not None)
         return by_ip
 
+    @cached_property
+    def _policies_by_namespace(self) -> dict[str, tuple[NetworkPolicy, ...]]:
+        grouped: dict[str, list[NetworkPolicy]] = {}
+        for policy in self.policies:
+            grouped.setdefault(policy.namespace, []).append(policy)
+        return {name: tuple(policies) for name, policies in grouped.items()}
+
+    def policies_in(self, namespace: str) -> tuple[NetworkPolicy, ...]:
+        """The policies of one namespace, in snapshot order."""
+        return self._policies_by_namespace.get(namespace, ())
+
     def namespace(self, name: str) -> Namespace | None:
         return self._namespaces.get(name)
 

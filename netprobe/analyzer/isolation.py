@@ -19,8 +19,6 @@ def isolating_policies(
     """
     return tuple(
         policy
-        for policy in state.policies
-        if policy.namespace == pod.namespace
-        and policy.isolates(direction)
-        and policy.pod_selector.matches(pod.labels)
+        for policy in state.policies_in(pod.namespace)
+        if policy.isolates(direction) and policy.pod_selector.matches(pod.labels)
     )
