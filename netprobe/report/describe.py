@@ -19,21 +19,30 @@ class Counts:
     expectations: int
     held: int
     violated: int
+    """Observed (live) or judged (static) differently from what the suite expects."""
     skipped: int
+    errors: int
+    """Live only: the probe failed, nothing is known about the connection."""
     by_status: dict[Status, int]
 
     @classmethod
     def of(cls, results: Sequence[ExpectationResult]) -> Counts:
         statuses = Counter(result.status for result in results)
-        violated = sum(1 for result in results if result.failed)
+        errors = statuses[Status.ERROR]
+        violated = sum(1 for result in results if result.failed) - errors
         skipped = statuses[Status.SKIPPED]
         return cls(
             expectations=len(results),
-            held=len(results) - violated - skipped,
+            held=len(results) - violated - skipped - errors,
             violated=violated,
             skipped=skipped,
+            errors=errors,
             by_status={status: statuses[status] for status in Status},
         )
+
+    @property
+    def failed(self) -> int:
+        return self.violated + self.errors
 
     @classmethod
     def total(cls, suites: Sequence[SuiteResult]) -> Counts:
@@ -58,8 +67,11 @@ def title(suites: Sequence[SuiteResult]) -> str:
     if backends or is_live(suites):
         command = f"netprobe run ({', '.join(backends) or 'live'})"
     counts = Counts.total(suites)
-    if counts.violated:
-        return f"{command}: {counts.violated} of {counts.expectations} expectations violated"
+    errors = f", {counts.errors} could not be probed" if counts.errors else ""
+    if counts.failed:
+        return (
+            f"{command}: {counts.violated} of {counts.expectations} expectations violated{errors}"
+        )
     skipped = f" ({counts.skipped} skipped)" if counts.skipped else ""
     return f"{command}: all {counts.held} expectations hold{skipped}"
 

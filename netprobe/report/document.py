@@ -14,7 +14,7 @@ from typing import Any
 from netprobe import __version__
 from netprobe.model import PodRef
 from netprobe.report.describe import Counts, is_live, word
-from netprobe.results import ExpectationResult, SuiteResult
+from netprobe.results import ExpectationResult, Status, SuiteResult
 
 FORMAT = 1
 
@@ -50,6 +50,7 @@ def _counts(counts: Counts) -> dict[str, Any]:
         "held": counts.held,
         "violated": counts.violated,
         "skipped": counts.skipped,
+        "errors": counts.errors,
         "status": {status.value: count for status, count in counts.by_status.items()},
     }
 
@@ -92,7 +93,7 @@ def _result(result: ExpectationResult) -> dict[str, Any]:
         },
         "status": result.status.value,
         "held": not result.failed and result.skip is None,
-        "violated": result.failed,
+        "violated": result.failed and result.status is not Status.ERROR,
         "skip": result.skip,
         "tags": list(expectation.tags),
         "location": str(expectation.location),

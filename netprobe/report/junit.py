@@ -79,7 +79,13 @@ def _case(result: ExpectationResult, suite: SuiteResult, strict: bool) -> ET.Ele
     properties = ET.SubElement(case, "properties")
     ET.SubElement(properties, "property", name="status", value=result.status.value)
     if observation is not None:
+        ET.SubElement(properties, "property", name="observed", value=observation.outcome.value)
         ET.SubElement(properties, "property", name="attempts", value=str(observation.attempts))
+        if observation.settled_after is not None:
+            settled = f"{observation.settled_after:g}"
+            ET.SubElement(properties, "property", name="settled_after", value=settled)
+        if observation.flapped:
+            ET.SubElement(properties, "property", name="flapped", value="true")
     body = "\n".join(
         [f"at {expectation.location}", verdict_sentence(result), *map(str, reasons(result))]
     )

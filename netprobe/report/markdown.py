@@ -20,7 +20,7 @@ from netprobe.results import SuiteResult
 
 def render_markdown(suites: Sequence[SuiteResult]) -> str:
     live = is_live(suites)
-    mark = ":x:" if Counts.total(suites).violated else ":white_check_mark:"
+    mark = ":x:" if Counts.total(suites).failed else ":white_check_mark:"
     parts = [f"### {mark} {title(suites)}", "", summary_table(suites, live, "github")]
     for suite in suites:
         for result in suite.results:

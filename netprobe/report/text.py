@@ -50,7 +50,7 @@ def render_text(suites: Sequence[SuiteResult], verbose: bool = False) -> str:
 def summary_table(suites: Sequence[SuiteResult], live: bool, fmt: str) -> str:
     headers = ["suite", "expectations", "held", "violated", "skipped"]
     if live:
-        headers += ["policy", "dataplane", "errors", "backend", "seconds"]
+        headers += ["errors", "policy", "dataplane", "backend", "seconds"]
     rows = [_summary_row(suite.name, Counts.of(suite.results), live, suite) for suite in suites]
     if len(suites) > 1:
         rows.append(_summary_row("total", Counts.total(suites), live, None))
@@ -90,9 +90,9 @@ def _summary_row(name: str, counts: Counts, live: bool, suite: SuiteResult | Non
     if live:
         statuses = counts.by_status
         row += [
+            counts.errors,
             statuses[Status.POLICY] + statuses[Status.BOTH],
             statuses[Status.DATAPLANE] + statuses[Status.BOTH],
-            statuses[Status.ERROR],
             (suite.backend or "") if suite else "",
             f"{suite.duration:.1f}" if suite else "",
         ]

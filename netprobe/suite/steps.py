@@ -33,13 +33,13 @@ def parse_actions(step: Field, state: ClusterState, base: Path, warn: Warn) -> t
     apply = step.get("apply")
     if apply is not None:
         fixtures = parse_policy_sources(apply, base, warn)
+        if not fixtures.policies:
+            apply.fail("'apply' names no NetworkPolicy")
         if fixtures.namespaces or fixtures.pods:
             warn(
                 f"{apply.location}: only NetworkPolicies are applied in a step; ignoring "
                 f"{len(fixtures.namespaces)} namespace(s) and {len(fixtures.pods)} pod(s)"
             )
-        if not fixtures.policies:
-            apply.fail("'apply' names no NetworkPolicy")
         actions.extend(ApplyPolicy(policy) for policy in fixtures.policies)
     label = step.get("label")
     if label is not None:
