@@ -70,8 +70,10 @@ def load_configuration(options: KubeOptions) -> tuple[Any, str]:
     use_file = path is not None or bool(os.environ.get("KUBECONFIG")) or default.is_file()
     try:
         if use_file or options.context:
+            # The client reads $KUBECONFIG once, at import; read it now (a list of
+            # paths separated by ':' is merged by the client, as kubectl does).
             config.load_kube_config(  # type: ignore[no-untyped-call]
-                config_file=str(path) if path else None,
+                config_file=str(path) if path else os.environ.get("KUBECONFIG") or str(default),
                 context=options.context,
                 client_configuration=configuration,
                 persist_config=False,
@@ -540,10 +542,13 @@ class ClientGateway:
         self, namespace: str, pod: str, container: str, argv: Sequence[str], timeout: float
     ) -> ExecResult:
         deadline = time.monotonic() + timeout
+        # The worker stops reading a little earlier, so that a command still running at
+        # the deadline is reported with the output it had printed so far.
+        soft_deadline = deadline - min(0.5, timeout * 0.2)
         what = f"exec in pod {namespace}/{pod} (container {container})"
 
         def run(api: Any, handle: _Handle) -> ExecResult:
-            return run_exec(api, handle, namespace, pod, container, argv, deadline)
+            return run_exec(api, handle, namespace, pod, container, argv, soft_deadline)
 
         job = self._workers.submit(run)
         try:

@@ -1,0 +1,139 @@
+"""Two runs against one cluster: Leases keep them apart; cleanup spares live runs."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from conftest import ns, pod
+from fake_api import FakeApiServer, FakeClock
+
+from netprobe.backends.kubernetes.api import ConflictError
+from netprobe.backends.kubernetes.cleanup import clean_cluster
+from netprobe.backends.kubernetes.locks import LeaseLocks, format_time, lease_expired, parse_time
+from netprobe.errors import BackendError
+
+NAMESPACES = (ns("x"),)
+PODS = (pod("x/a"),)
+
+
+def test_a_second_run_on_the_same_namespaces_is_refused_while_the_first_holds_them(
+    api: FakeApiServer, make_backend
+) -> None:
+    first = make_backend(run_id="first")
+    first.deploy(NAMESPACES, PODS, ())
+    lease = api.leases[("netprobe-system", "netprobe-ns-x")]
+    assert lease["spec"]["holderIdentity"] == "first"
+    assert lease["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "netprobe"
+    # The second run is stopped by the namespace check before it even asks for Leases ...
+    with pytest.raises(BackendError, match="created by netprobe run first"):
+        make_backend(run_id="second").deploy(NAMESPACES, PODS, ())
+    first.teardown()
+    # ... and once the first run is gone, it can go.
+    make_backend(run_id="second").deploy(NAMESPACES, PODS, ())
+
+
+def test_borrowed_namespaces_are_guarded_by_the_lease(api: FakeApiServer, make_backend) -> None:
+    api.add_workload_pod("x", "app", {"app": "prod"})
+    first = make_backend(run_id="first", use_existing_namespaces=True)
+    first.deploy(NAMESPACES, PODS, ())
+    with pytest.raises(
+        BackendError, match=r"namespace x is in use by another netprobe run \(first"
+    ):
+        make_backend(run_id="second", use_existing_namespaces=True).deploy(NAMESPACES, PODS, ())
+    assert api.pods[("x", "a")]["metadata"]["labels"]["netprobe.io/run-id"] == "first"
+
+
+def test_an_expired_lease_is_taken_over(api: FakeApiServer, clock: FakeClock) -> None:
+    dead = LeaseLocks(api, "locks", "dead", clock, duration=60)
+    dead.acquire(["x"])
+    clock.sleep(61)
+    alive = LeaseLocks(api, "locks", "alive", clock, duration=60)
+    alive.acquire(["x"])
+    assert api.leases[("locks", "netprobe-ns-x")]["spec"]["holderIdentity"] == "alive"
+    dead.release()  # the dead run waking up must not delete the new holder's Lease
+    assert ("locks", "netprobe-ns-x") in api.leases
+
+
+def test_a_takeover_race_is_lost_cleanly_through_resource_version(
+    api: FakeApiServer, clock: FakeClock
+) -> None:
+    LeaseLocks(api, "locks", "dead", clock, duration=60).acquire(["x"])
+    clock.sleep(61)
+    racer = LeaseLocks(api, "locks", "racer", clock, duration=60)
+    original = api.read_lease
+
+    def read_then_someone_else_wins(namespace: str, name: str):  # type: ignore[no-untyped-def]
+        seen = original(namespace, name)
+        current = api.leases[(namespace, name)]
+        current["spec"]["holderIdentity"] = "winner"
+        api._bump(current)
+        return seen
+
+    api.read_lease = read_then_someone_else_wins  # type: ignore[method-assign]
+    with pytest.raises(BackendError, match=r"took its Lease .* at the same moment"):
+        racer.acquire(["x"])
+    assert api.leases[("locks", "netprobe-ns-x")]["spec"]["holderIdentity"] == "winner"
+
+
+def test_leases_are_renewed_as_the_run_works(
+    api: FakeApiServer, clock: FakeClock, make_backend
+) -> None:
+    backend = make_backend(lease_seconds=30)
+    backend.deploy(NAMESPACES, PODS, ())
+    before = api.leases[("netprobe-system", "netprobe-ns-x")]["spec"]["renewTime"]
+    clock.sleep(11)
+    backend.exec(pod("x/a").ref, ["sh", "-c", "echo NETPROBE_DONE"], 1.0)
+    after = api.leases[("netprobe-system", "netprobe-ns-x")]["spec"]
+    assert after["renewTime"] == format_time(clock.wall()) != before
+    assert not lease_expired(api.leases[("netprobe-system", "netprobe-ns-x")], clock.wall() + 29)
+
+
+def test_a_run_that_lost_its_lease_stops(api: FakeApiServer, clock: FakeClock) -> None:
+    locks = LeaseLocks(api, "locks", "me", clock, duration=30)
+    locks.acquire(["x"])
+    api._bump(api.leases[("locks", "netprobe-ns-x")])  # someone else wrote it
+    clock.sleep(20)
+    with pytest.raises(BackendError, match="lost Lease locks/netprobe-ns-x"):
+        locks.renew_if_due()
+
+
+def test_racing_creates_let_exactly_one_run_win(api: FakeApiServer, clock: FakeClock) -> None:
+    results: dict[str, str] = {}
+    barrier = threading.Barrier(4)
+
+    def run(run_id: str) -> None:
+        barrier.wait()
+        try:
+            LeaseLocks(api, "locks", run_id, clock).acquire(["x", "y"])
+            results[run_id] = "won"
+        except (BackendError, ConflictError):
+            results[run_id] = "lost"
+
+    threads = [threading.Thread(target=run, args=(f"r{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results.values()).count("won") == 1
+
+
+def test_time_format_round_trips() -> None:
+    assert format_time(1_800_000_000.25) == "2027-01-15T08:00:00.250000Z"
+    assert parse_time("2027-01-15T08:00:00.250000Z") == 1_800_000_000.25
+    assert parse_time("garbage") is None
+
+
+def test_cleanup_spares_live_runs_and_removes_dead_ones(
+    api: FakeApiServer, clock: FakeClock, make_backend
+) -> None:
+    make_backend(run_id="dead", lease_seconds=60).deploy((ns("d"),), (pod("d/a"),), ())
+    clock.sleep(120)  # "dead" stopped renewing
+    live = make_backend(run_id="live")
+    live.deploy(NAMESPACES, PODS, ())
+    report = clean_cluster(api, "netprobe-system", 60.0, clock)
+    assert "d" not in api.namespaces and "x" in api.namespaces
+    assert list(report.live) == ["live"]
+    assert report.leases_removed == ("netprobe-system/netprobe-ns-d",)
+    assert "netprobe-system" in api.namespaces  # the lock namespace is never removed
+    assert any("skipped live run live" in line for line in report.lines())
