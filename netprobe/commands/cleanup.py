@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,8 @@ class CleanupOptions:
     """List what would be removed; remove nothing."""
     include_live: bool = False
     """Also remove runs whose netprobe process is still running."""
+    kubernetes: Any = None
+    """kubernetes: its ``KubeOptions`` (kubeconfig, context, ...); opaque here."""
 
 
 Cleaner = Callable[[CleanupOptions], list[str]]
@@ -30,7 +33,17 @@ def _local(options: CleanupOptions) -> list[str]:
     return [str(item) for item in found]
 
 
-CLEANERS: dict[str, Cleaner] = {"local": _local}
+def _kubernetes(options: CleanupOptions) -> list[str]:
+    from netprobe.backends.kubernetes import KubeOptions, cleanup_leftovers
+
+    return cleanup_leftovers(
+        options.kubernetes or KubeOptions(),
+        include_live=options.include_live,
+        dry_run=options.dry_run,
+    )
+
+
+CLEANERS: dict[str, Cleaner] = {"local": _local, "kubernetes": _kubernetes}
 """Backend name -> cleaner; ``--backend`` offers these names."""
 
 
@@ -47,11 +60,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--all", action="store_true", help="also remove runs whose netprobe process still runs"
     )
+    from netprobe.backends.kubernetes.options import add_kubernetes_options
+
+    add_kubernetes_options(parser, cleanup=True)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    options = CleanupOptions(dry_run=args.dry_run, include_live=args.all)
+    kubernetes = None
+    if args.backend == "kubernetes":
+        from netprobe.backends.kubernetes.options import kubernetes_options_from
+
+        kubernetes = kubernetes_options_from(args)
+    options = CleanupOptions(dry_run=args.dry_run, include_live=args.all, kubernetes=kubernetes)
     lines = CLEANERS[args.backend](options)
     verb = "would remove" if options.dry_run else "removed"
     for line in lines:

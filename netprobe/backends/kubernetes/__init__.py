@@ -8,6 +8,7 @@ reads :mod:`.options` for its flags whatever the backend); only :func:`create_ba
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,8 @@ from netprobe.backends.kubernetes.options import (
 )
 from netprobe.errors import BackendError
 from netprobe.suite.model import Workload
+
+log = logging.getLogger("netprobe")
 
 if TYPE_CHECKING:
     from netprobe.backends.kubernetes.cleanup import CleanupReport
@@ -68,11 +71,34 @@ def cleanup(
         gateway.close()
 
 
+def cleanup_leftovers(
+    options: KubeOptions, *, include_live: bool = False, dry_run: bool = False
+) -> list[str]:
+    """``netprobe cleanup --backend kubernetes``: one line per leftover removed (or, on a
+    dry run, found). Live runs are skipped with a warning; BackendError (exit 3) when
+    something could not be removed before ``cleanup_timeout``."""
+    report = cleanup(options, include_live=include_live, dry_run=dry_run)
+    for run_id, renewed in report.live.items():
+        log.warning(
+            "skipped the objects of run %s: it is still running (its Lease was renewed %s); "
+            "--all removes them too",
+            run_id,
+            renewed,
+        )
+    outcome = report.outcome
+    if outcome is not None and (outcome.remaining or outcome.errors):
+        raise BackendError(
+            f"cleanup did not finish within {options.cleanup_timeout:g}s; still present: {outcome}"
+        )
+    return report.items()
+
+
 __all__ = [
     "KubeOptions",
     "KubernetesBackend",
     "add_kubernetes_options",
     "cleanup",
+    "cleanup_leftovers",
     "connect",
     "create_backend",
     "kubernetes_options_from",

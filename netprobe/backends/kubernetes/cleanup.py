@@ -30,6 +30,15 @@ class CleanupReport:
     """Runs skipped because they are alive: run id -> Lease renew time."""
     leases_removed: tuple[str, ...] = ()
 
+    def items(self) -> list[str]:
+        """One line per object found (removed, unless a dry run), then Leases removed."""
+        found = self.found
+        out = [f"namespace {n}" for n in found.namespaces]
+        out += [f"pod {p}" for p in found.pods]
+        out += [f"NetworkPolicy {p}" for p in found.policies]
+        out += [f"expired Lease {name}" for name in self.leases_removed]
+        return out
+
     def lines(self) -> list[str]:
         out = [f"found: {self.found}"]
         out += [f"skipped live run {run} (Lease renewed {when})" for run, when in self.live.items()]

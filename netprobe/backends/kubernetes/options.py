@@ -40,7 +40,8 @@ class KubeOptions:
     run_id: str = field(default_factory=new_run_id)
 
 
-def add_kubernetes_options(parser: argparse.ArgumentParser) -> None:
+def add_kubernetes_options(parser: argparse.ArgumentParser, *, cleanup: bool = False) -> None:
+    """The ``--backend kubernetes`` options; with ``cleanup``, only those cleanup uses."""
     group = parser.add_argument_group("kubernetes backend")
     group.add_argument(
         "--kubeconfig",
@@ -49,22 +50,23 @@ def add_kubernetes_options(parser: argparse.ArgumentParser) -> None:
         help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster)",
     )
     group.add_argument("--context", default=None, help="kubeconfig context to use")
-    group.add_argument(
-        "--image", default=None, help=f"probe and server image (default: {DEFAULT_IMAGE})"
-    )
-    group.add_argument(
-        "--use-existing-namespaces",
-        action="store_true",
-        help="run in suite namespaces that exist and are not netprobe's: create only "
-        "netprobe's pods and policies there, and remove only those",
-    )
-    group.add_argument(
-        "--ready-timeout",
-        type=float,
-        default=None,
-        metavar="SECONDS",
-        help="how long probe pods may take to become ready (default: 180)",
-    )
+    if not cleanup:
+        group.add_argument(
+            "--image", default=None, help=f"probe and server image (default: {DEFAULT_IMAGE})"
+        )
+        group.add_argument(
+            "--use-existing-namespaces",
+            action="store_true",
+            help="run in suite namespaces that exist and are not netprobe's: create only "
+            "netprobe's pods and policies there, and remove only those",
+        )
+        group.add_argument(
+            "--ready-timeout",
+            type=float,
+            default=None,
+            metavar="SECONDS",
+            help="how long probe pods may take to become ready (default: 180)",
+        )
     group.add_argument(
         "--cleanup-timeout",
         type=float,
