@@ -27,6 +27,9 @@ class BackendOptions:
     """local: policy changes take effect on each pod after a random delay up to this."""
     seed: int | None = None
     """local: seeds that randomness, for reproducible runs."""
+    run_id: str | None = None
+    """local: the six hex digits naming what the run creates (``NETPROBE_RUN_ID``);
+    random when None."""
     kubernetes: Any = None
     """kubernetes: its ``KubeOptions`` (kept opaque here: typing it would import it)."""
 
@@ -54,8 +57,15 @@ def create_backend(name: str, options: BackendOptions | None = None) -> Backend:
 
 def _local(options: BackendOptions) -> Backend:
     from netprobe.backends.local import LocalBackend, LocalOptions
+    from netprobe.backends.local.naming import RUN_ID_PATTERN
 
-    backend = LocalBackend(LocalOptions(apply_delay=options.apply_delay, seed=options.seed))
+    if options.run_id is not None and not RUN_ID_PATTERN.match(options.run_id):
+        raise InputError(
+            f"NETPROBE_RUN_ID must be six lowercase hex digits, got {options.run_id!r}"
+        )
+    backend = LocalBackend(
+        LocalOptions(apply_delay=options.apply_delay, seed=options.seed, run_id=options.run_id)
+    )
     backend.preflight()
     return backend
 

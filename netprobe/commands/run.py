@@ -8,6 +8,7 @@ Everything else lives in :mod:`netprobe.runner` (probing, settling, comparison) 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -108,7 +109,9 @@ def run(args: argparse.Namespace) -> int:
     suites = load_suites(args.paths, _warn)
     policies = _load_policies(args.policies) if args.policies else None
     backend_options = BackendOptions(
-        apply_delay=args.apply_delay, kubernetes=_kubernetes_options(args)
+        apply_delay=args.apply_delay,
+        run_id=os.environ.get("NETPROBE_RUN_ID") or None,
+        kubernetes=_kubernetes_options(args),
     )
     options = RunOptions(matrix=args.matrix, probe_timeout=args.probe_timeout)
     progress = ProgressLine(sys.stderr)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from netprobe.analyzer import evaluate
 from netprobe.errors import Location
-from netprobe.model import ClusterState, Connection, IPAddress, PodRef, Protocol, Verdict
+from netprobe.model import ClusterState, Connection, IPAddress, Pod, PodRef, Protocol, Verdict
 from netprobe.probes import Probe
 from netprobe.run.settle import Check
 from netprobe.suite.model import Expectation, Step
@@ -35,12 +35,20 @@ class Planned:
 
 
 def with_addresses(model: ClusterState, snapshot: ClusterState) -> ClusterState:
-    """``model`` with each pod's IP taken from the backend's ``snapshot``."""
+    """``model`` with each pod's addresses taken from the backend's ``snapshot``."""
     pods = tuple(
-        replace(pod, ip=found.ip) if (found := snapshot.pod(pod.ref)) is not None else pod
+        replace(pod, ip=found.ip, ips=_addresses(found))
+        if (found := snapshot.pod(pod.ref)) is not None
+        else pod
         for pod in model.pods
     )
     return model.replace(pods=pods)
+
+
+def _addresses(pod: Pod) -> tuple[IPAddress, ...]:
+    if pod.ip is None:
+        return ()
+    return pod.ips if pod.ips[:1] == (pod.ip,) else (pod.ip,)
 
 
 def plan_step(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from netprobe.backends.base import Backend
@@ -100,7 +100,9 @@ def run_suite(
     )
     results: list[ExpectationResult] = []
     with teardown_on_signals(backend):
-        backend.deploy(suite.namespaces, suite.pods, suite.externals)
+        # Pods get their addresses from the backend, whatever a manifest said.
+        unplaced = tuple(replace(pod, ip=None, ips=()) for pod in suite.pods)
+        backend.deploy(suite.namespaces, unplaced, suite.externals)
         model = suite.initial_state()
         if policies is not None:
             model = model.replace(policies=tuple(policies))
