@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from netprobe.backends.base import ExecResult
@@ -82,6 +82,7 @@ class KubernetesBackend:
         self._clock = clock or SystemClock()
         self._run_id = self._options.run_id
         self._workloads = {w.ref: w for w in workloads}
+        self._sources: frozenset[PodRef] | None = None
         self._locks = LeaseLocks(
             gateway,
             self._options.lock_namespace,
@@ -96,6 +97,8 @@ class KubernetesBackend:
         self._created_pods: set[PodRef] = set()
         self._policies: dict[PolicyRef, NetworkPolicy] = {}
         self._created_policies: set[PolicyRef] = set()
+        self._chosen: dict[PodRef, str] = {}
+        """Workload -> the name of the real pod standing in for it."""
         self._staged: dict[PodRef, StagedPod] = {}
         self._mutex = threading.Lock()
         self._torn_down = False
@@ -104,9 +107,14 @@ class KubernetesBackend:
     def run_id(self) -> str:
         return self._run_id
 
-    def use_workloads(self, workloads: Sequence[Workload]) -> None:
-        """Staging mode: these suite "pods" are existing workloads (call before deploy)."""
+    def use_workloads(
+        self, workloads: Sequence[Workload], sources: Collection[PodRef] | None = None
+    ) -> None:
+        """Staging mode: these suite "pods" are existing workloads (call before deploy).
+        Only ``sources`` (default: all) get the probe container, which cannot be removed
+        again; the others are only probed to."""
         self._workloads = {w.ref: w for w in workloads}
+        self._sources = None if sources is None else frozenset(sources)
 
     # -- deploy ---------------------------------------------------------------------
     def deploy(
@@ -145,8 +153,8 @@ class KubernetesBackend:
                 self._options.ready_timeout,
                 self._clock,
             )
-        for workload in self._workloads.values():
-            self._stage(workload)
+        for ref, workload in sorted(self._workloads.items()):
+            self._stage(workload, self._sources is None or ref in self._sources)
         return self.snapshot()
 
     @property
@@ -205,9 +213,12 @@ class KubernetesBackend:
         self._created_pods.add(pod.ref)
         self._pods[pod.ref] = _Target(pod.namespace, pod.name, PROBE_CONTAINER)
 
-    def _stage(self, workload: Workload) -> None:
+    def _stage(self, workload: Workload, probe_from: bool) -> None:
         chosen = choose_pod(self._gateway, workload)
         check_ports(workload, chosen, container_ports(chosen))
+        self._chosen[workload.ref] = str(chosen["metadata"]["name"])
+        if not probe_from:
+            return
         staged = stage(
             self._gateway,
             workload,
@@ -300,10 +311,10 @@ class KubernetesBackend:
         for name in sorted({ref.namespace for ref in self._created_pods}):
             for obj in self._gateway.list_pods(name, run_selector(self._run_id)):
                 pods.append(pod_from_api(obj))
-        for ref, staged in sorted(self._staged.items()):
-            obj = self._gateway.read_pod(ref.namespace, staged.name)
+        for ref, name in sorted(self._chosen.items()):
+            obj = self._gateway.read_pod(ref.namespace, name)
             if obj is None:
-                raise BackendError(f"workload {ref}: pod {staged.name} disappeared")
+                raise BackendError(f"workload {ref}: pod {ref.namespace}/{name} disappeared")
             pods.append(pod_from_api(obj, ref))
         missing = self._created_pods - {p.ref for p in pods}
         if missing:

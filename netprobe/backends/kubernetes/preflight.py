@@ -25,6 +25,7 @@ def _namespaced(namespace: str, *, staging: bool = False) -> list[AccessCheck]:
             AccessCheck("patch", "pods", subresource="ephemeralcontainers", namespace=namespace),
             AccessCheck("get", "pods", subresource="exec", namespace=namespace),
             AccessCheck("create", "pods", subresource="exec", namespace=namespace),
+            AccessCheck("get", "networkpolicies", NETWORKING, namespace=namespace),
         ]
     return [
         AccessCheck(verb, "pods", namespace=namespace)

@@ -1,0 +1,245 @@
+"""Staging mode: probes from existing workloads through an ephemeral container, to the
+real pods' IPs; the workloads' pods are never created, relabelled or deleted."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import expect, ns, pod, suite
+from fake_api import FakeApiServer, FakeClock
+
+from netprobe.backends.kubernetes.manifests import policy_manifest
+from netprobe.backends.kubernetes.staging import parse_workloads
+from netprobe.documents import parse_yaml_documents
+from netprobe.errors import BackendError, LocatedError
+from netprobe.model import (
+    ContainerPort,
+    NetworkPolicy,
+    Peer,
+    PodRef,
+    PolicyRef,
+    PolicyType,
+    Protocol,
+    Rule,
+)
+from netprobe.results import Status
+from netprobe.run.runner import run_suite
+from netprobe.selectors import Labels, LabelSelector
+from netprobe.suite.model import Workload
+
+WEB = Workload(PodRef("prod", "web"), LabelSelector(Labels({"app": "web"})))
+DB = Workload(PodRef("prod", "db"), LabelSelector(Labels({"app": "db"})), (ContainerPort(5432),))
+BATCH = Workload(PodRef("prod", "batch"), LabelSelector(Labels({"app": "batch"})))
+DB_FROM_WEB = NetworkPolicy(
+    PolicyRef("prod", "db-from-web"),
+    LabelSelector(Labels({"app": "db"})),
+    (PolicyType.INGRESS,),
+    ingress=(Rule(peers=(Peer(pod_selector=LabelSelector(Labels({"app": "web"}))),)),),
+)
+
+
+@pytest.fixture
+def staging(api: FakeApiServer) -> FakeApiServer:
+    api.add_workload_pod(
+        "prod", "web-7d9c-b", {"app": "web"}, [{"containerPort": 8080, "name": "http"}]
+    )
+    api.add_workload_pod(
+        "prod", "web-7d9c-a", {"app": "web"}, [{"containerPort": 8080, "name": "http"}]
+    )
+    api.add_workload_pod(
+        "prod", "db-0", {"app": "db"}, [{"containerPort": 5432, "protocol": "TCP"}]
+    )
+    api.add_workload_pod("prod", "batch-x", {"app": "batch"})
+    body = policy_manifest(DB_FROM_WEB, "someone")
+    body["metadata"]["labels"] = {"owner": "platform"}  # deployed by GitOps, not netprobe
+    api.create_policy("prod", body)
+    for pod_name, ref in (("web-7d9c-a", WEB.ref), ("db-0", DB.ref), ("batch-x", BATCH.ref)):
+        api.stand_ins[("prod", pod_name, "netprobe-run1")] = ref
+    return api
+
+
+def staging_suite():  # type: ignore[no-untyped-def]
+    pods = (
+        pod("prod/web", ((8080, Protocol.TCP),), app="web"),
+        pod("prod/db", ((5432, Protocol.TCP),), app="db"),
+        pod("prod/batch", (), app="batch"),
+    )
+    return suite(
+        (ns("prod"),),
+        pods,
+        (DB_FROM_WEB,),
+        [
+            (
+                (),
+                (
+                    expect("prod/web", "prod/db", 5432),
+                    expect("prod/batch", "prod/db", 5432, allowed=False),
+                    expect("prod/db", "prod/web", 8080),
+                ),
+            )
+        ],
+    )
+
+
+def test_a_staging_suite_probes_from_the_real_pods(
+    staging: FakeApiServer, clock: FakeClock, make_backend
+) -> None:
+    api = staging
+    before = {k: v["metadata"]["labels"] for k, v in api.pods.items()}
+    backend = make_backend()
+    backend.use_workloads((WEB, DB, BATCH), sources={WEB.ref, BATCH.ref, DB.ref})
+    result = run_suite(staging_suite(), backend, clock=clock, sleep=clock.sleep)
+    assert [r.status for r in result.results] == [Status.PASS] * 3, [
+        (r.expectation.id, r.observation) for r in result.results
+    ]
+    # probes ran in the ephemeral container of the first ready pod of each workload
+    assert {(e[1], e[2]) for e in api.execs} == {
+        ("web-7d9c-a", "netprobe-run1"),
+        ("db-0", "netprobe-run1"),
+        ("batch-x", "netprobe-run1"),
+    }
+    # nothing of the workloads was deleted or relabelled; the GitOps policy stays
+    assert {k: v["metadata"]["labels"] for k, v in api.pods.items()} == before
+    assert ("prod", "db-from-web") in api.policies
+    assert "prod" in api.namespaces
+    eph = api.pods[("prod", "web-7d9c-a")]["spec"]["ephemeralContainers"]
+    assert [c["name"] for c in eph] == ["netprobe-run1"]
+    assert eph[0]["securityContext"]["runAsNonRoot"] is True
+
+
+def test_destination_only_workloads_get_no_ephemeral_container(
+    staging: FakeApiServer, make_backend
+) -> None:
+    backend = make_backend()
+    backend.use_workloads((WEB, DB), sources={WEB.ref})
+    state = backend.deploy((ns("prod"),), (pod("prod/web"), pod("prod/db")), ())
+    assert "ephemeralContainers" not in staging.pods[("prod", "db-0")]["spec"]
+    db = state.pod(DB.ref)
+    assert db is not None and str(db.ip) == staging.pods[("prod", "db-0")]["status"]["podIP"]
+    assert db.labels == Labels({"app": "db"})
+
+
+def test_a_second_run_reuses_nothing_but_never_adds_twice(
+    staging: FakeApiServer, make_backend
+) -> None:
+    for _ in range(2):
+        backend = make_backend()
+        backend.use_workloads((WEB,))
+        backend.deploy((ns("prod"),), (pod("prod/web"),), ())
+        backend.teardown()
+    assert len(staging.pods[("prod", "web-7d9c-a")]["spec"]["ephemeralContainers"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("workload", "message"),
+    [
+        (
+            Workload(PodRef("prod", "api"), LabelSelector(Labels({"app": "api"}))),
+            r"workload prod/api: no ready pod matches app=api in namespace prod "
+            r"\(matching pods: none\)",
+        ),
+        (
+            Workload(PodRef("gone", "api"), LabelSelector(Labels({"app": "api"}))),
+            "workload gone/api: namespace gone does not exist",
+        ),
+        (
+            Workload(
+                PodRef("prod", "db"), LabelSelector(Labels({"app": "db"})), (ContainerPort(6379),)
+            ),
+            r"pod db-0 does not declare port\(s\) 6379/TCP \(it has: 5432/TCP\)",
+        ),
+    ],
+)
+def test_workloads_that_cannot_be_used_are_named(
+    staging: FakeApiServer, make_backend, workload: Workload, message: str
+) -> None:
+    backend = make_backend()
+    backend.use_workloads((workload,))
+    with pytest.raises(BackendError, match=message):
+        backend.deploy((), (), ())
+
+
+def test_an_ephemeral_container_that_cannot_pull_is_reported(
+    staging: FakeApiServer, make_backend
+) -> None:
+    staging.bad_images.add("bad:1")
+    backend = make_backend(image="bad:1")
+    backend.use_workloads((WEB,))
+    with pytest.raises(
+        BackendError, match=r"ephemeral container netprobe-run1 .*ImagePullBackOff for image bad:1"
+    ):
+        backend.deploy((), (), ())
+
+
+def test_staging_needs_the_ephemeralcontainers_permission_up_front(
+    staging: FakeApiServer, make_backend
+) -> None:
+    staging.deny.add(("patch", "pods/ephemeralcontainers", "prod"))
+    backend = make_backend()
+    backend.use_workloads((WEB,))
+    with pytest.raises(BackendError, match="patch pods/ephemeralcontainers in namespace prod"):
+        backend.deploy((), (), ())
+
+
+def test_relabelling_a_workload_is_refused(staging: FakeApiServer, make_backend) -> None:
+    backend = make_backend()
+    backend.use_workloads((WEB,))
+    backend.deploy((), (), ())
+    with pytest.raises(BackendError, match="not created by netprobe"):
+        backend.set_pod_labels(WEB.ref, Labels({"app": "x"}))
+
+
+WORKLOADS_YAML = """\
+workloads:
+  - name: web
+    namespace: prod
+    selector:
+      matchLabels: {app: web}
+  - name: db
+    namespace: prod
+    selector:
+      matchExpressions: [{key: app, operator: In, values: [db, postgres]}]
+    ports:
+      - {port: 5432, name: pg}
+      - {port: 53, protocol: UDP}
+"""
+
+
+def test_parse_workloads() -> None:
+    (doc,) = parse_yaml_documents(WORKLOADS_YAML, "staging.yaml")
+    web, db = parse_workloads(doc.require("workloads"))
+    assert web.ref == PodRef("prod", "web") and web.selector.match_labels == Labels({"app": "web"})
+    assert str(db.selector) == "app in (db,postgres)"
+    assert db.ports == (ContainerPort(5432, Protocol.TCP, "pg"), ContainerPort(53, Protocol.UDP))
+    assert web.location is not None and web.location.line == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- {name: web, namespace: prod}", r"staging.yaml:1 \[0\]: 'selector' is required"),
+        ("- {name: web, namespace: prod, selector: {}}", "an empty selector would pick any pod"),
+        ("- {name: Web, namespace: prod, selector: {matchLabels: {a: b}}}", r"\[0\].name: 'Web'"),
+        (
+            "- {name: w, namespace: p, selector: {matchLabels: {a: b}}, port: 1}",
+            "unknown field 'port'",
+        ),
+        (
+            "- {name: w, namespace: p, selector: {matchLabels: {a: b}}, ports: [{port: 0}]}",
+            "out of range",
+        ),
+        (
+            "- {name: w, namespace: p, selector: {matchLabels: {a: b}}, "
+            "ports: [{port: 1, protocol: tcp}]}",
+            "unknown protocol 'tcp'",
+        ),
+        (
+            "- {name: w, namespace: p, selector: {matchLabels: {a: b}}}\n"
+            "- {name: w, namespace: p, selector: {matchLabels: {a: c}}}",
+            "workload p/w is declared twice",
+        ),
+    ],
+)
+def test_parse_workloads_errors_are_located(text: str, message: str) -> None:
+    (doc,) = parse_yaml_documents(text, "staging.yaml")
+    with pytest.raises(LocatedError, match=message):
+        parse_workloads(doc)
