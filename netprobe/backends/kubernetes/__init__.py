@@ -3,7 +3,7 @@ client.
 
 Importing this package does not import the ``kubernetes`` client library (``netprobe run``
 reads :mod:`.options` for its flags whatever the backend); only :func:`create_backend` and
-:func:`cleanup` load :mod:`.gateway`, the one module that does.
+:func:`cleanup_report` load :mod:`.gateway`, the one module that does.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def create_backend(
     return KubernetesBackend(connect(options), options, workloads=workloads)
 
 
-def cleanup(
+def cleanup_report(
     options: KubeOptions, *, include_live: bool = False, dry_run: bool = False
 ) -> CleanupReport:
     """Remove leftovers of earlier runs, by label (``netprobe cleanup``)."""
@@ -77,7 +77,7 @@ def cleanup_leftovers(
     """``netprobe cleanup --backend kubernetes``: one line per leftover removed (or, on a
     dry run, found). Live runs are skipped with a warning; BackendError (exit 3) when
     something could not be removed before ``cleanup_timeout``."""
-    report = cleanup(options, include_live=include_live, dry_run=dry_run)
+    report = cleanup_report(options, include_live=include_live, dry_run=dry_run)
     for run_id, renewed in report.live.items():
         log.warning(
             "skipped the objects of run %s: it is still running (its Lease was renewed %s); "
@@ -97,8 +97,8 @@ __all__ = [
     "KubeOptions",
     "KubernetesBackend",
     "add_kubernetes_options",
-    "cleanup",
     "cleanup_leftovers",
+    "cleanup_report",
     "connect",
     "create_backend",
     "kubernetes_options_from",
