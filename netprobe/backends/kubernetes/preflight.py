@@ -26,6 +26,7 @@ def _namespaced(namespace: str, *, staging: bool = False) -> list[AccessCheck]:
             AccessCheck("get", "pods", subresource="exec", namespace=namespace),
             AccessCheck("create", "pods", subresource="exec", namespace=namespace),
             AccessCheck("get", "networkpolicies", NETWORKING, namespace=namespace),
+            AccessCheck("list", "networkpolicies", NETWORKING, namespace=namespace),
         ]
     return [
         AccessCheck(verb, "pods", namespace=namespace)
@@ -48,7 +49,11 @@ def run_checks(
 ) -> tuple[AccessCheck, ...]:
     """The permissions a run needs: namespaces it creates, namespaces it borrows (with
     ``--use-existing-namespaces``), namespaces of staging workloads, and its Leases."""
-    checks: list[AccessCheck] = [AccessCheck("get", "namespaces")]
+    # list: teardown also finds this run's namespaces by label (a lost create answer).
+    checks: list[AccessCheck] = [
+        AccessCheck("get", "namespaces"),
+        AccessCheck("list", "namespaces"),
+    ]
     created = sorted(set(created))
     if created:
         checks += [AccessCheck(v, "namespaces") for v in ("create", "patch", "delete")]
