@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "check",
     "run",
     "cleanup",
+    "lint",
 )
 
 EPILOG = """\
