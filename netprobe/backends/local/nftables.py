@@ -41,7 +41,7 @@ from netprobe.model import (
 TABLE = "netprobe"
 
 _ND_TYPES = "nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert"
-_UNSAFE = re.compile(r"[^A-Za-z0-9_./:\[\] -]")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_./:,\[\] -]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +110,7 @@ def _chain(
         for number, rule in enumerate(policy.rules(direction.type)):
             comment = _comment(f"{policy.ref} {direction.type.value.lower()}[{number}]")
             for statement in _rule(pod, policy, rule, direction, resolver):
-                body.append(f'{statement} accept comment "{comment}"')
+                body.append(f'{statement} accept comment "{comment}"'.lstrip())
     header = _comment(", ".join(str(policy.ref) for policy in policies))
     return [
         f"\tchain {direction.chain} {{",

@@ -1,0 +1,50 @@
+"""What the local backend says when this machine cannot run it (no root needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from netprobe.backends.local import LocalBackend, LocalOptions, backend
+from netprobe.errors import EXIT_BACKEND, BackendError
+from netprobe.model import Protocol
+
+
+@pytest.mark.parametrize(
+    ("euid", "missing", "messages"),
+    [
+        (1000, set(), ["run as root"]),
+        (0, {"nft"}, ["`nft` not found: apt-get install nftables"]),
+        (
+            1000,
+            {"ip", "nc"},
+            ["run as root", "apt-get install iproute2", "apt-get install netcat-openbsd"],
+        ),
+    ],
+)
+def test_preflight_names_everything_missing_and_how_to_get_it(
+    euid: int, missing: set[str], messages: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("os.geteuid", lambda: euid)
+    monkeypatch.setattr("shutil.which", lambda tool: None if tool in missing else f"/x/{tool}")
+    monkeypatch.setattr(backend, "_is_openbsd_nc", lambda: True)
+    with pytest.raises(BackendError) as caught:
+        LocalBackend().preflight()
+    assert caught.value.exit_code == EXIT_BACKEND
+    for message in messages:
+        assert message in str(caught.value)
+
+
+def test_another_netcat_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.geteuid", lambda: 0)
+    monkeypatch.setattr("shutil.which", lambda tool: f"/usr/bin/{tool}")
+    monkeypatch.setattr(backend, "_is_openbsd_nc", lambda: False)
+    with pytest.raises(BackendError, match="not OpenBSD netcat"):
+        LocalBackend().preflight()
+
+
+def test_sctp_is_skipped_with_a_reason_and_runs_are_named() -> None:
+    local = LocalBackend(LocalOptions(run_id="00ff00"))
+    assert Protocol.SCTP not in local.protocols
+    assert "netcat-openbsd" in local.unsupported[Protocol.SCTP]
+    assert local.names.node == "np-00ff00-node"
+    local.teardown()  # nothing deployed: nothing to do, no error
