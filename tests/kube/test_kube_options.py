@@ -133,3 +133,10 @@ def test_cleanup_without_rbac_is_exit_3(
     monkeypatch.setattr(kube, "connect", lambda options: api)
     assert main(["cleanup", "--backend", "kubernetes"]) == 3
     assert "delete namespaces cluster-wide" in capsys.readouterr().err
+
+
+def test_each_backend_of_one_run_gets_its_own_run_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kube, "connect", lambda options: FakeApiServer())
+    options = KubeOptions(run_id="base77")
+    ids = [kube.create_backend(options).run_id for _ in range(3)]
+    assert ids == ["base77", "base77-2", "base77-3"]

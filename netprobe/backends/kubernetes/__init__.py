@@ -8,7 +8,9 @@ reads :mod:`.options` for its flags whatever the backend); only :func:`create_ba
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -47,7 +49,17 @@ def create_backend(
 ) -> KubernetesBackend:
     """The backend the registry builds for ``--backend kubernetes``."""
     options = options or KubeOptions()
+    # `netprobe run` builds one backend per suite from the same options: each gets its own
+    # run id (the first keeps the base, so NETPROBE_RUN_ID names a single-suite run).
+    with _lock:
+        count = _built[options.run_id] = _built.get(options.run_id, 0) + 1
+    if count > 1:
+        options = dataclasses.replace(options, run_id=f"{options.run_id}-{count}")
     return KubernetesBackend(connect(options), options, workloads=workloads)
+
+
+_built: dict[str, int] = {}
+_lock = threading.Lock()
 
 
 def cleanup_report(

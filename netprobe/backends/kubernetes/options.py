@@ -34,7 +34,8 @@ class KubeOptions:
     cleanup_timeout: float = 120.0
     request_timeout: float = 30.0
     """Seconds for each REST call (read timeout; connecting gets at most 10)."""
-    exec_workers: int = 8
+    exec_workers: int = 16
+    """Execs in flight at once (the runner's own concurrency is the real limit)."""
     lock_namespace: str = "netprobe-system"
     lease_seconds: int = 120
     run_id: str = field(default_factory=new_run_id)
