@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from netprobe.backends.base import ExecResult
 from netprobe.backends.kubernetes.api import KubeGateway, Obj
@@ -67,7 +68,12 @@ class KubernetesBackend:
 
     name = "kubernetes"
     protocols = frozenset({Protocol.TCP, Protocol.UDP})
-    """SCTP servers are deployed (``porter``), but the probe engine's nc cannot speak SCTP."""
+    unsupported: Mapping[Protocol, str] = MappingProxyType(
+        {
+            Protocol.SCTP: "SCTP servers are deployed (agnhost porter), but the shared probe "
+            "engine's nc cannot speak SCTP"
+        }
+    )
 
     def __init__(
         self,
