@@ -11,7 +11,7 @@ from netprobe.suite.schema import load_schema
 jsonschema = pytest.importorskip("jsonschema")
 
 ROOT = Path(__file__).parents[2]
-EXAMPLES = sorted((ROOT / "suites").glob("*.netprobe.yaml"))
+EXAMPLES = sorted((ROOT / "suites").rglob("*.netprobe.yaml"))
 
 
 def validator() -> Any:
