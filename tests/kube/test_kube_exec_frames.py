@@ -23,7 +23,8 @@ from kubernetes.stream import ws_client
 from websocket import ABNF, WebSocketBadStatusException
 
 from netprobe.backends.kubernetes.api import ForbiddenError, NotFoundError
-from netprobe.backends.kubernetes.gateway import ClientGateway, ExecWorkers, _Handle
+from netprobe.backends.kubernetes.execpool import ExecWorkers, Handle
+from netprobe.backends.kubernetes.gateway import ClientGateway
 from netprobe.model import Protocol
 from netprobe.probes import Outcome, Probe, parse_probe_output
 
@@ -238,7 +239,7 @@ def test_each_exec_worker_owns_its_client_and_replaces_it_after_an_abandoned_cal
     seen: list[tuple[int, int]] = []
     barrier = threading.Barrier(2)
 
-    def job(api: object, handle: _Handle) -> Any:
+    def job(api: object, handle: Handle) -> Any:
         barrier.wait(5)
         seen.append((threading.get_ident(), id(api)))
         return None
@@ -252,7 +253,7 @@ def test_each_exec_worker_owns_its_client_and_replaces_it_after_an_abandoned_cal
     assert len(by_thread) == 2 and all(len(apis) == 1 for apis in by_thread.values())
     assert len(made) == 2
 
-    def abandoned(api: object, handle: _Handle) -> Any:
+    def abandoned(api: object, handle: Handle) -> Any:
         handle.abandon()
         return None
 

@@ -16,17 +16,12 @@ what is missing. Exec follows the pitfalls in docs/kubernetes.md:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import queue
 import re
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -50,6 +45,7 @@ from netprobe.backends.kubernetes.api import (
     UnauthorizedError,
     UnreachableError,
 )
+from netprobe.backends.kubernetes.execpool import ExecWorkers, Handle
 from netprobe.backends.kubernetes.execstatus import exec_result
 from netprobe.backends.kubernetes.options import KubeOptions
 from netprobe.errors import BackendError
@@ -147,86 +143,12 @@ def translate(exc: BaseException, what: str, server: str) -> KubeApiError:
 _WIRE_ERRORS = (ApiException, OpenApiException, urllib3.exceptions.HTTPError, OSError, ValueError)
 
 
-# -- exec workers -----------------------------------------------------------------------
-
-
-@dataclass
-class _Handle:
-    """Lets the caller close a stream its worker is still blocked on."""
-
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    stream: Any = None
-    abandoned: bool = False
-
-    def attach(self, ws: Any) -> bool:
-        with self.lock:
-            if self.abandoned:
-                return False
-            self.stream = ws
-            return True
-
-    def abandon(self) -> None:
-        with self.lock:
-            self.abandoned = True
-            ws, self.stream = self.stream, None
-        if ws is not None:
-            # Closing a broken socket may fail in many ways; the worker is abandoned anyway.
-            with contextlib.suppress(Exception):
-                ws.close()
-
-
-@dataclass
-class _Job:
-    run: Callable[[Any, _Handle], ExecResult]
-    handle: _Handle
-    future: Future[ExecResult]
-
-
-class ExecWorkers:
-    """Daemon threads, each with its own exec ApiClient. Daemons, because a worker stuck
-    in a handshake must not keep the process alive at exit (ThreadPoolExecutor joins)."""
-
-    def __init__(self, make_api: Callable[[], Any], size: int) -> None:
-        self._make_api = make_api
-        self._size = max(1, size)
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
-        self._lock = threading.Lock()
-
-    def submit(self, run: Callable[[Any, _Handle], ExecResult]) -> _Job:
-        with self._lock:
-            if len(self._threads) < self._size:
-                thread = threading.Thread(
-                    target=self._loop, name=f"netprobe-exec-{len(self._threads)}", daemon=True
-                )
-                self._threads.append(thread)
-                thread.start()
-        job = _Job(run, _Handle(), Future())
-        self._queue.put(job)
-        return job
-
-    def _loop(self) -> None:
-        api: Any = None
-        while (job := self._queue.get()) is not None:
-            if not job.future.set_running_or_notify_cancel():
-                continue
-            if api is None:
-                api = self._make_api()
-            try:
-                job.future.set_result(job.run(api, job.handle))
-            except BaseException as exc:  # handed to the waiting caller
-                job.future.set_exception(exc)
-            if job.handle.abandoned:
-                api = None  # its socket was closed under it: start afresh
-
-    def close(self) -> None:
-        for _ in self._threads:
-            self._queue.put(None)
+# -- exec -------------------------------------------------------------------------------
 
 
 def run_exec(
     api: Any,
-    handle: _Handle,
+    handle: Handle,
     namespace: str,
     pod: str,
     container: str,
@@ -547,7 +469,7 @@ class ClientGateway:
         soft_deadline = deadline - min(0.5, timeout * 0.2)
         what = f"exec in pod {namespace}/{pod} (container {container})"
 
-        def run(api: Any, handle: _Handle) -> ExecResult:
+        def run(api: Any, handle: Handle) -> ExecResult:
             return run_exec(api, handle, namespace, pod, container, argv, soft_deadline)
 
         job = self._workers.submit(run)
