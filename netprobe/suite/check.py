@@ -14,11 +14,13 @@ from netprobe.analyzer import evaluate
 from netprobe.model import ClusterState, Connection
 from netprobe.results import ExpectationResult, SuiteResult
 from netprobe.suite.model import Expectation, Step, Suite, apply_action
+from netprobe.suite.workloads import with_workloads
 
 
 def step_states(suite: Suite) -> Iterator[tuple[Step, ClusterState]]:
-    """Each step with the state its expectations are checked in (after its actions)."""
-    state = suite.initial_state()
+    """Each step with the state its expectations are checked in (after its actions);
+    workloads of a staging suite are there as stand-in pods."""
+    state = with_workloads(suite.initial_state(), suite.workloads)
     for step in suite.steps:
         for action in step.actions:
             state = apply_action(state, action)

@@ -23,6 +23,7 @@ from netprobe.suite.objects import merge_fixtures, parse_policy_sources
 from netprobe.suite.pods import implicit_namespaces, parse_namespaces, parse_pods
 from netprobe.suite.settings import parse_settings
 from netprobe.suite.steps import parse_actions
+from netprobe.suite.workloads import parse_workloads, with_workloads
 
 SUFFIX = ".netprobe.yaml"
 """Suites found in directories (and collected by the pytest plugin) end with this."""
@@ -32,6 +33,7 @@ _TOP_KEYS = (
     "description",
     "namespaces",
     "pods",
+    "workloads",
     "policies",
     "expect",
     "steps",
@@ -63,7 +65,10 @@ def parse_suite(root: Field, path: Path, warn: Warn) -> Suite:
     """A suite from its parsed YAML document; ``path`` anchors relative fixture paths."""
     root.check_keys(_TOP_KEYS)
     settings = parse_settings(root.get("settings"))
-    pods = parse_pods(root.require("pods"))
+    workloads_field = root.get("workloads")
+    workloads = parse_workloads(workloads_field) if workloads_field else ()
+    pods_field = root.get("pods") if workloads else root.require("pods")
+    pods = parse_pods(pods_field) if pods_field else ()
     declared = parse_namespaces(root.get("namespaces"))
     policies_field = root.get("policies")
     fixtures = parse_policy_sources(policies_field, path.parent, warn) if policies_field else None
@@ -78,7 +83,9 @@ def parse_suite(root: Field, path: Path, warn: Warn) -> Suite:
         steps=(),
         settings=settings,
         description=_description(root),
+        workloads=workloads,
     )
+    _no_clash(suite, root)
     return replace(suite, steps=_steps(root, suite, warn))
 
 
@@ -106,8 +113,19 @@ def replace_policies(suite: Suite, policies: Sequence[NetworkPolicy]) -> Suite:
     return replace(suite, policies=tuple(policies))
 
 
+def _no_clash(suite: Suite, root: Field) -> None:
+    pods = {pod.ref for pod in suite.pods}
+    for workload in suite.workloads:
+        if workload.ref in pods:
+            raise LocatedError(
+                workload.location or root.require("workloads").location,
+                f"workload {workload.ref} has the name of a pod of this suite",
+                "expectations name both the same way: rename one",
+            )
+
+
 def _steps(root: Field, suite: Suite, warn: Warn) -> tuple[Step, ...]:
-    state = suite.initial_state()
+    state = with_workloads(suite.initial_state(), suite.workloads)
     settings: Settings = suite.settings
     expect_field = root.get("expect")
     steps_field = root.get("steps")
