@@ -4,6 +4,7 @@ steps, loader errors, and the evaluator seam for live backends."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -175,3 +176,11 @@ def test_the_plugin_never_imports_kubernetes(shop: pytest.Pytester) -> None:
     )
     result = shop.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, failed=1, skipped=1)
+
+
+def test_pytest_runs_the_example_suites(pytester: pytest.Pytester) -> None:
+    suites = Path(__file__).parents[2] / "suites"
+    result = pytester.runpytest_subprocess(str(suites), "-p", "no:cacheprovider", "-q")
+    outcomes = result.parseoutcomes()
+    assert result.ret == 0, result.stdout.str()
+    assert outcomes["passed"] >= 68
