@@ -78,7 +78,14 @@ def parse_entry(entry: Field) -> list[Statement]:
     skip_field = entry.get("skip")
     tags = parse_tags(tags_field) if tags_field else ()
     skips = parse_skips(skip_field) if skip_field else ()
-    body = entry.require(verbs[0])
+    body = entry.get(verbs[0])
+    if body is None:
+        entry.fail(
+            f"'{verbs[0]}' is empty",
+            hint="e.g. allow: frontend/web -> database/db:5432"
+            if verbs[0] != "matrix"
+            else "give the matrix 'to' columns and 'from' rows",
+        )
     if verbs[0] == "matrix":
         return _parse_matrix(body, tags, skips)
     allowed = verbs[0] == "allow"

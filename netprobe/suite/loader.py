@@ -157,7 +157,8 @@ def _steps(root: Field, suite: Suite, warn: Warn) -> tuple[Step, ...]:
         for action in actions:
             state = apply_action(state, action)
         expect = step_field.get("expect")
-        if expect is None or not parse_entries(expect):
+        statements = parse_entries(expect) if expect is not None else ()
+        if not statements:
             step_field.fail(
                 f"step '{name}' checks nothing", hint="add 'expect:' entries to this step"
             )
@@ -165,7 +166,7 @@ def _steps(root: Field, suite: Suite, warn: Warn) -> tuple[Step, ...]:
             # The first step of a suite changes nothing (suite model); start from an empty one.
             steps.append(Step("initial", (), ()))
             names.setdefault("initial", steps[0])
-        expectations = expand(parse_entries(expect), state, settings, warn, name)
+        expectations = expand(statements, state, settings, warn, name)
         names[name] = Step(name, actions, expectations, step_field.location)
         steps.append(names[name])
     return tuple(steps)
