@@ -2,8 +2,14 @@
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 SYSTEM_TOOLS := nft:nftables nc:netcat-openbsd ip:iproute2
+# e2e on kind: the CNI profile (fixtures/kind/kind-$(CNI).yaml), its cluster, what to run
+CNI ?= calico
+KIND_CLUSTER ?= netprobe-$(CNI)
+E2E_SUITES ?= suites
+E2E_FLAGS ?=
+REPORTS ?= reports
 
-.PHONY: install deps run test check bench e2e clean
+.PHONY: install deps run test check bench e2e clean kind-up kind-down
 
 ## deps: the system tools the local dataplane needs (nftables, netcat-openbsd, iproute2)
 deps:
@@ -37,6 +43,20 @@ check:
 bench:
 	$(PYTHON) bench/analyzer.py
 	$(PYTHON) bench/runner.py
+
+## kind-up: a kind cluster whose CNI enforces NetworkPolicy (CNI=calico|cilium|kindnet), ready
+kind-up:
+	CNI=$(CNI) KIND_CLUSTER=$(KIND_CLUSTER) hack/kind-up.sh
+
+## e2e: kind-up if needed, then every suite on that cluster; JUnit and JSON in reports/$(CNI)/
+e2e: kind-up
+	@mkdir -p $(REPORTS)/$(CNI)
+	$(PYTHON) -m netprobe run $(E2E_SUITES) --backend kubernetes --context kind-$(KIND_CLUSTER) \
+	  --cni $(CNI) --junit $(REPORTS)/$(CNI)/junit.xml --json $(REPORTS)/$(CNI)/results.json $(E2E_FLAGS)
+
+## kind-down: delete the kind cluster of CNI=...
+kind-down:
+	CNI=$(CNI) KIND_CLUSTER=$(KIND_CLUSTER) hack/kind-down.sh
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache reports

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Delete the kind cluster made by hack/kind-up.sh (KIND_CLUSTER, default netprobe-$CNI).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+CNI="${CNI:-calico}"
+CLUSTER="${KIND_CLUSTER:-netprobe-$CNI}"
+need kind
+if kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
+  log "deleting kind cluster '$CLUSTER'"
+  kind delete cluster --name "$CLUSTER"
+else
+  log "no kind cluster '$CLUSTER': nothing to delete"
+fi
