@@ -42,6 +42,7 @@ check:
 ## bench: performance benchmarks; they print figures, they do not pass or fail
 bench:
 	$(PYTHON) bench/analyzer.py
+	$(PYTHON) bench/diff.py
 	$(PYTHON) bench/runner.py
 
 ## kind-up: a kind cluster whose CNI enforces NetworkPolicy (CNI=calico|cilium|kindnet), ready

@@ -1,0 +1,149 @@
+"""``diff``: what a policy change opens and closes, grouped into rows a person can read.
+
+Flipped cells come from two analyzer matrices (:mod:`.cells`), causes from the rules of
+the changed policies (:mod:`.sides`); rows are then merged while they share a cause, the
+same peers and the same ports, and finally described per namespace (:mod:`.groups`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from netprobe.analyzer import evaluate, matrix
+from netprobe.analyzer.classes import bit_indices
+from netprobe.change.cells import affected, changed_policies, flips, joint_classes
+from netprobe.change.groups import Describer
+from netprobe.change.model import Cause, Change, ChangeKind, Diff, PortSpec
+from netprobe.change.sides import Sides, attribute
+from netprobe.errors import InputError
+from netprobe.model import ClusterState, Connection, PolicyRef, PolicyType
+
+# (kind, cause, role of the anchor: "dst" for ingress causes, "src" for egress, anchor class)
+_Key = tuple[ChangeKind, Cause, str, int]
+
+
+def diff(before: ClusterState, after: ClusterState, ports: Sequence[PortSpec]) -> Diff:
+    """The connections between the pods of ``before`` (and ``after``: the same pods and
+    namespaces) that the change of policies opens or closes on ``ports``.
+
+    Raises:
+        InputError: the two states do not hold the same pods.
+    """
+    if tuple(p.ref for p in before.pods) != tuple(p.ref for p in after.pods):
+        raise InputError("diff needs the same pods before and after the change")
+    ports = tuple(dict.fromkeys(ports))
+    changed = changed_policies(before, after)
+    if not changed or not before.pods:
+        return Diff((), ports, len(before.pods), changed)
+    m_before, m_after = matrix(before, ports), matrix(after, ports)
+    joint = joint_classes(m_before, m_after)
+    reps = tuple(after.pods[group[0]] for group in joint.members)
+    refs = frozenset(changed)
+    old = {p.ref: p for p in before.policies}
+    new = {p.ref: p for p in after.policies}
+    versions = [v for ref in changed for v in (old.get(ref), new.get(ref)) if v is not None]
+    ingress, egress = affected(after, versions, joint)
+    cells = _Cells(Sides(before, reps), Sides(after, reps), refs)
+    for q in range(len(ports)):
+        found = flips(m_before, m_after, joint, q, ingress, egress)
+        for dst, (was, now) in found.columns.items():
+            for kind, bits in ((ChangeKind.OPENED, now), (ChangeKind.CLOSED, was)):
+                explained = cells.attribute(kind, PolicyType.INGRESS, dst, bits, q, ports)
+                for src in bit_indices(bits & ~explained):
+                    cells.attribute(kind, PolicyType.EGRESS, src, 1 << dst, q, ports)
+        for src, (was, now) in found.rows.items():
+            for kind, bits in ((ChangeKind.OPENED, now), (ChangeKind.CLOSED, was)):
+                cells.attribute(kind, PolicyType.EGRESS, src, bits, q, ports)
+    describer = Describer(after, joint, versions)
+    changes = [
+        _change(after, describer, ports, kind, cause, role, anchors, peers, port_set)
+        for (kind, cause, role, anchors, peers, port_set) in _merge(cells.found)
+    ]
+    changes.sort(key=lambda c: (c.cause.policies, c.kind, str(c.destinations), str(c.sources)))
+    return Diff(tuple(changes), ports, len(after.pods), changed)
+
+
+class _Cells:
+    """Flipped cells by (kind, cause, anchor) and port, the peers as a bitset."""
+
+    def __init__(self, before: Sides, after: Sides, changed: frozenset[PolicyRef]) -> None:
+        self.before = before
+        self.after = after
+        self.changed = changed
+        self.found: dict[_Key, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+
+    def attribute(
+        self,
+        kind: ChangeKind,
+        direction: PolicyType,
+        anchor: int,
+        bits: int,
+        q: int,
+        ports: tuple[PortSpec, ...],
+    ) -> int:
+        """Record the cells of ``bits`` that ``anchor``'s side explains; return those."""
+        number, protocol = ports[q]
+        before = self.before.side(anchor, direction, number, protocol)
+        after = self.after.side(anchor, direction, number, protocol)
+        role = "dst" if direction is PolicyType.INGRESS else "src"
+        explained = 0
+        for cause, part in attribute(bits, kind, before, after, direction, self.changed):
+            if part:
+                self.found[kind, cause, role, anchor][q] |= part
+                explained |= part
+        return explained
+
+
+def _merge(
+    cells: dict[_Key, dict[int, int]],
+) -> list[tuple[ChangeKind, Cause, str, tuple[int, ...], int, tuple[int, ...]]]:
+    """Rows: anchors sharing kind, cause, peers and ports are merged into one."""
+    by_ports: dict[tuple[ChangeKind, Cause, str, int, int], list[int]] = defaultdict(list)
+    for (kind, cause, role, anchor), per_port in cells.items():
+        for port, peers in per_port.items():
+            by_ports[kind, cause, role, anchor, peers].append(port)
+    by_peers: dict[tuple[ChangeKind, Cause, str, int, tuple[int, ...]], list[int]] = defaultdict(
+        list
+    )
+    for (kind, cause, role, anchor, peers), port_list in by_ports.items():
+        by_peers[kind, cause, role, peers, tuple(sorted(port_list))].append(anchor)
+    return [
+        (kind, cause, role, tuple(anchors), peers, port_set)
+        for (kind, cause, role, peers, port_set), anchors in by_peers.items()
+    ]
+
+
+def _change(
+    after: ClusterState,
+    describer: Describer,
+    ports: tuple[PortSpec, ...],
+    kind: ChangeKind,
+    cause: Cause,
+    role: str,
+    anchors: tuple[int, ...],
+    peers: int,
+    port_set: tuple[int, ...],
+) -> Change:
+    anchor_bits = 0
+    for anchor in anchors:
+        anchor_bits |= 1 << anchor
+    src_bits, dst_bits = (peers, anchor_bits) if role == "dst" else (anchor_bits, peers)
+    sources, destinations = describer.describe(src_bits), describer.describe(dst_bits)
+    pairs = describer.count(src_bits) * describer.count(dst_bits) - describer.count(
+        src_bits & dst_bits
+    )
+    src_pod, dst_pod = describer.example(src_bits, dst_bits)
+    port, protocol = ports[port_set[0]]
+    example = Connection(src_pod, dst_pod, port, protocol)
+    explanation = tuple(str(reason) for reason in evaluate(example, after).reasons)
+    return Change(
+        kind,
+        sources,
+        destinations,
+        tuple(ports[q] for q in port_set),
+        cause,
+        pairs,
+        example,
+        explanation,
+    )
