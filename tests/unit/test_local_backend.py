@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from netprobe.backends.local import LocalBackend, LocalOptions, backend
@@ -48,3 +50,10 @@ def test_sctp_is_skipped_with_a_reason_and_runs_are_named() -> None:
     assert "netcat-openbsd" in local.unsupported[Protocol.SCTP]
     assert local.names.node == "np-00ff00-node"
     local.teardown()  # nothing deployed: nothing to do, no error
+
+
+def test_the_backend_waits_for_what_the_server_prints() -> None:
+    from netprobe.backends.local import server, servers
+
+    assert server.READY.encode() == servers.READY
+    assert Path(server.__file__) == servers.SERVER_SCRIPT

@@ -16,11 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from netprobe.backends.local import server
 from netprobe.backends.local.netns import in_netns
 from netprobe.errors import BackendError
 
-SERVER_SCRIPT = Path(server.__file__)
+# Not imported: `python -m netprobe.backends.local.server` must find it unloaded.
+SERVER_SCRIPT = Path(__file__).with_name("server.py")
+READY = b"READY"
+"""What :mod:`server` prints once it listens (its ``READY``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +89,7 @@ def wait_ready(servers: Sequence[Server], timeout: float) -> None:
                 item = key.data
                 chunk = os.read(key.fd, 256)
                 seen[key.fd] += chunk
-                if server.READY.encode() in seen[key.fd]:
+                if READY in seen[key.fd]:
                     selector.unregister(key.fd)
                 elif not chunk:
                     raise BackendError(_failure(item))
