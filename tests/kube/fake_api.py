@@ -227,6 +227,8 @@ class FakeApiServer:
     dataplane: Dataplane = analyzer_dataplane
     server: str = "https://fake-apiserver:6443 (test)"
     calls: list[tuple[str, ...]] = field(default_factory=list)
+    terminated_ephemeral: set[str] = field(default_factory=set)
+    """Ephemeral containers (by name) that have exited and stay so."""
     stand_ins: dict[tuple[str, str, str], PodRef] = field(default_factory=dict)
     """(namespace, pod, container) -> the workload a staging probe container stands for."""
 
@@ -425,7 +427,7 @@ class FakeApiServer:
                 statuses_e.append({"name": eph["name"], "state": {"waiting": {}}})
             else:
                 for s in statuses_e:
-                    if s["name"] == eph["name"]:
+                    if s["name"] == eph["name"] and eph["name"] not in self.terminated_ephemeral:
                         s["state"] = (
                             {"waiting": {"reason": "ImagePullBackOff"}}
                             if eph["image"] in self.bad_images

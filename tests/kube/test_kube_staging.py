@@ -7,8 +7,8 @@ import pytest
 from conftest import expect, ns, pod, suite
 from fake_api import FakeApiServer, FakeClock
 
-from netprobe.backends.kubernetes.manifests import policy_manifest
-from netprobe.backends.kubernetes.staging import parse_workloads
+from netprobe.backends.kubernetes.manifests import DEFAULT_IMAGE, policy_manifest
+from netprobe.backends.kubernetes.staging import parse_workloads, probe_container_name
 from netprobe.documents import parse_yaml_documents
 from netprobe.errors import BackendError, LocatedError
 from netprobe.model import (
@@ -26,6 +26,7 @@ from netprobe.run.runner import run_suite
 from netprobe.selectors import Labels, LabelSelector
 from netprobe.suite.model import Workload
 
+PROBE = probe_container_name({}, DEFAULT_IMAGE, "run1")
 WEB = Workload(PodRef("prod", "web"), LabelSelector(Labels({"app": "web"})))
 DB = Workload(PodRef("prod", "db"), LabelSelector(Labels({"app": "db"})), (ContainerPort(5432),))
 BATCH = Workload(PodRef("prod", "batch"), LabelSelector(Labels({"app": "batch"})))
@@ -53,7 +54,7 @@ def staging(api: FakeApiServer) -> FakeApiServer:
     body["metadata"]["labels"] = {"owner": "platform"}  # deployed by GitOps, not netprobe
     api.create_policy("prod", body)
     for pod_name, ref in (("web-7d9c-a", WEB.ref), ("db-0", DB.ref), ("batch-x", BATCH.ref)):
-        api.stand_ins[("prod", pod_name, "netprobe-run1")] = ref
+        api.stand_ins[("prod", pod_name, PROBE)] = ref
     return api
 
 
@@ -93,16 +94,16 @@ def test_a_staging_suite_probes_from_the_real_pods(
     ]
     # probes ran in the ephemeral container of the first ready pod of each workload
     assert {(e[1], e[2]) for e in api.execs} == {
-        ("web-7d9c-a", "netprobe-run1"),
-        ("db-0", "netprobe-run1"),
-        ("batch-x", "netprobe-run1"),
+        ("web-7d9c-a", PROBE),
+        ("db-0", PROBE),
+        ("batch-x", PROBE),
     }
     # nothing of the workloads was deleted or relabelled; the GitOps policy stays
     assert {k: v["metadata"]["labels"] for k, v in api.pods.items()} == before
     assert ("prod", "db-from-web") in api.policies
     assert "prod" in api.namespaces
     eph = api.pods[("prod", "web-7d9c-a")]["spec"]["ephemeralContainers"]
-    assert [c["name"] for c in eph] == ["netprobe-run1"]
+    assert [c["name"] for c in eph] == [PROBE]
     assert eph[0]["securityContext"]["runAsNonRoot"] is True
 
 
@@ -118,15 +119,32 @@ def test_destination_only_workloads_get_no_ephemeral_container(
     assert db.labels == Labels({"app": "db"})
 
 
-def test_a_second_run_reuses_nothing_but_never_adds_twice(
-    staging: FakeApiServer, make_backend
-) -> None:
-    for _ in range(2):
-        backend = make_backend()
+def test_later_runs_reuse_the_running_probe_container(staging: FakeApiServer, make_backend) -> None:
+    for run_id in ("night1", "night2"):
+        backend = make_backend(run_id=run_id)
         backend.use_workloads((WEB,))
         backend.deploy((ns("prod"),), (pod("prod/web"),), ())
+        backend.exec(WEB.ref, ["sh", "-c", "echo NETPROBE_DONE"], 5.0)
         backend.teardown()
-    assert len(staging.pods[("prod", "web-7d9c-a")]["spec"]["ephemeralContainers"]) == 1
+    names = [c["name"] for c in staging.pods[("prod", "web-7d9c-a")]["spec"]["ephemeralContainers"]]
+    assert names == [PROBE]
+    assert {e[2] for e in staging.execs} == {PROBE}
+
+
+def test_a_probe_container_that_exited_is_replaced_by_a_run_specific_one(
+    staging: FakeApiServer, make_backend
+) -> None:
+    pod_obj = staging.pods[("prod", "web-7d9c-a")]
+    pod_obj["spec"]["ephemeralContainers"] = [{"name": PROBE, "image": DEFAULT_IMAGE}]
+    pod_obj["status"]["ephemeralContainerStatuses"] = [
+        {"name": PROBE, "state": {"terminated": {"exitCode": 137}}}
+    ]
+    staging.terminated_ephemeral = {PROBE}
+    backend = make_backend(run_id="night3")
+    backend.use_workloads((WEB,))
+    backend.deploy((ns("prod"),), (pod("prod/web"),), ())
+    names = [c["name"] for c in pod_obj["spec"]["ephemeralContainers"]]
+    assert names == [PROBE, f"{PROBE}-night3"]
 
 
 @pytest.mark.parametrize(
@@ -165,7 +183,7 @@ def test_an_ephemeral_container_that_cannot_pull_is_reported(
     backend = make_backend(image="bad:1")
     backend.use_workloads((WEB,))
     with pytest.raises(
-        BackendError, match=r"ephemeral container netprobe-run1 .*ImagePullBackOff for image bad:1"
+        BackendError, match=r"ephemeral container netprobe-\w+ .*ImagePullBackOff for image bad:1"
     ):
         backend.deploy((), (), ())
 

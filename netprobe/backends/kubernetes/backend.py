@@ -34,7 +34,13 @@ from netprobe.backends.kubernetes.manifests import (
 from netprobe.backends.kubernetes.options import KubeOptions
 from netprobe.backends.kubernetes.preflight import require_access, run_checks
 from netprobe.backends.kubernetes.readback import container_ports, namespace_from_api, pod_from_api
-from netprobe.backends.kubernetes.staging import StagedPod, check_ports, choose_pod, stage
+from netprobe.backends.kubernetes.staging import (
+    StagedPod,
+    check_ports,
+    choose_pod,
+    probe_container_name,
+    stage,
+)
 from netprobe.backends.kubernetes.teardown import Leftovers, delete_and_wait
 from netprobe.backends.kubernetes.timing import Clock, SystemClock
 from netprobe.backends.kubernetes.waits import wait_for_pods
@@ -229,7 +235,7 @@ class KubernetesBackend:
             self._gateway,
             workload,
             chosen,
-            f"netprobe-{self._run_id}",
+            probe_container_name(chosen, self._options.image, self._run_id),
             self._options.image,
             self._options.ready_timeout,
             self._clock,

@@ -7,8 +7,9 @@ pod's identity and is subject to exactly the NetworkPolicies that select that po
 Destinations are the real pods' IPs and ports.
 
 Ephemeral containers can never be changed or removed (they stay in the pod's spec until
-the pod is deleted), so netprobe adds one per pod per run, with a deterministic name, and
-reuses it if it is already there. Netprobe never deletes or relabels a workload's pod.
+the pod is deleted), so netprobe adds at most one per pod and probe image, with a
+deterministic name, and reuses it in later runs while it is running. Netprobe never
+deletes or relabels a workload's pod.
 
 Suite YAML (parsed by :func:`parse_workloads`, called by the suite loader)::
 
@@ -23,6 +24,7 @@ Suite YAML (parsed by :func:`parse_workloads`, called by the suite loader)::
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -132,6 +134,17 @@ def check_ports(workload: Workload, pod: Obj, ports: Sequence[ContainerPort]) ->
             f"workload {workload.ref}: pod {name} does not declare port(s) "
             f"{', '.join(missing)} (it has: {', '.join(map(str, ports)) or 'none'})"
         )
+
+
+def probe_container_name(pod: Obj, image: str, run_id: str) -> str:
+    """The ephemeral container to probe from in ``pod``: one per image, shared by every
+    run (it only runs ``pause``, and could never be removed anyway), so nightly runs do
+    not pile containers up; a run-specific one only when the shared one has exited."""
+    name = f"netprobe-{hashlib.sha256(image.encode()).hexdigest()[:10]}"
+    state = _ephemeral_state(pod, name) or {}
+    if _has_ephemeral(pod, name) and "terminated" in state:
+        return f"{name}-{run_id}"[:63].rstrip("-.")
+    return name
 
 
 def _ephemeral_state(pod: Obj, name: str) -> Obj | None:
