@@ -113,6 +113,14 @@ def test_use_existing_namespaces_creates_only_netprobes_pods_and_removes_only_th
     assert set(api.policies) == {("x", "theirs")}
 
 
+def test_borrowing_a_namespace_warns_when_its_labels_differ_from_the_suite(
+    api: FakeApiServer, make_backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.add_workload_pod("x", "someones-app", {"app": "prod"})
+    deployed(make_backend, use_existing_namespaces=True)
+    assert "namespace x is used as it is" in caplog.text and "team=a" in caplog.text
+
+
 def test_a_leftover_netprobe_namespace_points_at_cleanup(api: FakeApiServer, make_backend) -> None:
     make_backend(run_id="old").deploy(NAMESPACES, PODS, ())  # never torn down: "crashed"
     with pytest.raises(BackendError, match=r"created by netprobe run old.*netprobe cleanup"):

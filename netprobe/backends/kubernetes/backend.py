@@ -190,6 +190,15 @@ class KubernetesBackend:
             elif self._options.use_existing_namespaces:
                 borrowed.append(ns.name)
                 self._warn_foreign_policies(ns.name)
+                have = namespace_from_api(existing).labels
+                if have != ns.labels:
+                    log.warning(
+                        "namespace %s is used as it is (labels %s), not with the suite's "
+                        "labels (%s): netprobe does not relabel namespaces it did not create",
+                        ns.name,
+                        have,
+                        ns.labels,
+                    )
             else:
                 raise BackendError(
                     f"namespace {ns.name} already exists and was not created by netprobe; "
