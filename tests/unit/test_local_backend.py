@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from netprobe.backends.local import LocalBackend, LocalOptions, backend
+from netprobe.backends.local import LocalBackend, LocalOptions, preflight
+from netprobe.backends.local.naming import Names
+from netprobe.backends.local.netns import Commands
 from netprobe.errors import EXIT_BACKEND, BackendError
 from netprobe.model import Protocol
 
@@ -28,7 +31,7 @@ def test_preflight_names_everything_missing_and_how_to_get_it(
 ) -> None:
     monkeypatch.setattr("os.geteuid", lambda: euid)
     monkeypatch.setattr("shutil.which", lambda tool: None if tool in missing else f"/x/{tool}")
-    monkeypatch.setattr(backend, "_is_openbsd_nc", lambda: True)
+    monkeypatch.setattr(preflight, "is_openbsd_nc", lambda: True)
     with pytest.raises(BackendError) as caught:
         LocalBackend().preflight()
     assert caught.value.exit_code == EXIT_BACKEND
@@ -39,7 +42,7 @@ def test_preflight_names_everything_missing_and_how_to_get_it(
 def test_another_netcat_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("os.geteuid", lambda: 0)
     monkeypatch.setattr("shutil.which", lambda tool: f"/usr/bin/{tool}")
-    monkeypatch.setattr(backend, "_is_openbsd_nc", lambda: False)
+    monkeypatch.setattr(preflight, "is_openbsd_nc", lambda: False)
     with pytest.raises(BackendError, match="not OpenBSD netcat"):
         LocalBackend().preflight()
 
@@ -57,3 +60,41 @@ def test_the_backend_waits_for_what_the_server_prints() -> None:
 
     assert server.READY.encode() == servers.READY
     assert Path(server.__file__) == servers.SERVER_SCRIPT
+
+
+class FailingAt(Commands):
+    """Fails the first command that mentions ``word``; records every command."""
+
+    def __init__(self, word: str) -> None:
+        self.word = word
+        self.seen: list[str] = []
+
+    def run(self, argv: Sequence[str], stdin: str | None = None, what: str = "") -> str:
+        self.seen.append(" ".join(argv))
+        if self.word in argv:
+            raise BackendError(f"`{' '.join(argv)}` failed (exit 2): Error: Unknown device type.")
+        return ""
+
+    def ip_batch(
+        self, lines: Sequence[str], netns: str | None = None, what: str = "", force: bool = False
+    ) -> None:
+        self.seen.extend(lines)
+
+
+@pytest.mark.parametrize(
+    ("word", "hint"),
+    [
+        ("netns", "needs CONFIG_NET_NS"),
+        ("veth", "modprobe veth"),
+        ("bridge", "modprobe bridge"),
+        ("nft", "modprobe nf_tables nf_conntrack"),
+    ],
+)
+def test_kernel_check_names_the_missing_feature_and_removes_its_namespace(
+    word: str, hint: str
+) -> None:
+    commands = FailingAt(word)
+    with pytest.raises(BackendError, match=hint) as caught:
+        preflight.check_kernel(Names("abcdef"), commands)
+    assert "Unknown device type" in str(caught.value)
+    assert commands.seen[-1] == "netns del np-abcdef-check"

@@ -10,19 +10,15 @@ manager; leaving it (also on errors) tears everything down.
 from __future__ import annotations
 
 import dataclasses
-import os
 import random
-import shutil
-import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
 
 from netprobe.backends.base import ExecResult
-from netprobe.backends.local import cleanup, servers, topology
+from netprobe.backends.local import cleanup, preflight, servers, topology
 from netprobe.backends.local.enforcer import Enforcer
 from netprobe.backends.local.naming import Names, new_run_id
 from netprobe.backends.local.netns import Commands, in_netns
@@ -50,8 +46,6 @@ SCTP_REASON = (
     "the local backend does not probe SCTP: netcat-openbsd has no SCTP mode "
     "(use the kubernetes backend for SCTP expectations)"
 )
-
-_TOOLS = (("ip", "iproute2"), ("nft", "nftables"), ("nc", "netcat-openbsd"))
 
 _EXTERNAL_NAT = f"""\
 table inet netprobe_external {{
@@ -100,6 +94,7 @@ class LocalBackend:
         self._servers: list[servers.Server] = []
         self._started = False
         self._owns_names = False
+        self._kernel_checked = False
         self._torn_down = False
 
     def __enter__(self) -> LocalBackend:
@@ -118,19 +113,12 @@ class LocalBackend:
         return self.names.run_id
 
     def preflight(self) -> None:
-        """BackendError naming everything missing (privileges, tools, kernel features)."""
-        problems = []
-        if os.geteuid() != 0:
-            problems.append("run as root (e.g. `sudo netprobe ...`): it creates network namespaces")
-        for tool, package in _TOOLS:
-            if shutil.which(tool) is None:
-                problems.append(f"`{tool}` not found: apt-get install {package}")
-        if not Path("/proc/self/ns/net").exists():
-            problems.append("this kernel has no network namespaces (needs CONFIG_NET_NS)")
-        if shutil.which("nc") is not None and not _is_openbsd_nc():
-            problems.append("`nc` is not OpenBSD netcat: apt-get install netcat-openbsd")
-        if problems:
-            raise BackendError("the local backend cannot run here: " + "; ".join(problems))
+        """BackendError naming what is missing (privileges, tools, kernel features) and how
+        to get it. The kernel is tried once per backend."""
+        preflight.check_host()
+        if not self._kernel_checked:
+            preflight.check_kernel(self.names, self._commands)
+            self._kernel_checked = True
 
     def deploy(
         self, namespaces: Sequence[Namespace], pods: Sequence[Pod], externals: Sequence[IPAddress]
@@ -286,7 +274,8 @@ class LocalBackend:
         }
 
     def _load_ruleset(self, netns: str, ruleset: str) -> None:
-        self._commands.nft(netns, ruleset, what=f"loading the nftables rules of {netns}")
+        what = f"loading the nftables rules of {netns} (needs nf_tables, nf_conntrack)"
+        self._commands.nft(netns, ruleset, what=what)
 
 
 def _server_specs(plan: topology.Topology, pods: Sequence[Pod]) -> list[servers.ServerSpec]:
@@ -316,11 +305,3 @@ def _run_parallel(jobs: Sequence[Callable[[], None]]) -> None:
     with ThreadPoolExecutor(4) as pool:
         for future in [pool.submit(job) for job in jobs]:
             future.result()
-
-
-def _is_openbsd_nc() -> bool:
-    try:
-        done = subprocess.run(["nc", "-h"], capture_output=True, text=True, timeout=5, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return "OpenBSD" in done.stdout + done.stderr

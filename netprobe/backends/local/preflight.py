@@ -1,0 +1,89 @@
+"""Can the local dataplane run on this machine? Said up front, with what to do about it.
+
+:func:`check_host` looks for root and the tools (fast, no side effects). :func:`check_kernel`
+then tries, inside a throwaway namespace of the run (``np-<runid>-check``, removed at once,
+and found by ``netprobe cleanup`` if the process dies meanwhile), each kernel feature the
+dataplane needs: network namespaces, veth pairs, bridges, nftables with conntrack. Each
+failure becomes a :class:`BackendError` naming the missing piece and how to get it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from netprobe.backends.local.naming import Names
+from netprobe.backends.local.netns import IP, NFT, Commands, in_netns
+from netprobe.errors import BackendError
+
+TOOLS = (("ip", "iproute2"), ("nft", "nftables"), ("nc", "netcat-openbsd"))
+
+_CHECK_RULESET = """\
+table inet netprobe_check {
+\tchain input {
+\t\ttype filter hook input priority filter; policy accept;
+\t\tct state established,related accept
+\t}
+}
+"""
+
+
+def check_host() -> None:
+    """BackendError naming every missing privilege or tool."""
+    problems = []
+    if os.geteuid() != 0:
+        problems.append("run as root (e.g. `sudo netprobe ...`): it creates network namespaces")
+    for tool, package in TOOLS:
+        if shutil.which(tool) is None:
+            problems.append(f"`{tool}` not found: apt-get install {package}")
+    if not Path("/proc/self/ns/net").exists():
+        problems.append("this kernel has no network namespaces (needs CONFIG_NET_NS)")
+    if shutil.which("nc") is not None and not is_openbsd_nc():
+        problems.append("`nc` is not OpenBSD netcat: apt-get install netcat-openbsd")
+    if problems:
+        raise BackendError("the local backend cannot run here: " + "; ".join(problems))
+
+
+def check_kernel(names: Names, commands: Commands) -> None:
+    """Try every kernel feature the dataplane uses; BackendError on the first missing."""
+    netns = f"{names.prefix}check"
+    steps = (
+        ([IP, "netns", "add", netns], "cannot create a network namespace (needs CONFIG_NET_NS)"),
+        (
+            [IP, "-n", netns, "link", "add", "c0", "type", "veth", "peer", "name", "c1"],
+            "cannot create veth pairs (needs CONFIG_VETH: modprobe veth)",
+        ),
+        (
+            [IP, "-n", netns, "link", "add", "cb", "type", "bridge"],
+            "cannot create bridges (needs CONFIG_BRIDGE: modprobe bridge)",
+        ),
+    )
+    try:
+        for argv, problem in steps:
+            _try(commands, argv, None, problem)
+        _try(
+            commands,
+            in_netns(netns, [NFT, "-f", "-"]),
+            _CHECK_RULESET,
+            "cannot load nftables rules (needs nf_tables and nf_conntrack: "
+            "modprobe nf_tables nf_conntrack)",
+        )
+    finally:
+        commands.ip_batch([f"netns del {netns}"], force=True)
+
+
+def _try(commands: Commands, argv: list[str], stdin: str | None, problem: str) -> None:
+    try:
+        commands.run(argv, stdin=stdin)
+    except BackendError as exc:
+        raise BackendError(f"the local backend cannot run here: {problem}; {exc}") from exc
+
+
+def is_openbsd_nc() -> bool:
+    try:
+        done = subprocess.run(["nc", "-h"], capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "OpenBSD" in done.stdout + done.stderr
