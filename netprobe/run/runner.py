@@ -16,6 +16,7 @@ from functools import partial
 
 from netprobe.backends.base import Backend
 from netprobe.backends.local.signals import teardown_on_signals
+from netprobe.errors import Location
 from netprobe.model import NetworkPolicy, PodRef
 from netprobe.probes import Probe
 from netprobe.results import ExpectationResult, Observation, SuiteResult
@@ -48,6 +49,8 @@ class RunOptions:
     """How many execs (source pods) run at the same time."""
     per_probe: bool = False
     """One exec per probe instead of one per source pod (for the benchmark only)."""
+    cni: str | None = None
+    """The cluster's CNI (``--cni``): skips declared for it apply, with their reason."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +124,8 @@ def run_suite(
                 protocols=backend.protocols,
                 unsupported=getattr(backend, "unsupported", None),
                 matrix=options.matrix,
-                location=step.location,
+                location=step.location or Location(str(suite.path)),
+                also=(options.cni,) if options.cni else (),
             )
             counter = _Counter(suite.name, number, len(suite.steps), progress)
             prober = partial(_probe, backend, timeout, options, counter)
