@@ -37,7 +37,13 @@ def register(subparsers: Any) -> None:
         epilog="exit codes: 0 every expectation holds, 1 an expectation is violated, "
         "2 bad input (a suite, a manifest or an argument)",
     )
-    parser.add_argument("paths", metavar="SUITE_OR_DIR", nargs="+", type=Path)
+    parser.add_argument(
+        "paths",
+        metavar="SUITE_OR_DIR",
+        nargs="+",
+        type=Path,
+        help="suite files, or directories searched for *.netprobe.yaml",
+    )
     parser.add_argument(
         "--policies",
         metavar="PATH",

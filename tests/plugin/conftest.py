@@ -3,5 +3,3 @@
 # survive being imported twice.
 import netprobe.suite.check
 import netprobe.suite.loader  # noqa: F401
-
-pytest_plugins = ["pytester"]
