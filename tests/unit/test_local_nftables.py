@@ -7,7 +7,7 @@ from ipaddress import ip_address, ip_network
 
 import pytest
 
-from netprobe.backends.local.nftables import compile_ruleset, isolating_policies
+from netprobe.backends.local.nftables import compile_ruleset, compile_rulesets, isolating_policies
 from netprobe.model import (
     NAMESPACE_NAME_LABEL,
     ClusterState,
@@ -339,3 +339,16 @@ def test_user_text_cannot_break_out_of_an_nft_comment() -> None:
     text = compiled(evil)
     assert 'comment "x/p? accept? drop ?' in text
     assert text.count('"') % 2 == 0
+
+
+def test_compiling_every_pod_at_once_gives_each_pod_its_own_ruleset() -> None:
+    policies = (
+        policy(INGRESS, Rule((Peer(pod_selector=sel(app="b")),)), selector=sel(app="a")),
+        policy(EGRESS, Rule(ports=(P("web"),)), ns="y"),
+    )
+    state = ClusterState(NAMESPACES, PODS, policies)
+    together = compile_rulesets(state, NODE)
+    assert together == {p.ref: compile_ruleset(p, state, NODE) for p in PODS}
+    assert chain(together[PODS[0].ref], "input")[0] == "drop"
+    assert chain(together[PODS[2].ref], "output")[0] == "drop"
+    assert chain(together[PODS[4].ref], "output")[0] == "accept"

@@ -22,7 +22,7 @@ from netprobe.backends.local import cleanup, preflight, servers, topology
 from netprobe.backends.local.enforcer import Enforcer
 from netprobe.backends.local.naming import Names, new_run_id
 from netprobe.backends.local.netns import Commands, in_netns
-from netprobe.backends.local.nftables import compile_ruleset
+from netprobe.backends.local.nftables import compile_rulesets
 from netprobe.errors import BackendError
 from netprobe.model import (
     NAMESPACE_NAME_LABEL,
@@ -267,11 +267,8 @@ class LocalBackend:
 
     def _rulesets(self) -> dict[str, str]:
         assert self._topology is not None
-        nodes = self._topology.gateways
-        return {
-            self._pod_netns[pod.ref]: compile_ruleset(pod, self._state, nodes)
-            for pod in self._state.pods
-        }
+        compiled = compile_rulesets(self._state, self._topology.gateways)
+        return {self._pod_netns[ref]: text for ref, text in compiled.items()}
 
     def _load_ruleset(self, netns: str, ruleset: str) -> None:
         what = f"loading the nftables rules of {netns} (needs nf_tables, nf_conntrack)"

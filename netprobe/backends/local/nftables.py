@@ -33,10 +33,12 @@ from netprobe.model import (
     NetworkPolicy,
     Peer,
     Pod,
+    PodRef,
     PolicyType,
     Protocol,
     Rule,
 )
+from netprobe.selectors import LabelSelector
 
 TABLE = "netprobe"
 
@@ -75,9 +77,20 @@ def isolating_policies(pod: Pod, state: ClusterState, direction: PolicyType) -> 
     )
 
 
-def compile_ruleset(pod: Pod, state: ClusterState, node_addresses: Sequence[IPAddress]) -> str:
-    """The nft transaction that (re)defines ``pod``'s ``table inet netprobe``."""
+def compile_rulesets(state: ClusterState, node_addresses: Sequence[IPAddress]) -> dict[PodRef, str]:
+    """:func:`compile_ruleset` for every pod of ``state``, resolving each selector once."""
     resolver = _Resolver(state)
+    return {pod.ref: compile_ruleset(pod, state, node_addresses, resolver) for pod in state.pods}
+
+
+def compile_ruleset(
+    pod: Pod,
+    state: ClusterState,
+    node_addresses: Sequence[IPAddress],
+    resolver: _Resolver | None = None,
+) -> str:
+    """The nft transaction that (re)defines ``pod``'s ``table inet netprobe``."""
+    resolver = resolver or _Resolver(state)
     lines = [f"table inet {TABLE} {{}}", f"delete table inet {TABLE}", f"table inet {TABLE} {{"]
     for index, direction in enumerate(_DIRECTIONS):
         if index:
@@ -210,14 +223,22 @@ class _Resolver:
 
     def __init__(self, state: ClusterState) -> None:
         self._state = state
+        self._cache: dict[tuple[str, LabelSelector | None, LabelSelector | None], list[Pod]] = {}
         self._namespace_labels = {
             pod.namespace: state.namespace_labels(pod.namespace) for pod in state.pods
         }
 
     def pods(self, policy: NetworkPolicy, peer: Peer) -> list[Pod]:
         """The pods a selector peer of ``policy`` matches (NETWORKPOLICY.md rules 9-11)."""
+        key = (policy.namespace, peer.pod_selector, peer.namespace_selector)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self._match(policy.namespace, peer)
+        return found
+
+    def _match(self, policy_namespace: str, peer: Peer) -> list[Pod]:
         if peer.namespace_selector is None:
-            namespaces = {policy.namespace}
+            namespaces = {policy_namespace}
         else:
             selector = peer.namespace_selector
             namespaces = {
