@@ -60,11 +60,13 @@ def plan_step(
     unsupported: Mapping[Protocol, str] | None = None,
     matrix: bool = False,
     location: Location | None = None,
+    also: tuple[str, ...] = (),
 ) -> tuple[Planned, ...]:
     """The planned checks of ``step`` on ``state`` (see the module docstring).
 
-    ``unsupported`` says why the backend cannot probe a protocol outside ``protocols``."""
-    can = _Capabilities(backend, protocols, unsupported or {})
+    ``unsupported`` says why the backend cannot probe a protocol outside ``protocols``;
+    ``also`` are other names the dataplane goes by (its CNI): skips for them apply too."""
+    can = _Capabilities(backend, protocols, unsupported or {}, also)
     planned = [_plan(e, state, can) for e in step.expectations]
     if matrix:
         covered = {(p.expectation.source, p.check.probe) for p in planned if p.check}
@@ -107,6 +109,7 @@ class _Capabilities:
     backend: str
     protocols: frozenset[Protocol]
     unsupported: Mapping[Protocol, str]
+    also: tuple[str, ...] = ()
 
     def why_not(self, protocol: Protocol) -> str | None:
         if protocol in self.protocols:
@@ -122,7 +125,7 @@ def _plan(expectation: Expectation, state: ClusterState, can: _Capabilities) -> 
         expectation.source, expectation.destination, expectation.port, expectation.protocol
     )
     verdict = evaluate(connection, state)
-    skip = expectation.skip_reason(can.backend) or can.why_not(expectation.protocol)
+    skip = expectation.skip_reason(can.backend, *can.also) or can.why_not(expectation.protocol)
     if skip is None and verdict.undefined is not None:
         skip = f"NetworkPolicy does not define this: {verdict.undefined}"
     target = _target(expectation, state)
