@@ -152,3 +152,12 @@ def test_teardown_runs_on_normal_exit_and_on_errors(error: Exception | None) -> 
     except RuntimeError:
         pass
     assert backend.teardowns == 1
+
+
+def test_a_process_that_reused_the_owner_pid_does_not_keep_a_run_alive(tmp_path: Path) -> None:
+    owner = tmp_path / "cccccc.pid"
+    owner.write_text(f"{os.getppid()}\n")  # a live process that started before the claim
+    assert cleanup.is_live("cccccc", tmp_path)
+    os.utime(owner, (0, 0))  # claimed long before that process started: pid reused
+    assert not cleanup.is_live("cccccc", tmp_path)
+    assert not cleanup.is_live("dddddd", tmp_path)  # no owner file

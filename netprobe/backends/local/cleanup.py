@@ -17,6 +17,7 @@ import os
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from netprobe.backends.local.naming import RUN_ID_PATTERN, run_id_of
@@ -27,10 +28,19 @@ STATE_DIR = Path("/run/netprobe")
 NETNS_DIR = Path("/run/netns")
 
 
+class Kind(StrEnum):
+    NETNS = "netns"
+    PROCESS = "process"
+    """A process inside one of the run's namespaces (a server, a probe)."""
+    LINK = "link"
+    """An interface in the host namespace (runs never leave one; an older one might)."""
+    STATE = "state"
+    """The run's owner file in /run/netprobe."""
+
+
 @dataclass(frozen=True, slots=True)
 class Leftover:
-    kind: str
-    """``netns``, ``process``, ``link`` or ``state``."""
+    kind: Kind
     name: str
     run_id: str
 
@@ -53,20 +63,36 @@ def release(run_id: str, state_dir: Path = STATE_DIR) -> None:
 
 
 def is_live(run_id: str, state_dir: Path = STATE_DIR) -> bool:
-    """Whether the process that owns ``run_id`` still runs."""
+    """Whether the process that owns ``run_id`` still runs (a process that reused its id
+    later, or a zombie, does not count)."""
+    path = owner_file(run_id, state_dir)
     try:
-        pid = int(owner_file(run_id, state_dir).read_text().strip())
+        pid = int(path.read_text().strip())
+        claimed = path.stat().st_mtime
     except (OSError, ValueError):
         return False
     if pid == os.getpid():
         return True
+    started = _start_time(pid)
+    # /proc/stat's boot time has whole seconds: allow that much slack.
+    return started is not None and started <= claimed + 1.0
+
+
+def _start_time(pid: int) -> float | None:
+    """When process ``pid`` started (epoch seconds); None if it is gone or a zombie."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(
+            float(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+    except (OSError, IndexError, StopIteration, ValueError):
+        return None
+    if fields[0] == "Z":
+        return None
+    # fields[0] is stat field 3 (state); field 22 is the start time in clock ticks.
+    return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
 
 
 def find(
@@ -90,10 +116,10 @@ def find(
         if wanted(run):
             namespaces.append(name)
             assert run is not None
-            found.append(Leftover("netns", name, run))
+            found.append(Leftover(Kind.NETNS, name, run))
     for name, pids in sorted(pids_in(namespaces).items()):
         run = run_id_of(name) or ""
-        found += [Leftover("process", f"{pid} (in {name})", run) for pid in pids]
+        found += [Leftover(Kind.PROCESS, f"{pid} (in {name})", run) for pid in pids]
     for line in commands.run([IP, "-o", "link", "show"], what="listing links").splitlines():
         parts = line.split(": ", 2)
         if len(parts) < 2:
@@ -102,12 +128,12 @@ def find(
         run = run_id_of(name)
         if wanted(run):
             assert run is not None
-            found.append(Leftover("link", name, run))
+            found.append(Leftover(Kind.LINK, name, run))
     if state_dir.is_dir():
         for path in sorted(state_dir.glob("*.pid")):
             run = path.stem
             if RUN_ID_PATTERN.match(run) and wanted(run):
-                found.append(Leftover("state", str(path), run))
+                found.append(Leftover(Kind.STATE, str(path), run))
     return found
 
 
@@ -115,16 +141,16 @@ def remove(commands: Commands, leftovers: Sequence[Leftover]) -> None:
     """Remove ``leftovers`` (as :func:`find` listed them): processes first, then links and
     namespaces, then the runs' state files."""
     for item in leftovers:
-        if item.kind == "process":
+        if item.kind is Kind.PROCESS:
             pid = int(item.name.split(" ", 1)[0])
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-    lines = [f"link del {item.name}" for item in leftovers if item.kind == "link"]
-    lines += [f"netns del {item.name}" for item in leftovers if item.kind == "netns"]
+    lines = [f"link del {item.name}" for item in leftovers if item.kind is Kind.LINK]
+    lines += [f"netns del {item.name}" for item in leftovers if item.kind is Kind.NETNS]
     if lines:
         commands.ip_batch(lines, force=True, what="removing netprobe's namespaces and links")
     for item in leftovers:
-        if item.kind == "state":
+        if item.kind is Kind.STATE:
             Path(item.name).unlink(missing_ok=True)
 
 
