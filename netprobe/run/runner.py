@@ -131,7 +131,15 @@ def run_suite(
             prober = partial(_probe, backend, timeout, options, counter)
             checks = [p.check for p in planned if p.check is not None]
             counter.start(len(dict.fromkeys(checks)))
-            observed = settle(checks, prober, policy, clock=clock, sleep=sleep, start=changed)
+            observed = settle(
+                checks,
+                prober,
+                policy,
+                clock=clock,
+                sleep=sleep,
+                start=changed,
+                on_confirm=counter.confirming,
+            )
             results.extend(_result(p, step.name, observed) for p in planned)
     return SuiteResult(
         name=suite.name,
@@ -171,7 +179,8 @@ def _result(
 
 
 class _Counter:
-    """Counts probes for the progress line: the first round's, then the retries."""
+    """Counts probes for the progress line: the first round's, then the retries (the
+    final confirmation round is not a retry)."""
 
     def __init__(
         self, suite: str, step: int, steps: int, report: Callable[[Progress], None] | None
@@ -179,15 +188,19 @@ class _Counter:
         self.suite, self.step, self.steps, self.report = suite, step, steps, report
         self.total = self.done = self.retries = 0
         self.rounds = 0
+        self._confirming = False
 
     def start(self, total: int) -> None:
         self.total = total
         self._tell()
 
+    def confirming(self) -> None:
+        self._confirming = True
+
     def add(self, probes: int) -> None:
         if self.rounds <= 1:
             self.done = min(self.total, self.done + probes)
-        else:
+        elif not self._confirming:
             self.retries += probes
         self._tell()
 

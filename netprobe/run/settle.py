@@ -65,6 +65,7 @@ def settle(
     clock: Callable[[], float],
     sleep: Callable[[float], None],
     start: float | None = None,
+    on_confirm: Callable[[], None] | None = None,
 ) -> dict[Check, Observation]:
     """Probe ``checks`` until each agrees with what it wants or the budget runs out.
 
@@ -75,6 +76,7 @@ def settle(
         clock: seconds, monotonic.
         sleep: waits that many seconds (on ``clock``).
         start: when the change happened (default: now); settle times count from it.
+        on_confirm: told before the confirmation round (progress counts it apart).
     """
     unique = tuple(dict.fromkeys(checks))
     began = clock() if start is None else start
@@ -123,6 +125,8 @@ def settle(
     agreed = tuple(c for c in unique if tracks[c].settled_after is not None)
     if policy.confirm and agreed:
         sleep(policy.interval)
+        if on_confirm is not None:
+            on_confirm()
         results = prober(agreed)
         flapped = {c: results[c.key] for c in agreed if not _agrees(c, results[c.key])}
     return {check: _observation(tracks[check], flapped.get(check)) for check in unique}
