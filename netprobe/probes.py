@@ -99,6 +99,7 @@ set -f
 command -v nc >/dev/null 2>&1 || {{ echo {no_nc}; echo {done}; exit 0; }}
 np_tcp() {{ nc -vn -z -w {t} "$1" "$2" </dev/null; }}
 np_udp() {{ echo netprobe | nc -un -W 1 -w {t} "$1" "$2"; }}
+np_sctp() {{ echo "no SCTP prober: nc cannot speak SCTP" >&2; return 2; }}
 np() {{
   i=$1; t0=; t1=
   read -r t0 _ 2>/dev/null </proc/uptime
@@ -125,13 +126,12 @@ def exec_timeout(timeout: float) -> float:
 def probe_script(probes: Sequence[Probe], timeout: float) -> str:
     """A POSIX sh script running ``probes`` in parallel, one marker line each.
 
-    SCTP probes must be filtered out by the caller (nc cannot speak SCTP)."""
+    Backends that list SCTP in their protocols still get an ERROR for SCTP probes: nc
+    cannot speak it, and no other prober is assumed in the pod."""
     lines = [
         _PROLOGUE.format(t=nc_timeout(timeout), marker=MARKER, done=DONE_MARKER, no_nc=NO_NC_MARKER)
     ]
     for index, probe in enumerate(probes):
-        if probe.protocol is Protocol.SCTP:
-            raise ValueError(f"nc cannot probe SCTP ({probe}); skip it before building")
         # Re-validate at the last moment: only canonical addresses and ints reach the shell.
         address = ip_address(str(probe.target)).compressed
         port = int(probe.port)

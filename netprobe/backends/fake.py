@@ -48,13 +48,16 @@ POD_CIDR = IPv4Network("10.40.0.0/16")
 Truth = Callable[[PodRef, Probe, ClusterState], Outcome]
 """What the dataplane does with a probe from a source pod, given the state in force."""
 
-_PROBE_LINE = re.compile(r"^np (\d+) (tcp|udp) (\S+) (\d+) &$", re.MULTILINE)
+_PROBE_LINE = re.compile(r"^np (\d+) (tcp|udp|sctp) (\S+) (\d+) &$", re.MULTILINE)
 _ERR = {
     Outcome.CONNECTED: "Connection to {ip} {port} port [{proto}/*] succeeded!",
     Outcome.REFUSED: "nc: connect to {ip} port {port} ({proto}) failed: Connection refused",
     Outcome.TIMEOUT: "nc: connect to {ip} port {port} ({proto}) timed out: "
     "Operation now in progress",
 }
+
+
+_NO_SCTP = "no SCTP prober: nc cannot speak SCTP"
 
 
 class FakeClock:
@@ -216,6 +219,8 @@ def _read_script(argv: Sequence[str]) -> list[Probe]:
 
 def _marker(index: int, probe: Probe, outcome: Outcome) -> str:
     proto = probe.protocol.lower()
+    if probe.protocol is Protocol.SCTP:  # as the real script: nc cannot speak SCTP
+        return f"{MARKER} {index} rc=2 reply=0 t0=1.00 t1=1.00 err={_NO_SCTP}"
     if outcome is Outcome.ERROR:
         return f"{MARKER} {index} rc=2 reply=0 t0=1.00 t1=1.00 err=nc: getaddrinfo: bad luck"
     if probe.protocol is Protocol.UDP:

@@ -103,6 +103,9 @@ def test_script_holds_only_addresses_and_numbers() -> None:
     assert "-w 3" in script  # nc takes whole seconds: rounded up
 
 
-def test_sctp_is_never_put_in_an_nc_script() -> None:
-    with pytest.raises(ValueError, match="SCTP"):
-        probe_script([at(9, Protocol.SCTP)], 1.0)
+def test_sctp_is_an_error_saying_why_not_a_false_result(tmp_path: Path) -> None:
+    stdout, log = run_script(tmp_path, [at(9, Protocol.SCTP), at(80)])
+    sctp, tcp = parse_probe_output([at(9, Protocol.SCTP), at(80)], stdout, 1.0)
+    assert sctp.outcome is Outcome.ERROR and "cannot speak SCTP" in sctp.detail
+    assert tcp.outcome is Outcome.CONNECTED
+    assert " 9" not in log  # nc was never asked

@@ -231,3 +231,12 @@ def test_probe_values_reject_anything_but_addresses_and_ints() -> None:
         Probe("10.0.0.1; rm -rf /", 80, Protocol.TCP)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         Probe(ip_address("10.0.0.1"), 0, Protocol.TCP)
+
+
+def test_sctp_on_a_backend_that_claims_it_is_an_error_not_a_guess() -> None:
+    clock = FakeClock()
+    backend = FakeBackend(clock=clock, protocols=frozenset(Protocol))
+    step = Step("s", (), (expect(True, 9, Protocol.SCTP),))
+    (sctp,) = run(backend, suite(step), clock, options=RunOptions(settle_timeout=0)).results
+    assert sctp.status is Status.ERROR
+    assert sctp.observation is not None and "cannot speak SCTP" in sctp.observation.detail
