@@ -67,6 +67,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("-o", "--output", choices=FORMATS, default="table")
     parser.add_argument("--junit", metavar="FILE", type=Path, help="also write JUnit XML here")
+    parser.add_argument("--json", metavar="FILE", type=Path, help="also write the JSON report here")
+    parser.add_argument(
+        "--cni",
+        metavar="NAME",
+        default=os.environ.get("NETPROBE_CNI") or None,
+        help="the cluster's CNI (calico, cilium, ...; default $NETPROBE_CNI): suite skips "
+        "declared for it apply, and are reported with their reason",
+    )
     parser.add_argument(
         "--strict",
         action="store_true",
@@ -113,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         run_id=os.environ.get("NETPROBE_RUN_ID") or None,
         kubernetes=_kubernetes_options(args),
     )
-    options = RunOptions(matrix=args.matrix, probe_timeout=args.probe_timeout)
+    options = RunOptions(matrix=args.matrix, probe_timeout=args.probe_timeout, cni=_cni(args.cni))
     progress = ProgressLine(sys.stderr)
     results: list[SuiteResult] = []
     try:
@@ -127,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
     print(render(args.output, results, args.verbose))
     if args.junit is not None:
         write_junit(results, args.junit, strict=args.strict)
+    if args.json is not None:
+        _write_json(results, args.json)
     return exit_code(results, strict=args.strict)
 
 
@@ -158,6 +168,22 @@ class ProgressLine:
             self.stream.write("\r\x1b[K")
             self.stream.flush()
             self.shown = False
+
+
+def _cni(name: str | None) -> str | None:
+    if name is None or not name.strip():
+        return None
+    cleaned = name.strip().lower()
+    if not cleaned.replace("-", "").replace("_", "").isalnum():
+        raise InputError(f"--cni '{name}' is not a CNI name (e.g. calico, cilium, kindnet)")
+    return cleaned
+
+
+def _write_json(results: Sequence[SuiteResult], path: Path) -> None:
+    try:
+        path.write_text(render("json", results), encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write the JSON report: {exc.strerror}") from exc
 
 
 def _warn(message: str) -> None:

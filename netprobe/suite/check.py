@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from netprobe.analyzer import evaluate
 from netprobe.model import ClusterState, Connection
 from netprobe.results import ExpectationResult, SuiteResult
-from netprobe.suite.model import Expectation, Step, Suite, apply_action
+from netprobe.suite.model import STATIC_CHECK, Expectation, Step, Suite, apply_action
 from netprobe.suite.workloads import with_workloads
 
 
@@ -38,7 +38,7 @@ def check_expectation(
         expectation=expectation,
         step=step.name,
         verdict=evaluate(connection, state),
-        skip=expectation.skip_reason(),
+        skip=expectation.skip_reason(STATIC_CHECK),
     )
 
 

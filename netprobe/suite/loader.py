@@ -64,7 +64,7 @@ def load_suite(path: Path, warn: Warn) -> Suite:
 def parse_suite(root: Field, path: Path, warn: Warn) -> Suite:
     """A suite from its parsed YAML document; ``path`` anchors relative fixture paths."""
     root.check_keys(_TOP_KEYS)
-    settings = parse_settings(root.get("settings"))
+    settings = parse_settings(root.get("settings"), path.parent)
     workloads_field = root.get("workloads")
     workloads = parse_workloads(workloads_field) if workloads_field else ()
     pods_field = root.get("pods") if workloads else root.require("pods")

@@ -27,6 +27,10 @@ from netprobe.model import (
 )
 from netprobe.selectors import Labels, LabelSelector
 
+STATIC_CHECK = "static"
+"""The name a skip's ``backends`` use for the static check (``netprobe check``), e.g. for
+what it cannot judge without pod IPs: an ipBlock meant to match pods."""
+
 
 @dataclass(frozen=True, slots=True)
 class Skip:
@@ -37,7 +41,8 @@ class Skip:
 
     reason: str
     backends: tuple[str, ...] = ()
-    """Backend or CNI names (``local``, ``kubernetes``, ``cilium``, ...), lower case."""
+    """Backend or CNI names (``local``, ``kubernetes``, ``cilium``, ...; ``static`` for the
+    static check), lower case."""
     tags: tuple[str, ...] = ()
 
     def applies_to(self, names: tuple[str, ...]) -> bool:

@@ -1,13 +1,18 @@
 """The ``settings:`` block of a suite and the ``skip:`` syntax shared by suites and entries.
 
 Durations are seconds as numbers, or strings with a unit (``500ms``, ``2s``, ``1m``).
+``skipFrom`` names shared skip files (one place for every suite, e.g. the CNIs' known
+limitations in fixtures/cni-limitations.yaml): each holds a ``skip:`` list in the syntax of
+``settings.skip``, and every rule there must name its backends and tags.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from netprobe.documents import Field
+from netprobe.documents import Field, load_yaml_documents
+from netprobe.errors import LocatedError, Location
 from netprobe.suite.model import Settings, Skip
 from netprobe.suite.names import parse_tags
 
@@ -15,11 +20,14 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}
 
 
-def parse_settings(field: Field | None) -> Settings:
-    """``settings: {probeTimeout, settleInterval, settleTimeout, tags, skip}``."""
+def parse_settings(field: Field | None, base: Path | None = None) -> Settings:
+    """``settings: {probeTimeout, settleInterval, settleTimeout, tags, skip, skipFrom}``;
+    ``base`` anchors relative ``skipFrom`` paths (the suite's folder)."""
     if field is None:
         return Settings()
-    field.check_keys(["probeTimeout", "settleInterval", "settleTimeout", "tags", "skip"])
+    field.check_keys(
+        ["probeTimeout", "settleInterval", "settleTimeout", "tags", "skip", "skipFrom"]
+    )
     defaults = Settings()
     probe_timeout = _duration(field.get("probeTimeout"), defaults.probe_timeout)
     settle_interval = _duration(field.get("settleInterval"), defaults.settle_interval)
@@ -32,13 +40,58 @@ def parse_settings(field: Field | None) -> Settings:
         )
     tags_field = field.get("tags")
     skip_field = field.get("skip")
+    skips = parse_skips(skip_field, allow_tags=True) if skip_field else ()
+    from_field = field.get("skipFrom")
+    if from_field is not None:
+        skips = (*skips, *load_skip_files(from_field, base or Path.cwd()))
     return Settings(
         probe_timeout=probe_timeout,
         settle_interval=settle_interval,
         settle_timeout=settle_timeout,
         tags=parse_tags(tags_field) if tags_field else (),
-        skips=parse_skips(skip_field, allow_tags=True) if skip_field else (),
+        skips=skips,
     )
+
+
+def load_skip_files(field: Field, base: Path) -> tuple[Skip, ...]:
+    """The rules of each file ``skipFrom`` names (a path or a list; relative to ``base``).
+
+    A shared rule must be narrow: it names the backends (CNIs) and the tags it holds for,
+    so that no file can silently skip whole suites."""
+    items = field.elements() if isinstance(field.value, list) else [field]
+    skips: list[Skip] = []
+    for item in items:
+        text = item.as_str().strip()
+        path = Path(text) if Path(text).is_absolute() else base / text
+        if not path.is_file():
+            item.fail(
+                f"no such skip file '{text}' (looked for {path})",
+                hint="skipFrom paths are relative to the suite file",
+            )
+        documents = load_yaml_documents(path)
+        if len(documents) != 1:
+            raise LocatedError(
+                Location(str(path), 1), "a skip file holds one YAML document with a 'skip:' list"
+            )
+        root = documents[0]
+        if not isinstance(root.value, dict):
+            root.fail("a skip file is a mapping with a 'skip:' list", hint="skip: [{reason: ...}]")
+        root.check_keys(["description", "skip"])
+        skip_field = root.require("skip")
+        for rule, rule_field in zip(
+            parse_skips(skip_field, allow_tags=True), _rule_fields(skip_field), strict=True
+        ):
+            if not rule.backends or not rule.tags:
+                rule_field.fail(
+                    "a shared skip rule names the backends (CNIs) and the tags it holds for",
+                    hint="e.g. {reason: ..., backends: [cilium], tags: [sctp]}",
+                )
+            skips.append(rule)
+    return tuple(skips)
+
+
+def _rule_fields(field: Field) -> list[Field]:
+    return field.elements() if isinstance(field.value, list) else [field]
 
 
 def parse_skips(field: Field, allow_tags: bool = False) -> tuple[Skip, ...]:
