@@ -90,6 +90,8 @@ class ProbeResult:
 MARKER = "NETPROBE"
 DONE_MARKER = "NETPROBE_DONE"
 NO_NC_MARKER = "NETPROBE_NO_NC"
+PARALLEL_LIMIT = 128
+"""At most this many probes run at once in one pod; more go in further waves."""
 EXEC_MARGIN = 5.0
 """Seconds an exec may take beyond the probe timeout (process start, a loaded machine)."""
 _DETAIL_LIMIT = 300
@@ -118,9 +120,11 @@ def nc_timeout(timeout: float) -> int:
     return max(1, math.ceil(timeout))
 
 
-def exec_timeout(timeout: float) -> float:
-    """The deadline for one exec running probes with ``timeout`` in parallel."""
-    return nc_timeout(timeout) + EXEC_MARGIN
+def exec_timeout(timeout: float, count: int = 1) -> float:
+    """The deadline for one exec running ``count`` probes with ``timeout`` in parallel
+    (in waves of :data:`PARALLEL_LIMIT`)."""
+    waves = max(1, math.ceil(count / PARALLEL_LIMIT))
+    return waves * nc_timeout(timeout) + EXEC_MARGIN
 
 
 def probe_script(probes: Sequence[Probe], timeout: float) -> str:
@@ -135,6 +139,8 @@ def probe_script(probes: Sequence[Probe], timeout: float) -> str:
         # Re-validate at the last moment: only canonical addresses and ints reach the shell.
         address = ip_address(str(probe.target)).compressed
         port = int(probe.port)
+        if index and index % PARALLEL_LIMIT == 0:
+            lines.append("wait\n")
         lines.append(f"np {index} {probe.protocol.lower()} {address} {port} &\n")
     lines.append(f"wait\necho {DONE_MARKER}\n")
     return "".join(lines)

@@ -83,7 +83,9 @@ def _exec_batch(
     backend: Backend, source: PodRef, probes: tuple[Probe, ...], timeout: float
 ) -> tuple[ProbeResult, ...]:
     try:
-        done = backend.exec(source, probe_command(probes, timeout), exec_timeout(timeout))
+        done = backend.exec(
+            source, probe_command(probes, timeout), exec_timeout(timeout, len(probes))
+        )
     except BackendError as exc:
         failed = ProbeResult(Outcome.ERROR, f"exec in {source} failed: {exc}")
         return tuple(failed for _ in probes)

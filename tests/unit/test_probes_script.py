@@ -12,7 +12,15 @@ from pathlib import Path
 import pytest
 
 from netprobe.model import Protocol
-from netprobe.probes import Outcome, Probe, parse_probe_output, probe_command, probe_script
+from netprobe.probes import (
+    PARALLEL_LIMIT,
+    Outcome,
+    Probe,
+    exec_timeout,
+    parse_probe_output,
+    probe_command,
+    probe_script,
+)
 
 pytestmark = pytest.mark.skipif(shutil.which("sh") is None, reason="needs a POSIX sh")
 
@@ -109,3 +117,10 @@ def test_sctp_is_an_error_saying_why_not_a_false_result(tmp_path: Path) -> None:
     assert sctp.outcome is Outcome.ERROR and "cannot speak SCTP" in sctp.detail
     assert tcp.outcome is Outcome.CONNECTED
     assert " 9" not in log  # nc was never asked
+
+
+def test_many_probes_run_in_waves_with_a_deadline_to_match() -> None:
+    probes = [at(1 + i) for i in range(PARALLEL_LIMIT + 1)]
+    lines = probe_script(probes, 1.0).splitlines()
+    assert lines.count("wait") == 2  # one between the waves, one at the end
+    assert exec_timeout(1.0, len(probes)) == exec_timeout(1.0, 1) + 1
