@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "cleanup",
     "lint",
     "diff",
+    "generate",
 )
 
 EPILOG = """\

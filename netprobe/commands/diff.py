@@ -12,13 +12,16 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from netprobe.change import ChangeKind, diff
 from netprobe.change.render import FORMATS, render
 from netprobe.errors import EXIT_FAILED, EXIT_OK, InputError
 from netprobe.model import ClusterState, Namespace, NetworkPolicy, Pod, Protocol
 from netprobe.ports import parse_port_spec
+
+if TYPE_CHECKING:
+    from netprobe.manifests import LoadedObjects
 
 SUITE_SUFFIX = ".netprobe.yaml"
 FAIL_ON = ("opened", "closed", "any")
@@ -133,21 +136,9 @@ def build_states(
     then ``before``, then ``after``), the common policies of ``paths`` overridden by
     those of ``before`` and ``after`` of the same namespace and name."""
     from netprobe.manifests import load_paths
-    from netprobe.suite.loader import load_suite
 
-    namespaces: list[Namespace] = []
-    pods: list[Pod] = []
-    common: list[NetworkPolicy] = []
-    for path in paths:
-        if path.name.endswith(SUITE_SUFFIX):
-            suite = load_suite(path, _warn)
-            namespaces += suite.namespaces
-            pods += suite.pods
-        else:
-            objects = load_paths([path], _warn)
-            namespaces += objects.namespaces
-            pods += objects.pods
-            common += objects.policies
+    given = load_objects(paths, with_suite_policies=False)
+    namespaces, pods, common = list(given.namespaces), list(given.pods), list(given.policies)
     old, new = load_paths(before, _warn), load_paths(after, _warn)
     namespaces = _merge((namespaces, old.namespaces, new.namespaces), _namespace_name, "namespace")
     pods = _merge((pods, old.pods, new.pods), _pod_ref, "pod")
@@ -160,6 +151,33 @@ def build_states(
     return (
         state.replace(policies=_overlay(common, old.policies)),
         state.replace(policies=_overlay(common, new.policies)),
+    )
+
+
+def load_objects(paths: Sequence[Path], with_suite_policies: bool = True) -> LoadedObjects:
+    """Namespaces, pods and policies of manifest paths and of suites (``*.netprobe.yaml``:
+    their namespaces, probe pods and, when asked, the policies of their first step)."""
+    from netprobe.manifests import LoadedObjects, load_paths
+    from netprobe.suite.loader import load_suite
+
+    namespaces: list[Namespace] = []
+    pods: list[Pod] = []
+    policies: list[NetworkPolicy] = []
+    for path in paths:
+        if path.name.endswith(SUITE_SUFFIX):
+            suite = load_suite(path, _warn)
+            found = LoadedObjects(
+                suite.namespaces, suite.pods, suite.policies if with_suite_policies else ()
+            )
+        else:
+            found = load_paths([path], _warn)
+        namespaces += found.namespaces
+        pods += found.pods
+        policies += found.policies
+    return LoadedObjects(
+        tuple(_merge((namespaces,), _namespace_name, "namespace")),
+        tuple(_merge((pods,), _pod_ref, "pod")),
+        tuple(policies),
     )
 
 
