@@ -31,6 +31,19 @@ pytestmark = [
     ),
 ]
 
+
+@pytest.fixture(scope="module", autouse=True)
+def local_dataplane() -> None:
+    """Skip (saying what is missing) where the kernel or privileges do not allow it."""
+    from netprobe.backends.local import LocalBackend
+    from netprobe.errors import BackendError
+
+    try:
+        LocalBackend().preflight()
+    except BackendError as exc:
+        pytest.skip(str(exc))
+
+
 WRONG = """\
 name: wrong
 namespaces: {shop: {}, db: {}}

@@ -75,7 +75,9 @@ CASES = [
 @pytest.fixture(scope="module")
 def netns() -> Iterator[str]:
     name = f"nptest-{secrets.token_hex(3)}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
+    created = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
+    if created.returncode != 0:
+        pytest.skip(f"cannot create a network namespace: {created.stderr.strip()}")
     server = None
     try:
         subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
