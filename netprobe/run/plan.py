@@ -61,12 +61,15 @@ def plan_step(
     matrix: bool = False,
     location: Location | None = None,
     also: tuple[str, ...] = (),
+    externals: str | None = None,
 ) -> tuple[Planned, ...]:
     """The planned checks of ``step`` on ``state`` (see the module docstring).
 
     ``unsupported`` says why the backend cannot probe a protocol outside ``protocols``;
-    ``also`` are other names the dataplane goes by (its CNI): skips for them apply too."""
-    can = _Capabilities(backend, protocols, unsupported or {}, also)
+    ``also`` are other names the dataplane goes by (its CNI): skips for them apply too;
+    ``externals`` says why the backend cannot probe addresses outside the pods (None: it
+    can), and skips those expectations with that reason."""
+    can = _Capabilities(backend, protocols, unsupported or {}, also, externals)
     planned = [_plan(e, state, can) for e in step.expectations]
     if matrix:
         covered = {(p.expectation.source, p.check.probe) for p in planned if p.check}
@@ -110,6 +113,7 @@ class _Capabilities:
     protocols: frozenset[Protocol]
     unsupported: Mapping[Protocol, str]
     also: tuple[str, ...] = ()
+    externals: str | None = None
 
     def why_not(self, protocol: Protocol) -> str | None:
         if protocol in self.protocols:
@@ -126,6 +130,8 @@ def _plan(expectation: Expectation, state: ClusterState, can: _Capabilities) -> 
     )
     verdict = evaluate(connection, state)
     skip = expectation.skip_reason(can.backend, *can.also) or can.why_not(expectation.protocol)
+    if skip is None and can.externals and not isinstance(expectation.destination, PodRef):
+        skip = can.externals
     if skip is None and verdict.undefined is not None:
         skip = f"NetworkPolicy does not define this: {verdict.undefined}"
     target = _target(expectation, state)

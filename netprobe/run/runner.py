@@ -123,6 +123,7 @@ def run_suite(
                 backend=backend.name,
                 protocols=backend.protocols,
                 unsupported=getattr(backend, "unsupported", None),
+                externals=getattr(backend, "externals_unsupported", None),
                 matrix=options.matrix,
                 location=step.location or Location(str(suite.path)),
                 also=(options.cni,) if options.cni else (),

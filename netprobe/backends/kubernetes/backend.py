@@ -80,6 +80,11 @@ class KubernetesBackend:
             "engine's nc cannot speak SCTP"
         }
     )
+    externals_unsupported = (
+        "netprobe creates no hosts outside the pods in a cluster: an address there answers "
+        "(or not) as the cluster's network routes it, which says nothing about the policy"
+    )
+    """Why expectations to addresses outside the pods are skipped here (see run.plan)."""
 
     def __init__(
         self,
