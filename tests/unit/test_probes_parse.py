@@ -152,6 +152,20 @@ VARIANTS = [
         "invalid option",
     ),
     (
+        "BusyBox nc (no -v, no -u): refuses the options",
+        TCP,
+        (
+            "1",
+            "0",
+            "2423.05",
+            "2423.08",
+            "nc: invalid option -- 'v' BusyBox v1.35.0 (Debian 1:1.35.0-4+deb12u1+b1) "
+            "multi-call binary. Usage: nc [-iN] [-wN] [-l] [-p PORT] [-f FILE|IPADDR PORT]",
+        ),
+        Outcome.ERROR,
+        "invalid option -- 'v'",
+    ),
+    (
         "nc vanished between check and run",
         TCP,
         ("127", "0", "1.00", "1.00", "sh: 1: nc: not found"),

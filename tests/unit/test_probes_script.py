@@ -41,7 +41,9 @@ exit 1
 """
 
 
-def run_script(tmp_path: Path, probes: list[Probe], with_nc: bool = True) -> tuple[str, str]:
+def run_script(
+    tmp_path: Path, probes: list[Probe], with_nc: bool = True, shell: str = "sh"
+) -> tuple[str, str]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     if with_nc:
@@ -124,3 +126,13 @@ def test_many_probes_run_in_waves_with_a_deadline_to_match() -> None:
     lines = probe_script(probes, 1.0).splitlines()
     assert lines.count("wait") == 2  # one between the waves, one at the end
     assert exec_timeout(1.0, len(probes)) == exec_timeout(1.0, 1) + 1
+
+
+@pytest.mark.skipif(shutil.which("busybox") is None, reason="needs busybox")
+def test_the_script_runs_under_busybox_ash_as_in_agnhost(tmp_path: Path) -> None:
+    busybox = shutil.which("busybox")
+    assert busybox is not None
+    probes = [at(80), at(81), at(53, Protocol.UDP), at(7), at(8)]
+    stdout, _ = run_script(tmp_path, probes, shell=busybox)
+    outcomes = [r.outcome for r in parse_probe_output(probes, stdout, 1.0)]
+    assert outcomes == [Outcome.CONNECTED, Outcome.REFUSED] + [Outcome.CONNECTED] * 3
