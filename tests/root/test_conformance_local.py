@@ -1,0 +1,32 @@
+"""The conformance suites hold on the local dataplane (network namespaces + nftables),
+where every expectation is probed, ipBlocks on pod IPs included."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from netprobe import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.root
+@pytest.mark.timeout(240)
+def test_conformance_suites_pass_on_the_local_backend(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "report.json"
+    code = cli.main(
+        ["run", str(ROOT / "suites" / "conformance"), "--backend", "local", "--json", str(report)]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    document = json.loads(report.read_text())
+    results = [r for suite in document["suites"] for r in suite["results"]]
+    assert len(results) > 1000
+    skipped = [r for r in results if r["skip"]]
+    assert skipped and all(r["protocol"] == "SCTP" for r in skipped)
+    assert not [r for r in results if r["violated"]]
