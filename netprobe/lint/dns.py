@@ -42,9 +42,13 @@ def _dns_pods(subject: LintInput) -> tuple[Pod, ...]:
 
 
 def _rule_allows_dns(
-    subject: LintInput, policy: NetworkPolicy, rule: Rule, protocol: Protocol
+    subject: LintInput,
+    servers: tuple[Pod, ...],
+    policy: NetworkPolicy,
+    rule: Rule,
+    protocol: Protocol,
 ) -> bool:
-    for server in _dns_pods(subject):
+    for server in servers:
         labels = subject.namespace_labels.get(
             server.namespace, Labels({NAMESPACE_NAME_LABEL: server.namespace})
         )
@@ -60,13 +64,15 @@ def _rule_allows_dns(
     return False
 
 
-def _missing(subject: LintInput, policies: list[NetworkPolicy]) -> list[Protocol]:
+def _missing(
+    subject: LintInput, servers: tuple[Pod, ...], policies: list[NetworkPolicy]
+) -> list[Protocol]:
     """The DNS protocols no egress rule of ``policies`` allows."""
     return [
         protocol
         for protocol in DNS_PROTOCOLS
         if not any(
-            _rule_allows_dns(subject, policy, rule, protocol)
+            _rule_allows_dns(subject, servers, policy, rule, protocol)
             for policy in policies
             for rule in policy.egress
         )
@@ -78,11 +84,11 @@ def _egress_isolating(subject: LintInput) -> list[NetworkPolicy]:
 
 
 def _applying(
-    subject: LintInput, policy: NetworkPolicy
+    subject: LintInput, policy: NetworkPolicy, isolating: list[NetworkPolicy]
 ) -> list[tuple[Pod | None, list[NetworkPolicy]]]:
     """Per pod that ``policy`` isolates, every egress policy that applies to it; without
     pods, the policies whose selectors surely cover ``policy``'s."""
-    same_ns = [p for p in _egress_isolating(subject) if p.namespace == policy.namespace]
+    same_ns = [p for p in isolating if p.namespace == policy.namespace]
     if subject.knows_pods_of(policy.namespace):
         return [
             (pod, [p for p in same_ns if p.pod_selector.matches(pod.labels)])
@@ -95,14 +101,16 @@ def _no_dns(subject: LintInput, check: Check) -> Iterator[Finding]:
     known: dict[tuple[int, ...], list[Protocol]] = {}
     # One finding per set of pods left without DNS, at its default deny when it has one.
     reported: dict[object, tuple[NetworkPolicy, set[Protocol], int]] = {}
-    for policy in _egress_isolating(subject):
+    servers = _dns_pods(subject)
+    isolating = _egress_isolating(subject)
+    for policy in isolating:
         missing: set[Protocol] = set()
         without: list[PodRef] = []
-        for pod, applying in _applying(subject, policy):
+        for pod, applying in _applying(subject, policy, isolating):
             key = tuple(id(p) for p in applying)
             lacking = known.get(key)
             if lacking is None:
-                lacking = known[key] = _missing(subject, applying)
+                lacking = known[key] = _missing(subject, servers, applying)
             missing.update(lacking)
             if lacking and pod is not None:
                 without.append(pod.ref)
