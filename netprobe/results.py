@@ -55,6 +55,9 @@ class ExpectationResult:
     observation: Observation | None = None
     skip: str | None = None
     """Why the expectation was not checked (the suite's skip, or the backend's)."""
+    changed: bool = False
+    """The step's change (its actions; for the first step, the suite's policies) moved
+    the analyzer's answer for this pair: its settle time is enforcement latency."""
 
     @property
     def policy_mismatch(self) -> bool:

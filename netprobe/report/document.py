@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from netprobe import __version__
+from netprobe.latency import latency_summary
 from netprobe.model import PodRef
 from netprobe.report.describe import Counts, is_live, word
 from netprobe.results import ExpectationResult, Status, SuiteResult
@@ -26,6 +27,7 @@ def to_document(suites: Sequence[SuiteResult]) -> dict[str, Any]:
         "mode": "live" if is_live(suites) else "static",
         "summary": _counts(Counts.total(suites)),
         "suites": [_suite(suite) for suite in suites],
+        "latency": _latency([r for suite in suites for r in suite.results], suites),
     }
 
 
@@ -41,7 +43,15 @@ def _suite(suite: SuiteResult) -> dict[str, Any]:
         "duration": round(suite.duration, 3),
         "summary": _counts(Counts.of(suite.results)),
         "results": [_result(result) for result in suite.results],
+        "latency": _latency(suite.results, [suite]),
     }
+
+
+def _latency(
+    results: Sequence[ExpectationResult], suites: Sequence[SuiteResult]
+) -> dict[str, Any] | None:
+    """Enforcement latency of the changed pairs (netprobe.latency); null when static."""
+    return latency_summary(results).as_dict() if is_live(suites) else None
 
 
 def _counts(counts: Counts) -> dict[str, Any]:
@@ -97,4 +107,5 @@ def _result(result: ExpectationResult) -> dict[str, Any]:
         "skip": result.skip,
         "tags": list(expectation.tags),
         "location": str(expectation.location),
+        "changed": result.changed,
     }

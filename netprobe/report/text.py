@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from tabulate import tabulate
 
+from netprobe.latency import latency_summary
 from netprobe.report.describe import (
     Counts,
     headline,
@@ -25,6 +26,8 @@ from netprobe.results import ExpectationResult, Status, SuiteResult
 def render_text(suites: Sequence[SuiteResult], verbose: bool = False) -> str:
     live = is_live(suites)
     parts = [title(suites), "", summary_table(suites, live, "simple")]
+    if live:
+        parts.append(str(latency_summary(r for suite in suites for r in suite.results)))
     if verbose:
         for suite in suites:
             parts += ["", f"{suite.name} ({suite.path})", results_table(suite.results, live)]

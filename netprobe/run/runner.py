@@ -20,6 +20,7 @@ from netprobe.errors import Location
 from netprobe.model import NetworkPolicy, PodRef
 from netprobe.probes import Probe
 from netprobe.results import ExpectationResult, Observation, SuiteResult
+from netprobe.run.changed import changed_by_step
 from netprobe.run.engine import DEFAULT_WORKERS, RoundResults, probe_round
 from netprobe.run.plan import Planned, plan_step, with_addresses
 from netprobe.run.settle import Check, SettlePolicy, settle
@@ -111,12 +112,16 @@ def run_suite(
             model = model.replace(policies=tuple(policies))
         for network_policy in model.policies:
             backend.apply_policy(network_policy)
+        before = model.replace(policies=())
         for number, step in enumerate(suite.steps, start=1):
             for action in step.actions:
                 _perform(backend, action)
                 model = apply_action(model, action)
             changed = clock()
-            state = with_addresses(model, backend.snapshot())
+            snapshot = backend.snapshot()
+            state = with_addresses(model, snapshot)
+            previous = with_addresses(before, snapshot)
+            before = model
             planned = plan_step(
                 step,
                 state,
@@ -141,7 +146,9 @@ def run_suite(
                 start=changed,
                 on_confirm=counter.confirming,
             )
-            results.extend(_result(p, step.name, observed) for p in planned)
+            results.extend(
+                _result(p, step.name, observed, changed_by_step(p, previous)) for p in planned
+            )
     return SuiteResult(
         name=suite.name,
         path=suite.path,
@@ -167,7 +174,7 @@ def _perform(backend: Backend, action: Action) -> None:
 
 
 def _result(
-    planned: Planned, step: str, observed: Mapping[Check, Observation]
+    planned: Planned, step: str, observed: Mapping[Check, Observation], changed: bool = False
 ) -> ExpectationResult:
     observation = observed.get(planned.check) if planned.check is not None else None
     return ExpectationResult(
@@ -176,6 +183,7 @@ def _result(
         verdict=planned.verdict,
         observation=observation,
         skip=planned.skip,
+        changed=changed,
     )
 
 

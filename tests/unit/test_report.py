@@ -97,13 +97,13 @@ def test_live_table_adds_observations_and_the_three_way_status() -> None:
 
 def test_json_document_shape_is_stable() -> None:
     document = to_document(LIVE)
-    assert list(document) == ["format", "netprobe", "mode", "summary", "suites"]
+    assert list(document) == ["format", "netprobe", "mode", "summary", "suites", "latency"]
     assert document["mode"] == "live"
     first = document["suites"][0]["results"][0]
     assert list(first) == [
         "id", "step", "from", "to", "to_kind", "cidr", "port", "port_name", "protocol",
         "expected", "analyzer", "undefined", "reasons", "observed", "status", "held",
-        "violated", "skip", "tags", "location",
+        "violated", "skip", "tags", "location", "changed",
     ]  # fmt: skip
     assert first["observed"] == {
         "outcome": "connected",
