@@ -15,7 +15,16 @@ from dataclasses import dataclass, replace
 
 from netprobe.analyzer import evaluate
 from netprobe.errors import Location
-from netprobe.model import ClusterState, Connection, IPAddress, Pod, PodRef, Protocol, Verdict
+from netprobe.model import (
+    ClusterState,
+    Connection,
+    Endpoint,
+    IPAddress,
+    Pod,
+    PodRef,
+    Protocol,
+    Verdict,
+)
 from netprobe.probes import Probe
 from netprobe.run.settle import Check
 from netprobe.suite.model import Expectation, Step
@@ -73,12 +82,37 @@ def plan_step(
     planned = [_plan(e, state, can) for e in step.expectations]
     if matrix:
         covered = {(p.expectation.source, p.check.probe) for p in planned if p.check}
+        named = {_key(p.expectation) for p in planned}
+        declared = _declared_skips(planned, can)
         where = location or Location("<matrix>")
         for expectation in matrix_expectations(state, where.child(f"matrix[{step.name}]")):
             cell = _plan(expectation, state, can)
-            if cell.check is None or (cell.check.source, cell.check.probe) not in covered:
-                planned.append(cell)
+            if _key(expectation) in named or (
+                cell.check is not None and (cell.check.source, cell.check.probe) in covered
+            ):
+                continue
+            reason = declared.get((expectation.source, expectation.destination))
+            if reason is not None and cell.check is not None:
+                cell = replace(cell, check=None, skip=f"{reason} (skipped for this pair)")
+            planned.append(cell)
     return tuple(planned)
+
+
+def _key(expectation: Expectation) -> tuple[PodRef, Endpoint, int, Protocol]:
+    return (expectation.source, expectation.destination, expectation.port, expectation.protocol)
+
+
+def _declared_skips(
+    planned: list[Planned], can: _Capabilities
+) -> dict[tuple[PodRef, Endpoint], str]:
+    """The suite's own skips of this step by pod pair: matrix cells of a pair the suite
+    skips here (a CNI's known limitation, say) are skipped with the same reason."""
+    declared: dict[tuple[PodRef, Endpoint], str] = {}
+    for p in planned:
+        reason = p.expectation.skip_reason(can.backend, *can.also)
+        if reason is not None:
+            declared.setdefault((p.expectation.source, p.expectation.destination), reason)
+    return declared
 
 
 def matrix_expectations(state: ClusterState, location: Location) -> tuple[Expectation, ...]:
