@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Install the pinned kind, kubectl and helm (fixtures/kind/versions.env) into BIN_DIR
 # (default ~/.local/bin), each checked against the checksum its project publishes.
 # Used by CI; handy for a newcomer too. Docker is not installed here: see README.
 set -euo pipefail
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 BIN_DIR="${BIN_DIR:-$HOME/.local/bin}"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Delete the kind cluster made by hack/kind-up.sh (KIND_CLUSTER, default netprobe-$CNI).
 set -euo pipefail
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 CNI="${CNI:-calico}"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Create (or reuse) a kind cluster whose CNI enforces NetworkPolicy, install the CNI and
 # wait until it really is ready: `kind create cluster --wait` cannot help when the default
 # CNI is disabled (no node is Ready before a CNI exists, and kind only warns on timeout).
@@ -8,6 +9,7 @@
 #   KIND_WAIT                   seconds each wait may take; default 300
 #   PRELOAD=0                   do not pull the probe image and load it into the nodes
 set -euo pipefail
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 CNI="${CNI:-calico}"
@@ -45,13 +47,15 @@ create_cluster() {
 
 install_calico() {
   local base="https://raw.githubusercontent.com/projectcalico/calico/$CALICO_VERSION/manifests"
-  if ! "${K[@]}" get deployment -n tigera-operator tigera-operator >/dev/null 2>&1; then
-    log "installing Calico $CALICO_VERSION (Tigera operator)"
-    # create, not apply: the CRD bundle is too large for apply's last-applied annotation.
+  log "installing Calico $CALICO_VERSION (Tigera operator)"
+  # create, not apply: the CRD bundle is too large for apply's last-applied annotation.
+  if ! "${K[@]}" get crd installations.operator.tigera.io >/dev/null 2>&1; then
     "${K[@]}" create -f "$base/operator-crds.yaml"
+  fi
+  if ! "${K[@]}" get deployment -n tigera-operator tigera-operator >/dev/null 2>&1; then
     "${K[@]}" create -f "$base/tigera-operator.yaml"
   fi
-  retry 120 "${K[@]}" get crd installations.operator.tigera.io
+  "${K[@]}" wait --for=condition=Established --timeout=60s crd/installations.operator.tigera.io
   "${K[@]}" apply -f "$KIND_DIR/calico-installation.yaml"
   log "waiting for Calico"
   retry "$WAIT" "${K[@]}" get tigerastatus calico
@@ -70,19 +74,26 @@ install_cilium() {
   log "waiting for Cilium"
   "${K[@]}" -n kube-system rollout status daemonset/cilium --timeout="${WAIT}s"
   "${K[@]}" -n kube-system rollout status deployment/cilium-operator --timeout="${WAIT}s"
+  # Since Cilium 1.16 the L7 proxy runs as its own DaemonSet (when enabled).
+  if "${K[@]}" -n kube-system get daemonset cilium-envoy >/dev/null 2>&1; then
+    "${K[@]}" -n kube-system rollout status daemonset/cilium-envoy --timeout="${WAIT}s"
+  fi
 }
 
 preload_probe_image() {
   [ "${PRELOAD:-1}" = 1 ] || return 0
   local image
-  image="${NETPROBE_IMAGE:-$(python3 -c 'from netprobe.backends.kubernetes.manifests import DEFAULT_IMAGE; print(DEFAULT_IMAGE)' 2>/dev/null || true)}"
+  image="${NETPROBE_IMAGE:-$("${PYTHON:-python3}" -c 'from netprobe.backends.kubernetes.manifests import DEFAULT_IMAGE; print(DEFAULT_IMAGE)' 2>/dev/null || true)}"
   if [ -z "$image" ]; then
     warn "netprobe is not importable (make install): the probe image is pulled by each node instead"
     return 0
   fi
   log "loading the probe image $image into the nodes"
-  docker image inspect "$image" >/dev/null 2>&1 || docker pull "$image"
-  kind load docker-image "$image" --name "$CLUSTER"
+  # A failed preload only costs time: each node then pulls the image itself.
+  if ! { docker image inspect "$image" >/dev/null 2>&1 || docker pull "$image"; } ||
+    ! kind load docker-image "$image" --name "$CLUSTER"; then
+    warn "could not load $image into the nodes; they will pull it themselves"
+  fi
 }
 
 create_cluster

@@ -1,5 +1,5 @@
 # Shared by the hack/*.sh scripts (sourced, not run): pins, messages, tool checks.
-# shellcheck shell=bash
+# shellcheck shell=bash source-path=SCRIPTDIR
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KIND_DIR="$ROOT/fixtures/kind"

@@ -286,8 +286,8 @@ def test_scripts_pass_shellcheck() -> None:
     if shellcheck is None:
         pytest.skip("shellcheck is not installed (CI runs it)")
     done = subprocess.run(
-        [shellcheck, "-x", *sorted(str(p) for p in HACK.glob("*.sh"))],
-        cwd=HACK,
+        [shellcheck, "-x", *sorted(str(p.relative_to(ROOT)) for p in HACK.glob("*.sh"))],
+        cwd=ROOT,  # as CI runs it
         capture_output=True,
         text=True,
         check=False,
