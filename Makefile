@@ -50,10 +50,12 @@ kind-up:
 	CNI=$(CNI) KIND_CLUSTER=$(KIND_CLUSTER) hack/kind-up.sh
 
 ## e2e: kind-up if needed, then every suite on that cluster; JUnit and JSON in reports/$(CNI)/
+## (the cluster is kind-up's, so suites may use its default and kube-system namespaces)
 e2e: kind-up
 	@mkdir -p $(REPORTS)/$(CNI)
 	$(PYTHON) -m netprobe run $(E2E_SUITES) --backend kubernetes --context kind-$(KIND_CLUSTER) \
-	  --cni $(CNI) --junit $(REPORTS)/$(CNI)/junit.xml --json $(REPORTS)/$(CNI)/results.json $(E2E_FLAGS)
+	  --cni $(CNI) --use-existing-namespaces \
+	  --junit $(REPORTS)/$(CNI)/junit.xml --json $(REPORTS)/$(CNI)/results.json $(E2E_FLAGS)
 
 ## kind-down: delete the kind cluster of CNI=...
 kind-down:

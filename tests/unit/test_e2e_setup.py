@@ -159,6 +159,7 @@ def test_make_e2e_brings_the_cluster_up_then_runs_every_suite(bare_path: str, cn
     }
     for option, value in expected_pairs.items():
         assert run[run.index(option) + 1] == value
+    assert "--use-existing-namespaces" in run  # suites model default/ and kube-system/
 
 
 def test_the_e2e_command_line_is_one_netprobe_accepts(bare_path: str) -> None:
@@ -172,6 +173,7 @@ def test_the_e2e_command_line_is_one_netprobe_accepts(bare_path: str) -> None:
     )
     assert args.junit == Path("reports/cilium/junit.xml")
     assert args.json == Path("reports/cilium/results.json")
+    assert args.use_existing_namespaces
 
 
 @pytest.mark.parametrize("target", ["kind-up", "kind-down"])
