@@ -12,12 +12,14 @@ from collections.abc import Sequence
 
 from netprobe.analyzer import evaluate, matrix
 from netprobe.analyzer.classes import bit_indices
+from netprobe.change.addresses import flips as address_flips
+from netprobe.change.addresses import representatives
 from netprobe.change.cells import affected, changed_policies, flips, joint_classes
 from netprobe.change.groups import Describer
-from netprobe.change.model import Cause, Change, ChangeKind, Diff, PortSpec
+from netprobe.change.model import Cause, Change, ChangeKind, Diff, PodSet, PortSpec
 from netprobe.change.sides import Sides, attribute
 from netprobe.errors import InputError
-from netprobe.model import ClusterState, Connection, PolicyRef, PolicyType
+from netprobe.model import ClusterState, Connection, IPAddress, PolicyRef, PolicyType
 
 # (kind, cause, role of the anchor: "dst" for ingress causes, "src" for egress, anchor class)
 _Key = tuple[ChangeKind, Cause, str, int]
@@ -60,7 +62,11 @@ def diff(before: ClusterState, after: ClusterState, ports: Sequence[PortSpec]) -
         _change(after, describer, ports, kind, cause, role, anchors, peers, port_set)
         for (kind, cause, role, anchors, peers, port_set) in _merge(cells.found)
     ]
-    changes.sort(key=lambda c: (c.cause.policies, c.kind, str(c.destinations), str(c.sources)))
+    outside = representatives(versions)
+    if outside and egress:
+        towards = address_flips(cells.before, cells.after, egress, outside, ports, refs)
+        changes += _address_changes(after, describer, ports, towards)
+    changes.sort(key=lambda c: (c.cause.policies, c.kind, c.destination_text, str(c.sources)))
     return Diff(tuple(changes), ports, len(after.pods), changed)
 
 
@@ -147,3 +153,36 @@ def _change(
         example,
         explanation,
     )
+
+
+def _address_changes(
+    after: ClusterState,
+    describer: Describer,
+    ports: tuple[PortSpec, ...],
+    found: dict[tuple[ChangeKind, Cause, IPAddress], dict[int, int]],
+) -> list[Change]:
+    """Rows towards addresses: sources sharing kind, cause, address and ports merged."""
+    by_sources: dict[tuple[ChangeKind, Cause, IPAddress, int], list[int]] = defaultdict(list)
+    for (kind, cause, address), per_port in found.items():
+        for q, sources in per_port.items():
+            by_sources[kind, cause, address, sources].append(q)
+    changes = []
+    for (kind, cause, address, sources), port_list in by_sources.items():
+        source = describer.pods_of(sources)[0].ref
+        port, protocol = ports[min(port_list)]
+        example = Connection(source, address, port, protocol)
+        explanation = tuple(str(reason) for reason in evaluate(example, after).reasons)
+        changes.append(
+            Change(
+                kind,
+                describer.describe(sources),
+                PodSet(()),
+                tuple(ports[q] for q in sorted(port_list)),
+                cause,
+                describer.count(sources),
+                example,
+                explanation,
+                address,
+            )
+        )
+    return changes

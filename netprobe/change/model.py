@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from ipaddress import IPv4Address
 
 from netprobe.errors import Location
-from netprobe.model import Connection, PodRef, PolicyRef, PolicyType, Protocol
+from netprobe.model import Connection, IPAddress, PodRef, PolicyRef, PolicyType, Protocol
 from netprobe.selectors import Labels
 
 PortSpec = tuple[int, Protocol]
+
+OUTSIDE = IPv4Address("192.0.2.1")
+"""Stands for addresses outside the pods and every ipBlock (TEST-NET-1, RFC 5737)."""
 
 
 class ChangeKind(StrEnum):
@@ -108,14 +112,24 @@ class Change:
     example: Connection
     explanation: tuple[str, ...] = ()
     """The analyzer's reasons for the example connection after the change."""
+    address: IPAddress | None = None
+    """Set when the destination is an address outside the pods (``destinations`` is empty)."""
 
     @property
     def port_text(self) -> str:
         return ",".join(f"{port}/{protocol}" for port, protocol in self.ports)
 
+    @property
+    def destination_text(self) -> str:
+        if self.address is None:
+            return str(self.destinations)
+        if self.address == OUTSIDE:
+            return f"address {self.address} (stands for any address outside the pods)"
+        return f"address {self.address}"
+
     def __str__(self) -> str:
         return (
-            f"{self.sources} -> {self.destinations} {self.port_text}: "
+            f"{self.sources} -> {self.destination_text} {self.port_text}: "
             f"{self.kind.upper()} {self.cause.describe(self.kind)}"
         )
 

@@ -47,7 +47,7 @@ def render_text(result: Diff) -> str:
         lines += ["", f"{kind.upper()} {cause.describe(kind)}{at}: {total} connection(s)"]
         for change in changes[:ROWS_PER_CAUSE]:
             lines.append(
-                f"  {change.sources} -> {change.destinations} {change.port_text}"
+                f"  {change.sources} -> {change.destination_text} {change.port_text}"
                 f"  [{change.pairs} pod pair(s); e.g. {change.example}]"
             )
         if len(changes) > ROWS_PER_CAUSE:
@@ -74,7 +74,7 @@ def _markdown_row(change: Change) -> str:
     cells = [
         f"**{change.kind.upper()}**",
         str(change.sources),
-        str(change.destinations),
+        change.destination_text,
         change.port_text,
         change.cause.describe(change.kind),
         str(change.pairs),
@@ -104,7 +104,9 @@ def _change(change: Change) -> dict[str, Any]:
         "change": str(change.kind),
         "text": str(change),
         "from": _pod_set(change.sources),
-        "to": _pod_set(change.destinations),
+        "to": _pod_set(change.destinations)
+        if change.address is None
+        else {"address": str(change.address)},
         "ports": [{"port": port, "protocol": str(protocol)} for port, protocol in change.ports],
         "pairs": change.pairs,
         "cause": {

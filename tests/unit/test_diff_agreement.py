@@ -13,9 +13,10 @@ from types import ModuleType
 
 import pytest
 
-from netprobe.analyzer import matrix
+from netprobe.analyzer import evaluate, matrix
 from netprobe.change import ChangeKind, Diff, diff
-from netprobe.model import ClusterState, PodRef, Protocol
+from netprobe.change.addresses import representatives
+from netprobe.model import ClusterState, Connection, IPAddress, PodRef, Protocol
 
 
 def _bench() -> ModuleType:
@@ -32,6 +33,7 @@ BENCH = _bench()
 PORTS: tuple[tuple[int, Protocol], ...] = BENCH.PORTS
 
 Cell = tuple[PodRef, PodRef, tuple[int, Protocol], ChangeKind]
+AddressCell = tuple[PodRef, IPAddress, tuple[int, Protocol], ChangeKind]
 
 
 def changed(before: ClusterState, seed: int, mode: str) -> ClusterState:
@@ -52,6 +54,8 @@ def changed(before: ClusterState, seed: int, mode: str) -> ClusterState:
 def expand(result: Diff) -> set[Cell]:
     cells: set[Cell] = set()
     for change in result.changes:
+        if change.address is not None:
+            continue
         sources = [ref for group in change.sources.groups for ref in group.pods]
         destinations = [ref for group in change.destinations.groups for ref in group.pods]
         for source in sources:
@@ -79,6 +83,39 @@ def brute_force(before: ClusterState, after: ClusterState) -> set[Cell]:
     return cells
 
 
+def expand_addresses(result: Diff) -> set[AddressCell]:
+    cells: set[AddressCell] = set()
+    for change in result.changes:
+        if change.address is None:
+            continue
+        assert change.pairs == change.sources.count
+        for ref in (ref for group in change.sources.groups for ref in group.pods):
+            for port in change.ports:
+                cell = (ref, change.address, port, change.kind)
+                assert cell not in cells, f"{cell} reported twice"
+                cells.add(cell)
+    return cells
+
+
+def brute_force_addresses(before: ClusterState, after: ClusterState) -> set[AddressCell]:
+    versions = [
+        p
+        for p in (*before.policies, *after.policies)
+        if p not in set(before.policies) & set(after.policies)
+    ]
+    cells: set[AddressCell] = set()
+    for address in representatives(versions):
+        for pod in before.pods:
+            for port, protocol in PORTS:
+                connection = Connection(pod.ref, address, port, protocol)
+                was = evaluate(connection, before).allowed
+                now = evaluate(connection, after).allowed
+                if was != now:
+                    kind = ChangeKind.OPENED if now else ChangeKind.CLOSED
+                    cells.add((pod.ref, address, (port, protocol), kind))
+    return cells
+
+
 @pytest.mark.parametrize("mode", ["edit", "delete", "add"])
 @pytest.mark.parametrize("seed", range(4))
 def test_diff_reports_exactly_the_flipped_cells(seed: int, mode: str) -> None:
@@ -86,6 +123,15 @@ def test_diff_reports_exactly_the_flipped_cells(seed: int, mode: str) -> None:
     after = changed(before, seed, mode)
     result = diff(before, after, PORTS)
     assert expand(result) == brute_force(before, after)
+
+
+@pytest.mark.parametrize(("seed", "mode"), [(0, "edit"), (0, "add"), (1, "delete"), (3, "add")])
+def test_diff_reports_exactly_the_flipped_address_connections(seed: int, mode: str) -> None:
+    before = BENCH.synthetic_cluster(300, seed)
+    after = changed(before, seed, mode)
+    expected = brute_force_addresses(before, after)
+    assert expected
+    assert expand_addresses(diff(before, after, PORTS)) == expected
 
 
 def test_the_seeds_above_do_flip_cells() -> None:

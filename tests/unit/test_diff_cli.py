@@ -201,3 +201,39 @@ def test_no_pods_is_bad_input(capsys: pytest.CaptureFixture[str], files: dict[st
     code, _, err = run(capsys, "diff", "--before", files["before"], "--after", files["after"])
     assert code == 2
     assert "no pods to compare" in err
+
+
+def test_egress_changes_towards_addresses_outside_the_pods(
+    capsys: pytest.CaptureFixture[str], files: dict[str, str], tmp_path: Path
+) -> None:
+    egress = tmp_path / "egress.yaml"
+    egress.write_text(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+        "metadata: {name: web-egress, namespace: frontend}\nspec:\n"
+        "  podSelector: {matchLabels: {app: web}}\n  policyTypes: [Egress]\n"
+        "  egress:\n    - to: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}}]\n"
+    )
+    code, out, _ = run(
+        capsys,
+        "diff",
+        "-f",
+        files["cluster"],
+        "--before",
+        files["none"],
+        "--after",
+        str(egress),
+        "--ports",
+        "443",
+        "-o",
+        "json",
+    )
+    assert code == 0
+    rows = {
+        (c["change"], c["to"].get("address"), c["cause"]["text"])
+        for c in json.loads(out)["changes"]
+        if "address" in c["to"]
+    }
+    assert rows == {
+        ("closed", "192.0.2.1", "frontend/web-egress now isolates it for egress (default deny)"),
+        ("closed", "10.1.0.1", "frontend/web-egress now isolates it for egress (default deny)"),
+    }

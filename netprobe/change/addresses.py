@@ -1,0 +1,124 @@
+"""Connections from pods to addresses outside the pods that a change opens or closes.
+
+The matrices only hold pods, so addresses are judged apart: a few representative
+addresses — inside and in the ``except`` of each ipBlock of a changed policy, and one
+documentation address standing for "the outside world" when a changed policy isolates
+egress — from each source class whose egress the change touches. Only the source's
+egress side decides such a connection (NETWORKPOLICY.md rule 7).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from ipaddress import IPv4Address, IPv6Address
+
+from netprobe.analyzer.classes import bit_indices
+from netprobe.analyzer.peers import rule_peer_matches
+from netprobe.analyzer.ports import rule_port_matches
+from netprobe.change.model import OUTSIDE, Cause, CauseKind, ChangeKind, PortSpec
+from netprobe.change.sides import Side, Sides
+from netprobe.model import IPAddress, NetworkPolicy, PolicyRef, PolicyType, Protocol
+
+_Key = tuple[ChangeKind, Cause, IPAddress]
+
+
+def representatives(policies: Iterable[NetworkPolicy]) -> tuple[IPAddress, ...]:
+    """Addresses worth judging for a change of ``policies``, in a stable order."""
+    found: dict[IPAddress, None] = {}
+    for policy in policies:
+        if policy.isolates(PolicyType.EGRESS):
+            found.setdefault(OUTSIDE, None)
+        for rule in policy.egress:
+            for peer in rule.peers:
+                block = peer.ip_block
+                if block is None:
+                    continue
+                for start in (
+                    block.cidr.network_address,
+                    *(e.network_address for e in block.except_),
+                ):
+                    address = _next(start)
+                    if address is not None:
+                        found.setdefault(address, None)
+    return tuple(found)
+
+
+def _next(address: IPAddress) -> IPAddress | None:
+    try:
+        value = int(address) + 1
+        return IPv4Address(value) if address.version == 4 else IPv6Address(value)
+    except ValueError:
+        return None
+
+
+def flips(
+    before: Sides,
+    after: Sides,
+    sources: int,
+    addresses: Sequence[IPAddress],
+    ports: Sequence[PortSpec],
+    changed: frozenset[PolicyRef],
+) -> dict[_Key, dict[int, int]]:
+    """(kind, cause, address) -> port index -> the source classes whose verdict flipped."""
+    found: dict[_Key, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    pods = {pod.ip for pod in after.state.pods if pod.ip} | {
+        ip for pod in after.state.pods for ip in pod.ips
+    }
+    for address in addresses:
+        if address in pods:
+            continue
+        for q, (port, protocol) in enumerate(ports):
+            for source in bit_indices(sources):
+                was = before.side(source, PolicyType.EGRESS, port, protocol)
+                now = after.side(source, PolicyType.EGRESS, port, protocol)
+                old = list(_admitting(before, was, address, port, protocol))
+                new = list(_admitting(after, now, address, port, protocol))
+                allowed_before = not was.isolating or bool(old)
+                allowed_after = not now.isolating or bool(new)
+                if allowed_before == allowed_after:
+                    continue
+                kind = ChangeKind.OPENED if allowed_after else ChangeKind.CLOSED
+                cause = _cause(kind, was, now, old, new, changed)
+                found[kind, cause, address][q] |= 1 << source
+    return found
+
+
+def _admitting(
+    sides: Sides, side: Side, address: IPAddress, port: int, protocol: Protocol
+) -> Iterator[tuple[NetworkPolicy, int]]:
+    for policy, index, rule, _ in side.rules:
+        if rule_peer_matches(rule, policy.namespace, address, sides.state) and rule_port_matches(
+            rule.ports,
+            port,
+            protocol,
+            None,
+        ):
+            yield policy, index
+
+
+def _cause(
+    kind: ChangeKind,
+    before: Side,
+    after: Side,
+    old: list[tuple[NetworkPolicy, int]],
+    new: list[tuple[NetworkPolicy, int]],
+    changed: frozenset[PolicyRef],
+) -> Cause:
+    egress = PolicyType.EGRESS
+    if kind is ChangeKind.OPENED and not after.isolating:
+        refs = tuple(p.ref for p in before.isolating if p.ref in changed)
+        return Cause(CauseKind.LIFTED, egress, refs or tuple(p.ref for p in before.isolating))
+    if kind is ChangeKind.CLOSED and not before.isolating:
+        refs = tuple(p.ref for p in after.isolating if p.ref in changed)
+        where = next((p.location for p in after.isolating if p.ref in changed), None)
+        return Cause(
+            CauseKind.ISOLATED, egress, refs or tuple(p.ref for p in after.isolating), None, where
+        )
+    admitting = new if kind is ChangeKind.OPENED else old
+    admitting.sort(key=lambda entry: entry[0].ref not in changed)
+    if admitting:
+        policy, index = admitting[0]
+        rule = policy.egress[index]
+        return Cause(CauseKind.RULE, egress, (policy.ref,), index, rule.location or policy.location)
+    return Cause(CauseKind.OTHER, egress, tuple(sorted(changed)))
