@@ -3,6 +3,7 @@ attention with the analyzer's reasons (and, in a live run, what was observed).""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from tabulate import tabulate
@@ -39,6 +40,10 @@ def render_text(suites: Sequence[SuiteResult], verbose: bool = False) -> str:
     ]
     if details:
         parts += ["", *details]
+    skipped = Counter(r.skip for suite in suites for r in suite.results if r.skip is not None)
+    if live and skipped:
+        parts += ["", "skipped, and why:"]
+        parts += [f"  {count:>5}  {reason}" for reason, count in skipped.most_common()]
     late = [(suite, r) for suite in suites for r in suite.results if settled_late(r)]
     if late:
         parts += ["", "held only after retries:"]

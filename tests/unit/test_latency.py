@@ -1,4 +1,5 @@
-"""Enforcement latency: which pairs a change moved, and their p50/p95/max settle times."""
+"""The lines a live report adds under its summary: enforcement latency (which pairs a
+change moved, their p50/p95/max settle times) and why expectations were skipped."""
 
 from __future__ import annotations
 
@@ -145,3 +146,15 @@ def test_static_reports_have_no_latency() -> None:
     document = json.loads(render("json", [static]))
     assert document["latency"] is None and document["suites"][0]["latency"] is None
     assert "enforcement latency" not in render("table", [static])
+
+
+def test_a_live_table_says_why_expectations_were_skipped() -> None:
+    results = (
+        result(1.0, skip="cilium: no ipBlock on pods"),
+        result(1.0, skip="cilium: no ipBlock on pods"),
+        result(1.0, skip="no SCTP"),
+    )
+    text = render("table", [SuiteResult("s", Path("s.yaml"), results, backend="kubernetes")])
+    lines = text.splitlines()
+    at = lines.index("skipped, and why:")
+    assert lines[at + 1 : at + 3] == ["      2  cilium: no ipBlock on pods", "      1  no SCTP"]
