@@ -108,3 +108,23 @@ def test_the_static_check_skips_only_what_needs_pod_ips(suite: Suite) -> None:
     skipped = [e for e in suite.expectations if e.skip_reason("static")]
     assert skipped and all("ipblock-pod" in e.tags for e in skipped)
     assert all(e.skip_reason("local") is None for e in suite.expectations)
+
+
+CNIS = {"calico", "cilium", "kindnet"}
+
+
+def test_cni_limitations_are_declared_in_one_place_and_used() -> None:
+    from netprobe.suite.loader import load_suites
+
+    suites = load_suites([ROOT / "suites"], lambda message: None)
+    shared = load_suite(MAIN, lambda message: None).settings.skips
+    limits = [s for s in shared if set(s.backends) & CNIS]
+    assert limits, "fixtures/cni-limitations.yaml reaches the conformance suite"
+    used_tags = {tag for suite in suites for e in suite.expectations for tag in e.tags}
+    for rule in limits:
+        assert set(rule.tags) <= used_tags, f"no expectation carries {rule.tags}"
+    for suite in suites:
+        for expectation in suite.expectations:
+            for skip in expectation.skips:
+                if set(skip.backends) & CNIS:
+                    assert skip in limits, f"{suite.name}: a CNI skip outside the shared file"
