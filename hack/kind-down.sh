@@ -8,7 +8,7 @@ set -euo pipefail
 CNI="${CNI:-calico}"
 CLUSTER="${KIND_CLUSTER:-netprobe-$CNI}"
 need kind
-if kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
+if grep -qx "$CLUSTER" <<<"$(kind get clusters 2>/dev/null)"; then
   log "deleting kind cluster '$CLUSTER'"
   kind delete cluster --name "$CLUSTER"
 else

@@ -36,7 +36,7 @@ retry() {
 }
 
 create_cluster() {
-  if kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
+  if grep -qx "$CLUSTER" <<<"$(kind get clusters 2>/dev/null)"; then
     log "reusing kind cluster '$CLUSTER' (make kind-down CNI=$CNI to start afresh)"
     return
   fi
