@@ -346,3 +346,86 @@ def test_actions_are_pinned_to_a_release(name: str) -> None:
     for step in steps_of(workflow(name)):
         if "uses" in step:
             assert re.fullmatch(r"[\w-]+/[\w-]+@v\d+", step["uses"]), step["uses"]
+
+
+LOGGER = 'echo "{name} $*" >> "$TOOL_LOG"'
+
+
+@pytest.fixture
+def logged_tools(tools: Path, tmp_path: Path) -> Path:
+    """docker, kind, kubectl and helm that log their arguments; kubectl says the Calico
+    operator and cilium-envoy are not there yet, so the script installs and skips them."""
+    log = tmp_path / "tools.log"
+    for name in ("docker", "kind", "helm"):
+        fake(tools, name, LOGGER.format(name=name))
+    fake(
+        tools,
+        "kubectl",
+        LOGGER.format(name="kubectl")
+        + '\ncase "$*" in *"get crd"*|*"get deployment -n tigera-operator"*|'
+        + '*"get daemonset cilium-envoy"*) exit 1;; esac',
+    )
+    return log
+
+
+def kind_up(tools: Path, log: Path, cni: str) -> list[str]:
+    done = run_script("kind-up.sh", tools, CNI=cni, TOOL_LOG=str(log), NETPROBE_IMAGE="img:1")
+    assert done.returncode == 0, done.stderr
+    return log.read_text().splitlines()
+
+
+@pytest.mark.parametrize("cni", CNIS)
+def test_kind_up_creates_the_pinned_cluster_then_waits_for_nodes_and_dns(
+    tools: Path, logged_tools: Path, cni: str
+) -> None:
+    calls = kind_up(tools, logged_tools, cni)
+    context = f"--context kind-netprobe-{cni}"
+    assert calls[:2] == ["docker info", "kind get clusters"]
+    assert calls[2] == (
+        f"kind create cluster --name netprobe-{cni} --image {pins()['KIND_NODE_IMAGE']} "
+        f"--config {KIND}/kind-{cni}.yaml"
+    )
+    assert f"kubectl {context} wait --for=condition=Ready nodes --all --timeout=300s" in calls
+    assert (
+        f"kubectl {context} -n kube-system rollout status deployment/coredns --timeout=300s"
+    ) in calls
+    assert calls[-1] == f"kind load docker-image img:1 --name netprobe-{cni}"
+
+
+def test_kind_up_installs_calico_through_the_operator(tools: Path, logged_tools: Path) -> None:
+    calls = kind_up(tools, logged_tools, "calico")
+    base = f"https://raw.githubusercontent.com/projectcalico/calico/{pins()['CALICO_VERSION']}"
+    k = "kubectl --context kind-netprobe-calico"
+    expected = [
+        f"{k} create -f {base}/manifests/operator-crds.yaml",
+        f"{k} create -f {base}/manifests/tigera-operator.yaml",
+        f"{k} apply -f {KIND}/calico-installation.yaml",
+        f"{k} wait --for=condition=Available --timeout=300s tigerastatus/calico",
+        f"{k} -n calico-system rollout status daemonset/calico-node --timeout=300s",
+    ]
+    positions = [calls.index(line) for line in expected]
+    assert positions == sorted(positions)
+    assert not [c for c in calls if c.startswith("helm")]
+
+
+def test_kind_up_installs_cilium_with_its_pinned_chart(tools: Path, logged_tools: Path) -> None:
+    calls = kind_up(tools, logged_tools, "cilium")
+    install = [c for c in calls if c.startswith("helm upgrade")]
+    assert install == [
+        f"helm upgrade --install cilium cilium/cilium --version {pins()['CILIUM_VERSION']} "
+        f"--kube-context kind-netprobe-cilium --namespace kube-system "
+        f"--values {KIND}/cilium-values.yaml"
+    ]
+    k = "kubectl --context kind-netprobe-cilium -n kube-system rollout status"
+    assert f"{k} daemonset/cilium --timeout=300s" in calls
+    assert f"{k} deployment/cilium-operator --timeout=300s" in calls
+
+
+def test_kind_up_reuses_an_existing_cluster(tools: Path, logged_tools: Path) -> None:
+    fake(
+        tools,
+        "kind",
+        'echo "kind $*" >> "$TOOL_LOG"; [ "$*" = "get clusters" ] && echo netprobe-kindnet; exit 0',
+    )
+    calls = kind_up(tools, logged_tools, "kindnet")
+    assert not [c for c in calls if c.startswith("kind create")]
