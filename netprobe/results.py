@@ -103,6 +103,8 @@ class SuiteResult:
     backend: str | None = None
     """None for a static check."""
     duration: float = 0.0
+    cni: str | None = None
+    """The CNI a live run was told it ran on (``--cni``), if any."""
 
     @property
     def failed(self) -> tuple[ExpectationResult, ...]:

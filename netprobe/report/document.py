@@ -44,6 +44,7 @@ def _suite(suite: SuiteResult) -> dict[str, Any]:
         "summary": _counts(Counts.of(suite.results)),
         "results": [_result(result) for result in suite.results],
         "latency": _latency(suite.results, [suite]),
+        "cni": suite.cni,
     }
 
 

@@ -54,6 +54,8 @@ def _suite(suite: SuiteResult, strict: bool) -> ET.Element:
     if suite.backend:
         properties = ET.SubElement(element, "properties")
         ET.SubElement(properties, "property", name="backend", value=suite.backend)
+        if suite.cni:
+            ET.SubElement(properties, "property", name="cni", value=suite.cni)
     for result in suite.results:
         case = _case(result, suite, strict)
         failures += case.find("failure") is not None

@@ -155,6 +155,7 @@ def run_suite(
         results=tuple(results),
         backend=backend.name,
         duration=round(clock() - began, 3),
+        cni=options.cni,
     )
 
 

@@ -158,3 +158,22 @@ def test_a_live_table_says_why_expectations_were_skipped() -> None:
     lines = text.splitlines()
     at = lines.index("skipped, and why:")
     assert lines[at + 1 : at + 3] == ["      2  cilium: no ipBlock on pods", "      1  no SCTP"]
+
+
+def test_the_cni_is_named_in_the_json_and_junit_reports(tmp_path: Path) -> None:
+    path = tmp_path / "s.netprobe.yaml"
+    path.write_text(SUITE)
+    suite = load_suite(path, lambda message: None)
+    clock = FakeClock()
+    run = run_suite(
+        suite,
+        FakeBackend(clock=clock),
+        options=RunOptions(cni="cilium"),
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    assert run.cni == "cilium"
+    assert json.loads(render("json", [run]))["suites"][0]["cni"] == "cilium"
+    from netprobe.report import render_junit
+
+    assert '<property name="cni" value="cilium" />' in render_junit([run], False)
