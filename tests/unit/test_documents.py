@@ -15,13 +15,15 @@ def test_fields_know_their_file_line_and_path() -> None:
 
 def test_wrong_type_names_the_field_and_what_was_found() -> None:
     (doc,) = parse_yaml_documents("spec:\n  port: eighty\n", "p.yaml")
-    with pytest.raises(LocatedError, match=r"p.yaml:2 spec.port: expected an integer, got string 'eighty'"):
+    expected = r"p.yaml:2 spec.port: expected an integer, got string 'eighty'"
+    with pytest.raises(LocatedError, match=expected):
         doc.require("spec").require("port").as_int()
 
 
 def test_unknown_key_suggests_the_closest_known_one() -> None:
     (doc,) = parse_yaml_documents("podSelektor: {}\n", "p.yaml")
-    with pytest.raises(LocatedError, match=r"unknown field 'podSelektor' \(did you mean 'podSelector'\?\)"):
+    expected = r"unknown field 'podSelektor' \(did you mean 'podSelector'\?\)"
+    with pytest.raises(LocatedError, match=expected):
         doc.check_keys(["podSelector", "ingress"])
 
 
