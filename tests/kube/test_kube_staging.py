@@ -8,7 +8,7 @@ from conftest import expect, ns, pod, suite
 from fake_api import FakeApiServer, FakeClock
 
 from netprobe.backends.kubernetes.manifests import DEFAULT_IMAGE, policy_manifest
-from netprobe.backends.kubernetes.staging import parse_workloads, probe_container_name
+from netprobe.backends.kubernetes.staging import probe_container_name
 from netprobe.documents import parse_yaml_documents
 from netprobe.errors import BackendError, LocatedError
 from netprobe.model import (
@@ -25,6 +25,7 @@ from netprobe.results import Status
 from netprobe.run.runner import run_suite
 from netprobe.selectors import Labels, LabelSelector
 from netprobe.suite.model import Workload
+from netprobe.suite.workloads import parse_workloads
 
 PROBE = probe_container_name({}, DEFAULT_IMAGE, "run1")
 WEB = Workload(PodRef("prod", "web"), LabelSelector(Labels({"app": "web"})))

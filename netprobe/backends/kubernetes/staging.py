@@ -11,7 +11,7 @@ the pod is deleted), so netprobe adds at most one per pod and probe image, with 
 deterministic name, and reuses it in later runs while it is running. Netprobe never
 deletes or relabels a workload's pod.
 
-Suite YAML (parsed by :func:`parse_workloads`, called by the suite loader)::
+Suite YAML (parsed by :func:`netprobe.suite.workloads.parse_workloads`)::
 
     workloads:
       - name: web               # expectations say prod/web
@@ -32,59 +32,9 @@ from netprobe.backends.kubernetes.api import KubeGateway, Obj
 from netprobe.backends.kubernetes.manifests import ephemeral_container
 from netprobe.backends.kubernetes.timing import Clock, poll_until
 from netprobe.backends.kubernetes.waits import is_ready
-from netprobe.documents import Field
 from netprobe.errors import BackendError
-from netprobe.manifests.labels import parse_label_selector
-from netprobe.manifests.names import dns_label_problem
-from netprobe.model import ContainerPort, PodRef, Protocol
+from netprobe.model import ContainerPort
 from netprobe.suite.model import Workload
-
-
-def parse_workloads(field: Field) -> tuple[Workload, ...]:
-    """The ``workloads:`` section of a suite; located errors for anything wrong."""
-    workloads: list[Workload] = []
-    seen: set[PodRef] = set()
-    for item in field.elements():
-        item.check_keys(("name", "namespace", "selector", "ports"))
-        name = _dns_label(item.require("name"))
-        namespace = _dns_label(item.require("namespace"))
-        selector_field = item.require("selector")
-        selector = parse_label_selector(selector_field)
-        if selector.is_empty:
-            selector_field.fail(
-                "an empty selector would pick any pod of the namespace",
-                hint="name the workload's labels, e.g. matchLabels: {app: web}",
-            )
-        ports_field = item.get("ports")
-        ports = tuple(_port(p) for p in ports_field.elements()) if ports_field else ()
-        ref = PodRef(namespace, name)
-        if ref in seen:
-            item.fail(f"workload {ref} is declared twice")
-        seen.add(ref)
-        workloads.append(Workload(ref, selector, ports, item.location))
-    return tuple(workloads)
-
-
-def _dns_label(field: Field) -> str:
-    text = field.as_str()
-    problem = dns_label_problem(text)
-    if problem:
-        field.fail(f"'{text}' {problem}")
-    return text
-
-
-def _port(field: Field) -> ContainerPort:
-    field.check_keys(("port", "protocol", "name"))
-    port_field = field.require("port")
-    number = port_field.as_int()
-    if not 1 <= number <= 65535:
-        port_field.fail(f"port {number} is out of range 1-65535")
-    protocol_field = field.get("protocol")
-    text = protocol_field.as_str() if protocol_field else "TCP"
-    if text not in Protocol.__members__:
-        (protocol_field or field).fail(f"unknown protocol '{text}'", hint="TCP, UDP or SCTP")
-    name = field.get("name")
-    return ContainerPort(number, Protocol(text), name.as_str() if name else None)
 
 
 @dataclass(frozen=True, slots=True)
