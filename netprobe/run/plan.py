@@ -10,7 +10,7 @@ place where the dataplane disagrees with the spec (the conformance view).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 
 from netprobe.analyzer import evaluate
@@ -43,10 +43,14 @@ class Planned:
     skip: str | None = None
 
 
-def with_addresses(model: ClusterState, snapshot: ClusterState) -> ClusterState:
-    """``model`` with each pod's addresses taken from the backend's ``snapshot``."""
+def with_addresses(
+    model: ClusterState, snapshot: ClusterState, real: Collection[PodRef] = ()
+) -> ClusterState:
+    """``model`` with each pod's addresses taken from the backend's ``snapshot``; the
+    ``real`` pods (existing workloads in staging mode) are taken from it whole, since their
+    labels and ports are the cluster's, not the suite's."""
     pods = tuple(
-        replace(pod, ip=found.ip, ips=_addresses(found))
+        (found if pod.ref in real else replace(pod, ip=found.ip, ips=_addresses(found)))
         if (found := snapshot.pod(pod.ref)) is not None
         else pod
         for pod in model.pods

@@ -16,7 +16,7 @@ from functools import partial
 
 from netprobe.backends.base import Backend
 from netprobe.backends.local.signals import teardown_on_signals
-from netprobe.errors import Location
+from netprobe.errors import BackendError, Location
 from netprobe.model import NetworkPolicy, PodRef
 from netprobe.probes import Probe
 from netprobe.results import ExpectationResult, Observation, SuiteResult
@@ -33,6 +33,7 @@ from netprobe.suite.model import (
     Suite,
     apply_action,
 )
+from netprobe.suite.workloads import with_workloads
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +107,11 @@ def run_suite(
     with teardown_on_signals(backend):
         # Pods get their addresses from the backend, whatever a manifest said.
         unplaced = tuple(replace(pod, ip=None, ips=()) for pod in suite.pods)
+        if suite.workloads:
+            _use_workloads(backend, suite)
         backend.deploy(suite.namespaces, unplaced, suite.externals)
-        model = suite.initial_state()
+        model = with_workloads(suite.initial_state(), suite.workloads)
+        real = frozenset(workload.ref for workload in suite.workloads)
         if policies is not None:
             model = model.replace(policies=tuple(policies))
         for network_policy in model.policies:
@@ -119,8 +123,8 @@ def run_suite(
                 model = apply_action(model, action)
             changed = clock()
             snapshot = backend.snapshot()
-            state = with_addresses(model, snapshot)
-            previous = with_addresses(before, snapshot)
+            state = with_addresses(model, snapshot, real)
+            previous = with_addresses(before, snapshot, real)
             before = model
             planned = plan_step(
                 step,
@@ -157,6 +161,17 @@ def run_suite(
         duration=round(clock() - began, 3),
         cni=options.cni,
     )
+
+
+def _use_workloads(backend: Backend, suite: Suite) -> None:
+    """Staging mode: the suite's workloads are existing pods, found by the backend."""
+    use = getattr(backend, "use_workloads", None)
+    if use is None:
+        raise BackendError(
+            f"{suite.path}: the suite names existing workloads, which only a cluster has; "
+            "run it with --backend kubernetes"
+        )
+    use(suite.workloads, {e.source for e in suite.expectations})
 
 
 def _pick(override: float | None, default: float) -> float:

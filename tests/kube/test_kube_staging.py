@@ -3,6 +3,8 @@ real pods' IPs; the workloads' pods are never created, relabelled or deleted."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from conftest import expect, ns, pod, suite
 from fake_api import FakeApiServer, FakeClock
@@ -262,3 +264,25 @@ def test_parse_workloads_errors_are_located(text: str, message: str) -> None:
     (doc,) = parse_yaml_documents(text, "staging.yaml")
     with pytest.raises(LocatedError, match=message):
         parse_workloads(doc)
+
+
+def test_the_runner_hands_a_suites_workloads_to_the_backend(
+    staging: FakeApiServer, clock: FakeClock, make_backend
+) -> None:
+    workload_suite = replace(staging_suite(), pods=(), workloads=(WEB, DB, BATCH))
+    result = run_suite(workload_suite, make_backend(), clock=clock, sleep=clock.sleep)
+    assert [r.status for r in result.results] == [Status.PASS] * 3
+    # the analyzer judged the real pods: their labels and ports come from the cluster
+    assert {(e[1], e[2]) for e in staging.execs} == {
+        ("web-7d9c-a", PROBE),
+        ("db-0", PROBE),
+        ("batch-x", PROBE),
+    }
+
+
+def test_a_backend_without_workloads_refuses_a_staging_suite(clock: FakeClock) -> None:
+    from netprobe.backends.fake import FakeBackend
+
+    workload_suite = replace(staging_suite(), pods=(), workloads=(WEB, DB))
+    with pytest.raises(BackendError, match="only a cluster has; run it with --backend kubernetes"):
+        run_suite(workload_suite, FakeBackend(clock=clock), clock=clock, sleep=clock.sleep)
