@@ -22,11 +22,11 @@ def test_conformance_suites_pass_on_the_local_backend(
     code = cli.main(
         ["run", str(ROOT / "suites" / "conformance"), "--backend", "local", "--json", str(report)]
     )
-    out = capsys.readouterr().out
-    assert code == 0, out
+    capsys.readouterr()
     document = json.loads(report.read_text())
     results = [r for suite in document["suites"] for r in suite["results"]]
+    wrong = [(r["step"], r["id"], r["status"], r["observed"]) for r in results if r["violated"]]
+    assert code == 0 and not wrong, wrong[:10]
     assert len(results) > 1000
     skipped = [r for r in results if r["skip"]]
     assert skipped and all(r["protocol"] == "SCTP" for r in skipped)
-    assert not [r for r in results if r["violated"]]
