@@ -20,6 +20,8 @@ from netprobe.errors import BackendError
 
 IP = "ip"
 NFT = "nft"
+KILL_GRACE = 5.0
+"""Seconds to wait for killed processes to go; nothing waits on a process without bound."""
 
 
 def in_netns(netns: str, argv: Sequence[str]) -> list[str]:
@@ -100,13 +102,27 @@ class Commands:
             out, err = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             kill_group(process.pid)
-            out, err = process.communicate()
+            try:
+                out, err = process.communicate(timeout=KILL_GRACE)
+            except subprocess.TimeoutExpired:
+                # Something outside the process group still holds the pipes: give up on them.
+                _abandon(process)
+                return ExecResult(None, "", "output lost: the pipes stayed open", timed_out=True)
             return ExecResult(None, _text(out), _text(err), timed_out=True)
         except BaseException:
             kill_group(process.pid)
-            process.wait()
+            _abandon(process)
             raise
         return ExecResult(process.returncode, _text(out), _text(err))
+
+
+def _abandon(process: subprocess.Popen[bytes]) -> None:
+    """Close a killed process's pipes and reap it if it goes within the grace period."""
+    for stream in (process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=KILL_GRACE)
 
 
 def kill_group(pgid: int) -> None:

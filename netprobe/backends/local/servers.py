@@ -7,6 +7,7 @@ deadline, and says which server failed and what it printed when one does not com
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import subprocess
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from netprobe.backends.local.netns import in_netns
+from netprobe.backends.local.netns import KILL_GRACE, in_netns
 from netprobe.errors import BackendError
 
 # Not imported: `python -m netprobe.backends.local.server` must find it unloaded.
@@ -103,7 +104,8 @@ def stop(servers: Sequence[Server]) -> None:
         if item.process.poll() is None:
             item.process.kill()
     for item in servers:
-        item.process.wait()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            item.process.wait(timeout=KILL_GRACE)
         for stream in (item.process.stdin, item.process.stdout, item.process.stderr):
             if stream is not None:
                 stream.close()
