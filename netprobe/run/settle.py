@@ -83,15 +83,18 @@ def settle(
     tracks = {check: _Track() for check in unique}
 
     def attempt(pending: tuple[Check, ...]) -> tuple[Check, ...]:
+        # A result that agrees was already true when its probe was sent: the settle time
+        # counts to the round's start, not to the end of the probe (a denied probe takes
+        # its whole timeout to be seen).
+        sent = clock()
         results = prober(pending)
-        now = clock()
         still: list[Check] = []
         for check in pending:
             track = tracks[check]
             track.attempts += 1
             track.result = results[check.key]
             if _agrees(check, track.result):
-                track.settled_after = round(max(0.0, now - began), 3)
+                track.settled_after = round(max(0.0, sent - began), 3)
             else:
                 still.append(check)
         return tuple(still)

@@ -240,3 +240,24 @@ def test_sctp_on_a_backend_that_claims_it_is_an_error_not_a_guess() -> None:
     (sctp,) = run(backend, suite(step), clock, options=RunOptions(settle_timeout=0)).results
     assert sctp.status is Status.ERROR
     assert sctp.observation is not None and "cannot speak SCTP" in sctp.observation.detail
+
+
+def test_settle_time_counts_to_when_the_agreeing_probe_was_sent() -> None:
+    """A denied probe takes its whole timeout to be seen; the change had happened when it
+    was sent, so its duration is not enforcement latency."""
+    from netprobe.probes import ProbeResult
+    from netprobe.run.settle import Check, SettlePolicy, settle
+
+    clock = FakeClock()
+    check = Check(A, Probe(ip_address("10.0.0.2"), 80, Protocol.TCP), wanted=False)
+    outcomes = iter([Outcome.CONNECTED, Outcome.CONNECTED, Outcome.TIMEOUT, Outcome.TIMEOUT])
+
+    def prober(checks):  # type: ignore[no-untyped-def]
+        outcome = next(outcomes)
+        clock.sleep(0.05 if outcome is Outcome.CONNECTED else 1.0)  # a drop waits out nc -w 1
+        return {c.key: ProbeResult(outcome) for c in checks}
+
+    observed = settle([check], prober, SettlePolicy(), clock=clock, sleep=clock.sleep, start=clock())
+    # rounds are sent at 0, 1.05 and 2.1; the third is the first that sees the drop
+    assert observed[check].attempts == 3
+    assert observed[check].settled_after == 2.1
