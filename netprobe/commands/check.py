@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from netprobe.commands.common import warn
 from netprobe.errors import EXIT_FAILED, EXIT_OK
 from netprobe.report import FORMATS, render, write_junit
 from netprobe.suite.model import Suite
@@ -97,12 +98,8 @@ def build_suites(paths: Sequence[Path], policies: Sequence[Path] = ()) -> tuple[
     from netprobe.manifests import load_paths
     from netprobe.suite.loader import load_suites, replace_policies
 
-    suites = load_suites(paths, _warn)
+    suites = load_suites(paths, warn)
     if not policies:
         return suites
-    proposed = load_paths(policies, _warn).policies
+    proposed = load_paths(policies, warn).policies
     return tuple(replace_policies(suite, proposed) for suite in suites)
-
-
-def _warn(message: str) -> None:
-    print(f"netprobe: warning: {message}", file=sys.stderr)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from netprobe.change import ChangeKind, diff
 from netprobe.change.render import FORMATS, render
+from netprobe.commands.common import warn
 from netprobe.errors import EXIT_FAILED, EXIT_OK, InputError
 from netprobe.model import ClusterState, Namespace, NetworkPolicy, Pod, Protocol
 from netprobe.ports import parse_port_spec
@@ -139,7 +140,7 @@ def build_states(
 
     given = load_objects(paths, with_suite_policies=False)
     namespaces, pods, common = list(given.namespaces), list(given.pods), list(given.policies)
-    old, new = load_paths(before, _warn), load_paths(after, _warn)
+    old, new = load_paths(before, warn), load_paths(after, warn)
     namespaces = _merge((namespaces, old.namespaces, new.namespaces), _namespace_name, "namespace")
     pods = _merge((pods, old.pods, new.pods), _pod_ref, "pod")
     if not pods:
@@ -165,12 +166,12 @@ def load_objects(paths: Sequence[Path], with_suite_policies: bool = True) -> Loa
     policies: list[NetworkPolicy] = []
     for path in paths:
         if path.name.endswith(SUITE_SUFFIX):
-            suite = load_suite(path, _warn)
+            suite = load_suite(path, warn)
             found = LoadedObjects(
                 suite.namespaces, suite.pods, suite.policies if with_suite_policies else ()
             )
         else:
-            found = load_paths([path], _warn)
+            found = load_paths([path], warn)
         namespaces += found.namespaces
         pods += found.pods
         policies += found.policies
@@ -189,7 +190,7 @@ def _merge(groups: Iterable[Iterable[T]], identity: Callable[[T], object], kind:
             ident = identity(item)
             previous = found.get(ident)
             if previous is not None and previous != item:
-                _warn(f"{kind} {ident} is defined twice, differently; using {item.location}")
+                warn(f"{kind} {ident} is defined twice, differently; using {item.location}")
             found[ident] = item
     return list(found.values())
 
@@ -228,7 +229,3 @@ def default_ports(before: ClusterState, after: ClusterState) -> tuple[tuple[int,
         )
     order = list(Protocol)
     return tuple(sorted(found, key=lambda item: (order.index(item[1]), item[0])))
-
-
-def _warn(message: str) -> None:
-    print(f"netprobe: warning: {message}", file=sys.stderr)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from netprobe.commands.common import warn
 from netprobe.errors import EXIT_OK, InputError
 from netprobe.ports import parse_port_spec
 
@@ -65,7 +66,7 @@ def generate(options: GenerateOptions) -> str:
     from netprobe.commands.diff import default_ports, load_objects
     from netprobe.generate import render_suite, select
 
-    state = load_objects(options.paths).to_state(_warn)
+    state = load_objects(options.paths).to_state(warn)
     if not state.pods:
         raise InputError(
             "no pods in the manifests: generate needs the Pod manifests (kubectl get pods "
@@ -78,7 +79,3 @@ def generate(options: GenerateOptions) -> str:
     if not selection.pins:
         raise InputError(f"nothing to pin: {'; '.join(selection.notes)}")
     return render_suite(state, selection, options.name, [str(p) for p in options.paths])
-
-
-def _warn(message: str) -> None:
-    print(f"netprobe: warning: {message}", file=sys.stderr)

@@ -14,6 +14,7 @@ from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
+from netprobe.commands.common import warn
 from netprobe.errors import EXIT_FAILED, EXIT_OK, InputError
 from netprobe.lint import LintInput, Severity, lint
 from netprobe.lint.output import render_json, render_text
@@ -113,4 +114,4 @@ def run_lint(options: LintOptions) -> int:
 def _warn(message: str) -> None:
     # lint reports masked host bits itself (NP009), with the rule id and a hint
     if "host bits" not in message:
-        print(f"netprobe: warning: {message}", file=sys.stderr)
+        warn(message)

@@ -19,6 +19,7 @@ from tabulate import tabulate
 
 from netprobe.analyzer import Matrix, matrix
 from netprobe.analyzer.classes import bit_indices
+from netprobe.commands.common import warn
 from netprobe.errors import EXIT_OK, InputError
 from netprobe.model import ClusterState, Protocol
 from netprobe.ports import parse_port_spec
@@ -73,9 +74,6 @@ def add_manifest_arguments(parser: argparse.ArgumentParser) -> None:
 def load(paths: Sequence[Path]) -> ClusterState:
     """The snapshot the manifests describe; loader warnings go to stderr."""
     from netprobe.manifests import load_state
-
-    def warn(message: str) -> None:
-        print(f"netprobe: warning: {message}", file=sys.stderr)
 
     return load_state(paths, warn)
 

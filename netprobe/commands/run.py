@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from netprobe.backends.registry import BACKENDS, BackendOptions, create_backend
+from netprobe.commands.common import warn
 from netprobe.errors import EXIT_FAILED, EXIT_OK, InputError
 from netprobe.model import NetworkPolicy
 from netprobe.report import FORMATS, render, write_junit
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.probe_timeout is not None and args.probe_timeout <= 0:
         raise InputError(f"--probe-timeout must be positive, got {args.probe_timeout:g}")
-    suites = load_suites(args.paths, _warn)
+    suites = load_suites(args.paths, warn)
     policies = _load_policies(args.policies) if args.policies else None
     backend_options = BackendOptions(
         apply_delay=args.apply_delay,
@@ -186,14 +187,10 @@ def _write_json(results: Sequence[SuiteResult], path: Path) -> None:
         raise InputError(f"{path}: cannot write the JSON report: {exc.strerror}") from exc
 
 
-def _warn(message: str) -> None:
-    print(f"netprobe: warning: {message}", file=sys.stderr)
-
-
 def _load_policies(paths: Sequence[Path]) -> tuple[NetworkPolicy, ...]:
     from netprobe.manifests.loader import load_paths
 
-    return load_paths(paths, _warn).policies
+    return load_paths(paths, warn).policies
 
 
 def _add_kubernetes_options(parser: argparse.ArgumentParser) -> None:
