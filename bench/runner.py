@@ -27,7 +27,8 @@ import statistics
 import sys
 import time
 
-from netprobe.backends.local import LocalBackend, LocalOptions, teardown_on_signals
+from netprobe.backends.local import LocalBackend, LocalOptions
+from netprobe.run.signals import teardown_on_signals
 from netprobe.errors import Location, NetprobeError
 from netprobe.model import (
     NAMESPACE_NAME_LABEL,

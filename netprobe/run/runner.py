@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from functools import partial
 
 from netprobe.backends.base import Backend
-from netprobe.backends.local.signals import teardown_on_signals
 from netprobe.errors import BackendError, Location
 from netprobe.model import NetworkPolicy, PodRef
 from netprobe.probes import Probe
@@ -24,6 +23,7 @@ from netprobe.run.changed import changed_by_step
 from netprobe.run.engine import DEFAULT_WORKERS, RoundResults, probe_round
 from netprobe.run.plan import Planned, plan_step, with_addresses
 from netprobe.run.settle import Check, SettlePolicy, settle
+from netprobe.run.signals import teardown_on_signals
 from netprobe.suite.model import (
     Action,
     ApplyPolicy,

@@ -12,9 +12,9 @@ import pytest
 
 from netprobe.backends.local import cleanup
 from netprobe.backends.local.netns import Commands
-from netprobe.backends.local.signals import Interrupted, teardown_on_signals
 from netprobe.cli import main
 from netprobe.commands import cleanup as cleanup_command
+from netprobe.run.signals import Interrupted, teardown_on_signals
 
 NETNS_LIST = """\
 np-aaaaaa-node (id: 3)

@@ -257,7 +257,9 @@ def test_settle_time_counts_to_when_the_agreeing_probe_was_sent() -> None:
         clock.sleep(0.05 if outcome is Outcome.CONNECTED else 1.0)  # a drop waits out nc -w 1
         return {c.key: ProbeResult(outcome) for c in checks}
 
-    observed = settle([check], prober, SettlePolicy(), clock=clock, sleep=clock.sleep, start=clock())
+    observed = settle(
+        [check], prober, SettlePolicy(), clock=clock, sleep=clock.sleep, start=clock()
+    )
     # rounds are sent at 0, 1.05 and 2.1; the third is the first that sees the drop
     assert observed[check].attempts == 3
     assert observed[check].settled_after == 2.1

@@ -3,6 +3,5 @@ as namespaces of their own, NetworkPolicies enforced by nftables rules compiled 
 (independently of the analyzer). Needs root, iproute2, nftables and netcat-openbsd."""
 
 from netprobe.backends.local.backend import LocalBackend, LocalOptions
-from netprobe.backends.local.signals import teardown_on_signals
 
-__all__ = ["LocalBackend", "LocalOptions", "teardown_on_signals"]
+__all__ = ["LocalBackend", "LocalOptions"]
