@@ -28,7 +28,6 @@ import sys
 import time
 
 from netprobe.backends.local import LocalBackend, LocalOptions
-from netprobe.run.signals import teardown_on_signals
 from netprobe.errors import Location, NetprobeError
 from netprobe.model import (
     NAMESPACE_NAME_LABEL,
@@ -48,6 +47,7 @@ from netprobe.model import (
 from netprobe.probes import Probe
 from netprobe.run.engine import RoundResults
 from netprobe.run.plan import with_addresses
+from netprobe.run.signals import teardown_on_signals
 from netprobe.runner import matrix_expectations, probe_round
 from netprobe.selectors import Labels, LabelSelector, Operator, Requirement
 
