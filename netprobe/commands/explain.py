@@ -44,7 +44,13 @@ def register(subparsers: Any) -> None:
         metavar="PORT[/PROTO]",
         help="a port number or a named port of TO, e.g. 5432, 53/UDP, http",
     )
-    parser.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "-o",
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="text (default): the verdict and its reasons; json: the same, for scripts",
+    )
     parser.set_defaults(func=run)
 
 

@@ -57,7 +57,13 @@ def register(subparsers: Any) -> None:
         default=str(Severity.WARNING),
         help="exit 1 when a finding is at least this severe (default: warning)",
     )
-    parser.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "-o",
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="text (default): one finding per line with its hint; json: every finding",
+    )
     parser.add_argument(
         "--pod-cidr",
         metavar="CIDR",

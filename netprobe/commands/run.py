@@ -66,7 +66,14 @@ def register(subparsers: Any) -> None:
         help="test these NetworkPolicies (file or directory) instead of the suites' own; "
         "repeat for several",
     )
-    parser.add_argument("-o", "--output", choices=FORMATS, default="table")
+    parser.add_argument(
+        "-o",
+        "--output",
+        choices=FORMATS,
+        default="table",
+        help="table (default): summary, then what failed; json: every result; markdown: a "
+        "pull-request comment",
+    )
     parser.add_argument("--junit", metavar="FILE", type=Path, help="also write JUnit XML here")
     parser.add_argument("--json", metavar="FILE", type=Path, help="also write the JSON report here")
     parser.add_argument(
