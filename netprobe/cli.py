@@ -61,13 +61,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
     except NetprobeError as exc:
         print(f"netprobe: error: {exc}", file=sys.stderr)
+        _print_notes(exc)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("netprobe: interrupted", file=sys.stderr)
+        _print_notes(exc)
         return 130
     except BrokenPipeError:
         return 0
     return code
+
+
+def _print_notes(exc: BaseException) -> None:
+    for note in getattr(exc, "__notes__", ()):
+        print(f"netprobe: {note}", file=sys.stderr)
 
 
 def run() -> None:

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Protocol
 
+from netprobe.errors import NetprobeError
+
 HANDLED = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -37,24 +39,36 @@ def _raise(signum: int, frame: FrameType | None) -> None:
 
 @contextmanager
 def teardown_on_signals(backend: Teardown) -> Iterator[None]:
-    """Run the block; tear ``backend`` down when it ends, however it ends."""
-    if threading.current_thread() is not threading.main_thread():
-        # Signal handlers can only be installed from the main thread.
-        try:
-            yield
-        finally:
-            backend.teardown()
-        return
-    previous = {signum: signal.getsignal(signum) for signum in HANDLED}
-    for signum in HANDLED:
+    """Run the block; tear ``backend`` down when it ends, however it ends.
+
+    When the block failed and the teardown fails too, the block's error is the one raised
+    (it says why the run stopped) and the teardown's is added to it as a note.
+    """
+    # Signal handlers can only be installed from the main thread.
+    main = threading.current_thread() is threading.main_thread()
+    previous = {signum: signal.getsignal(signum) for signum in HANDLED} if main else {}
+    for signum in previous:
         signal.signal(signum, _raise)
+    failure: BaseException | None = None
     try:
         yield
+    except BaseException as exc:
+        failure = exc
+        raise
     finally:
-        for signum in HANDLED:
+        for signum in previous:
             signal.signal(signum, signal.SIG_IGN)
         try:
-            backend.teardown()
+            _teardown(backend, failure)
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
+
+
+def _teardown(backend: Teardown, failure: BaseException | None) -> None:
+    try:
+        backend.teardown()
+    except NetprobeError as exc:
+        if failure is None:
+            raise
+        failure.add_note(f"cleanup failed too: {exc}")

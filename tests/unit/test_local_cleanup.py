@@ -14,6 +14,7 @@ from netprobe.backends.local import cleanup
 from netprobe.backends.local.netns import Commands
 from netprobe.cli import main
 from netprobe.commands import cleanup as cleanup_command
+from netprobe.errors import BackendError
 from netprobe.run.signals import Interrupted, teardown_on_signals
 
 NETNS_LIST = """\
@@ -152,6 +153,21 @@ def test_teardown_runs_on_normal_exit_and_on_errors(error: Exception | None) -> 
     except RuntimeError:
         pass
     assert backend.teardowns == 1
+
+
+class FailingTeardown:
+    def teardown(self) -> None:
+        raise BackendError("cannot reach the API server")
+
+
+def test_a_failed_teardown_does_not_hide_why_the_run_stopped() -> None:
+    stopped = pytest.raises(BackendError, match="pods never became ready")
+    with stopped as info, teardown_on_signals(FailingTeardown()):
+        raise BackendError("pods never became ready")
+    assert info.value.__notes__ == ["cleanup failed too: cannot reach the API server"]
+    # when nothing else went wrong, the teardown's error is the one to see
+    with pytest.raises(BackendError, match="cannot reach"), teardown_on_signals(FailingTeardown()):
+        pass
 
 
 def test_a_process_that_reused_the_owner_pid_does_not_keep_a_run_alive(tmp_path: Path) -> None:
