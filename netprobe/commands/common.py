@@ -1,10 +1,32 @@
-"""What every subcommand shares: how loader warnings reach the user."""
+"""What every subcommand shares: the ``-f`` manifest option and how loader warnings reach
+the user."""
 
 from __future__ import annotations
 
+import argparse
 import sys
+from pathlib import Path
+
+MANIFESTS_HELP = "a manifest file or directory (YAML or JSON); repeat for several"
 
 
 def warn(message: str) -> None:
     """A loader warning (``file:line: ...``), one line on stderr, apart from the output."""
     print(f"netprobe: warning: {message}", file=sys.stderr)
+
+
+def add_manifest_arguments(
+    parser: argparse.ArgumentParser, help: str = MANIFESTS_HELP, required: bool = True
+) -> None:
+    """``-f/--filename PATH`` (repeatable) into ``args.paths``."""
+    parser.add_argument(
+        "-f",
+        "--filename",
+        dest="paths",
+        metavar="PATH",
+        type=Path,
+        action="append",
+        required=required,
+        default=None if required else [],
+        help=help,
+    )

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from netprobe.change import ChangeKind, diff
 from netprobe.change.render import FORMATS, render
-from netprobe.commands.common import warn
+from netprobe.commands.common import add_manifest_arguments, warn
 from netprobe.errors import EXIT_FAILED, EXIT_OK, InputError
 from netprobe.model import ClusterState, Namespace, NetworkPolicy, Pod, Protocol
 from netprobe.ports import parse_port_spec
@@ -69,16 +69,11 @@ def register(subparsers: Any) -> None:
             required=True,
             help=f"{text}: a manifest file or directory (repeatable)",
         )
-    parser.add_argument(
-        "-f",
-        "--filename",
-        dest="paths",
-        metavar="PATH",
-        type=Path,
-        action="append",
-        default=[],
+    add_manifest_arguments(
+        parser,
         help="manifests with the Namespaces and Pods (and unchanged policies), or "
         f"suites (*{SUITE_SUFFIX}) whose pods to use; repeatable",
+        required=False,
     )
     parser.add_argument(
         "--ports",

@@ -14,7 +14,8 @@ import sys
 from typing import Any, TextIO
 
 from netprobe.analyzer import evaluate, resolve_endpoint
-from netprobe.commands.matrix import add_manifest_arguments, load
+from netprobe.commands.common import add_manifest_arguments
+from netprobe.commands.matrix import load
 from netprobe.errors import EXIT_OK, InputError
 from netprobe.model import (
     ClusterState,

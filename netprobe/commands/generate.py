@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from netprobe.commands.common import warn
+from netprobe.commands.common import add_manifest_arguments, warn
 from netprobe.errors import EXIT_OK, InputError
 from netprobe.ports import parse_port_spec
 
@@ -34,14 +34,8 @@ def register(subparsers: Any) -> None:
         "connection. Not the whole matrix: a few expectations per rule.",
         epilog="exit codes: 0 suite written, 2 bad input (a manifest or an argument)",
     )
-    parser.add_argument(
-        "-f",
-        "--filename",
-        dest="paths",
-        metavar="PATH",
-        type=Path,
-        action="append",
-        required=True,
+    add_manifest_arguments(
+        parser,
         help="a manifest file or directory (YAML or JSON), or a suite (*.netprobe.yaml) "
         "whose pods and policies to use; repeat for several",
     )

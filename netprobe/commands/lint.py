@@ -14,7 +14,7 @@ from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
-from netprobe.commands.common import warn
+from netprobe.commands.common import add_manifest_arguments, warn
 from netprobe.errors import EXIT_FAILED, EXIT_OK, InputError
 from netprobe.lint import LintInput, Severity, lint
 from netprobe.lint.output import render_json, render_text
@@ -41,16 +41,7 @@ def register(subparsers: Any) -> None:
         epilog="exit codes: 0 no finding at or above --fail-on, 1 such findings, "
         "2 bad input (a manifest or an argument)",
     )
-    parser.add_argument(
-        "-f",
-        "--filename",
-        dest="paths",
-        metavar="PATH",
-        type=Path,
-        action="append",
-        required=True,
-        help="a manifest file or directory (YAML or JSON); repeat for several",
-    )
+    add_manifest_arguments(parser)
     parser.add_argument(
         "--fail-on",
         choices=[str(severity) for severity in Severity],

@@ -19,7 +19,7 @@ from tabulate import tabulate
 
 from netprobe.analyzer import Matrix, matrix
 from netprobe.analyzer.classes import bit_indices
-from netprobe.commands.common import warn
+from netprobe.commands.common import add_manifest_arguments, warn
 from netprobe.errors import EXIT_OK, InputError
 from netprobe.model import ClusterState, Protocol
 from netprobe.ports import parse_port_spec
@@ -56,19 +56,6 @@ def register(subparsers: Any) -> None:
         help="table (default): a truth table per port; json: every cell; summary: counts",
     )
     parser.set_defaults(func=run)
-
-
-def add_manifest_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-f",
-        "--filename",
-        dest="paths",
-        metavar="PATH",
-        type=Path,
-        action="append",
-        required=True,
-        help="a manifest file or directory (YAML or JSON); repeat for several",
-    )
 
 
 def load(paths: Sequence[Path]) -> ClusterState:
