@@ -7,6 +7,7 @@ held is not a failure unless ``strict``; its ``status`` property says so either 
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +15,11 @@ from pathlib import Path
 from netprobe.errors import InputError
 from netprobe.report.describe import Counts, reasons, verdict_sentence
 from netprobe.results import ExpectationResult, Status, SuiteResult
+
+# Characters XML 1.0 cannot hold at all, even escaped; ElementTree writes them as they are,
+# which makes the whole report unreadable to CI. Suite names, skip reasons and probe output
+# may carry them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def junit_element(suites: Sequence[SuiteResult], strict: bool = False) -> ET.Element:
@@ -36,6 +42,7 @@ def junit_element(suites: Sequence[SuiteResult], strict: bool = False) -> ET.Ele
 
 def render_junit(suites: Sequence[SuiteResult], strict: bool = False) -> str:
     text: str = ET.tostring(junit_element(suites, strict), encoding="unicode")
+    text = _NOT_XML.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + text + "\n"
 
 

@@ -152,6 +152,15 @@ def test_junit_marks_skips_with_their_reason() -> None:
     assert [s.get("message") for s in skipped] == ["later"]
 
 
+def test_junit_stays_well_formed_with_control_characters(tmp_path: Path) -> None:
+    odd = SuiteResult("we\x01ird\x1b[0m", Path("s.yaml"), (result(True, True, skip="no\x07"),))
+    path = tmp_path / "j.xml"
+    write_junit([odd], path)
+    root = ET.parse(path).getroot()
+    assert root.find("testsuite").get("name") == "we\\x01ird\\x1b[0m"  # type: ignore[union-attr]
+    assert [s.get("message") for s in root.iter("skipped")] == ["no\\x07"]
+
+
 def test_markdown_for_a_pull_request() -> None:
     text = render("markdown", STATIC)
     assert text.startswith("### :x: netprobe check: 1 of 3 expectations violated")
