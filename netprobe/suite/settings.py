@@ -8,6 +8,7 @@ limitations in fixtures/cni-limitations.yaml): each holds a ``skip:`` list in th
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from netprobe.suite.names import parse_tags
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}
+_LONGEST = 86400.0  # a day: longer is a typo, and clocks and timeouts overflow near infinity
 
 
 def parse_settings(field: Field | None, base: Path | None = None) -> Settings:
@@ -133,6 +135,11 @@ def _duration(field: Field | None, default: float) -> float:
         seconds = float(match.group(1)) * _UNIT[match.group(2)]
     else:
         seconds = field.as_number()
-    if seconds <= 0:
+    if math.isnan(seconds) or seconds <= 0:
         field.fail(f"a duration must be positive, got {field.value!r}")
+    if seconds > _LONGEST:
+        field.fail(
+            f"a duration of {field.value!r} is longer than a day",
+            hint="write seconds (2, 0.5) or 500ms, 2s, 1m",
+        )
     return seconds
