@@ -31,6 +31,12 @@ def _flow(value: Any) -> str:
     return str(yaml.safe_dump(_plain(value), default_flow_style=True, width=10_000)).strip()
 
 
+def _key(text: str) -> str:
+    """``text`` as a mapping key, quoted when YAML would read it as something else: the
+    namespace ``no`` is a boolean and ``123`` a number unless quoted."""
+    return text if yaml.safe_load(text) == text else json.dumps(text)
+
+
 def _port_text(port: ContainerPort) -> str:
     text = f"{port.port}/{port.protocol}"
     return f"{port.name}={text}" if port.name else text
@@ -97,14 +103,14 @@ def render_suite(
         labels = {
             k: v for k, v in state.namespace_labels(namespace).items() if k != NAMESPACE_NAME_LABEL
         }
-        lines.append(f"  {namespace}: {_flow({'labels': labels}) if labels else '{}'}")
+        lines.append(f"  {_key(namespace)}: {_flow({'labels': labels}) if labels else '{}'}")
     lines += ["", "pods:"]
     for ref, pod in pods.items():
         entry: dict[str, Any] = {"labels": dict(pod.labels)}
         ports = _ports(pod, pins)
         if ports:
             entry["ports"] = ports
-        lines.append(f"  {ref}: {_flow(entry)}")
+        lines.append(f"  {_key(str(ref))}: {_flow(entry)}")
     lines += ["", "policies:"]
     for policy in state.policies:
         if policy.manifest is None:

@@ -51,6 +51,39 @@ def test_generated_suite_loads_and_passes_check(
     assert main(["check", str(path)]) == 0
 
 
+YAML_LOOKALIKES = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: "true", namespace: "no", labels: {app: web}}
+spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}
+status: {podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: cli, namespace: "123"}
+spec: {containers: [{name: c}]}
+status: {podIP: 10.0.0.2}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web, namespace: "no"}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress: [{from: [{namespaceSelector: {}}]}]
+"""
+
+
+def test_namespaces_named_like_yaml_booleans_and_numbers_load_back(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    manifests = tmp_path / "m.yaml"
+    manifests.write_text(YAML_LOOKALIKES)
+    path = generate(capsys, tmp_path, "-f", str(manifests))
+    suite = load_suite(path, lambda message: None)
+    assert {namespace.name for namespace in suite.namespaces} == {"no", "123"}
+    assert main(["check", str(path)]) == 0
+
+
 @pytest.mark.parametrize("manifests", MANIFESTS, ids=lambda path: path.parent.name)
 def test_every_rule_and_default_deny_is_pinned_or_explained(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, manifests: Path
