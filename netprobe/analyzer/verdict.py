@@ -102,7 +102,9 @@ def evaluate(connection: Connection, state: ClusterState) -> Verdict:
 
 
 def _undefined(*endpoints: ResolvedEndpoint) -> str | None:
-    host = [str(e.ref) for e in endpoints if isinstance(e, Pod) and e.host_network]
+    host = list(
+        dict.fromkeys(str(e.ref) for e in endpoints if isinstance(e, Pod) and e.host_network)
+    )
     if host:
         return (
             f"{', '.join(host)} uses hostNetwork: NetworkPolicy does not define what applies "

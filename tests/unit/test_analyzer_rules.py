@@ -693,6 +693,13 @@ def test_host_network_pods_are_undefined() -> None:
     assert verdict.undefined is not None and "hostNetwork" in verdict.undefined
 
 
+def test_host_network_pod_reaching_itself_is_named_once() -> None:
+    snapshot = state(*NAMESPACES, pod("prod/node-agent", "10.0.1.9", host_network=True))
+    verdict = judge(snapshot, "prod/node-agent", "prod/node-agent", "80")
+    assert verdict.undefined is not None
+    assert verdict.undefined.startswith("prod/node-agent uses hostNetwork")
+
+
 def test_unknown_pod_is_an_input_error_with_did_you_mean() -> None:
     with pytest.raises(InputError, match=r"no such pod \(did you mean prod/db\b"):
         judge(world(), "web/front", "prod/dbb", "5432")
