@@ -69,7 +69,7 @@ def test_ipv6_is_added_only_when_an_external_needs_it() -> None:
     plan = topology.plan(NAMES, pods(1), [ip_address("2001:db8::1")])
     assert [str(a) for a in plan.pods[0].addresses] == ["10.244.0.2", "fd00:10:244::2"]
     assert topology.no_dad_files(plan)
-    assert "addr add fd00:10:244::2/64 dev eth0 nodad" in topology.pod_commands(plan, plan.pods[0])
+    assert "addr add fd00:10:244::2/128 dev eth0 nodad" in topology.pod_commands(plan, plan.pods[0])
     assert topology.external_commands(plan, plan.externals[0]) == [
         "link set lo up",
         "addr add 2001:db8::1/128 dev eth0 nodad",

@@ -186,6 +186,9 @@ class LocalBackend:
             "setting up the node namespace (the kernel needs bridge support)",
         )
         self._set_files(node, topology.forwarding_files(self._topology), "1")
+        no_redirects = topology.no_redirect_files(self._topology)
+        if no_redirects:
+            self._set_files(node, no_redirects, "0")
 
     def _set_files(self, netns: str, files: Sequence[str], value: str) -> None:
         """Write ``value`` to /proc/sys files as seen from inside ``netns``."""

@@ -1,7 +1,8 @@
 """The local dataplane's address plan and the ``ip`` commands that build it.
 
 One "node" namespace holds a bridge with the gateway address and forwards; every pod is a
-namespace on that bridge (veth ``eth0``), default-routed through the gateway; every external
+namespace on that bridge (veth ``eth0``, addresses as host routes), routed through the
+gateway even to other pods (see :func:`pod_commands`); every external
 address a suite targets is its own "external host" namespace, joined to the node by a veth
 and a host route. The node has no link to the host, so nothing leaves netprobe's
 namespaces. In the host's own namespace only namespaces are added (and veth pairs created
@@ -199,12 +200,21 @@ def node_commands(topology: Topology) -> list[str]:
 
 
 def pod_commands(topology: Topology, pod: PodSlot) -> list[str]:
-    """``ip -batch`` lines for one pod namespace."""
+    """``ip -batch`` lines for one pod namespace.
+
+    A pod's addresses are host routes (/32, /128) and everything, other pods included, goes
+    through the node's gateway, as with Calico: a pod resolves one neighbour, never its
+    peers. The kernel's neighbour table is shared by every namespace on the host and holds
+    ``gc_thresh3`` (1024) entries, which pods resolving each other on a flat /16 exhaust at
+    about 30 pods; packets to unresolved neighbours are then dropped."""
     lines = ["link set lo up"]
-    for network, address in zip(topology.networks, pod.addresses, strict=True):
-        lines.append(f"addr add {address}/{network.prefixlen} dev {POD_IFNAME}{_nodad(address)}")
+    for address in pod.addresses:
+        lines.append(
+            f"addr add {address}/{address.max_prefixlen} dev {POD_IFNAME}{_nodad(address)}"
+        )
     lines.append(f"link set {POD_IFNAME} up")
     for gateway in topology.gateways:
+        lines.append(f"route add {gateway}/{gateway.max_prefixlen} dev {POD_IFNAME}")
         lines.append(f"route add default via {gateway} dev {POD_IFNAME}")
     for ext in topology.externals:
         # An external address inside the pod CIDR would otherwise be looked for on the bridge.
@@ -234,6 +244,17 @@ def forwarding_files(topology: Topology) -> list[str]:
     if any(n.version == 6 for n in topology.networks):
         files.append("/proc/sys/net/ipv6/conf/all/forwarding")
     return files
+
+
+def no_redirect_files(topology: Topology) -> list[str]:
+    """The /proc/sys files to set to 0 inside the node namespace once the bridge exists: the
+    node forwards pod-to-pod traffic back out of the bridge it came in on, and must not
+    tell pods (ICMP redirects) to bypass it."""
+    if not any(n.version == 4 for n in topology.networks):
+        return []
+    return [
+        f"/proc/sys/net/ipv4/conf/{conf}/send_redirects" for conf in ("all", topology.names.bridge)
+    ]
 
 
 def no_dad_files(topology: Topology) -> list[str]:

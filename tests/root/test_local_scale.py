@@ -1,0 +1,53 @@
+"""The local dataplane at the size of a real suite: every pod reaches every other one.
+
+The kernel's ARP table is shared by every network namespace on the host and holds at most
+``net.ipv4.neigh.default.gc_thresh3`` (1024 by default) entries; past that, new neighbours
+are refused and first packets are dropped. Pods therefore only ever resolve their gateway,
+never each other: the number of entries grows with the pods, not with their pairs.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from netprobe.backends.local import LocalBackend
+from netprobe.model import NAMESPACE_NAME_LABEL, ContainerPort, Namespace, Pod, PodRef, Protocol
+from netprobe.probes import Outcome, Probe
+from netprobe.run.engine import probe_round
+from netprobe.selectors import Labels
+
+pytestmark = pytest.mark.root
+
+PODS = 40
+
+
+def neighbours(netns: str) -> list[str]:
+    done = subprocess.run(
+        ["ip", "-n", netns, "-4", "neigh", "show"], capture_output=True, text=True, check=True
+    )
+    return [line for line in done.stdout.splitlines() if "FAILED" not in line]
+
+
+def test_forty_pods_reach_each_other_and_resolve_only_their_gateway() -> None:
+    spaces = [Namespace(f"n{i}", Labels({NAMESPACE_NAME_LABEL: f"n{i}"})) for i in range(4)]
+    pods = [
+        Pod(PodRef(f"n{i % 4}", f"p{i}"), Labels({"app": f"p{i}"}), (ContainerPort(80),))
+        for i in range(PODS)
+    ]
+    with LocalBackend() as backend:
+        state = backend.deploy(spaces, pods, [])
+        targets = [Probe(pod.ip, 80, Protocol.TCP) for pod in state.pods if pod.ip is not None]
+        batches = {pod.ref: targets for pod in state.pods}
+        results = probe_round(backend, batches, 1.0)
+        failed = sorted(
+            f"{source} -> {probe}: {result.outcome} {result.detail}"
+            for (source, probe), result in results.items()
+            if result.outcome is not Outcome.CONNECTED
+        )
+        assert failed == []
+        gateway = str(backend._topology.gateways[0]) if backend._topology else ""
+        for index in range(PODS):
+            entries = neighbours(backend.names.pod(index))
+            assert [entry.split()[0] for entry in entries] in ([], [gateway])
