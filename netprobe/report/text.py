@@ -62,7 +62,7 @@ def summary_table(suites: Sequence[SuiteResult], live: bool, fmt: str) -> str:
     rows = [_summary_row(suite.name, Counts.of(suite.results), live, suite) for suite in suites]
     if len(suites) > 1:
         rows.append(_summary_row("total", Counts.total(suites), live, None))
-    return tabulate(rows, headers=headers, tablefmt=fmt)
+    return _table(rows, headers, fmt)
 
 
 def results_table(results: Sequence[ExpectationResult], live: bool, fmt: str = "simple") -> str:
@@ -90,6 +90,14 @@ def results_table(results: Sequence[ExpectationResult], live: bool, fmt: str = "
         else:
             row.append(_static_result(result))
         rows.append(row)
+    return _table(rows, headers, fmt)
+
+
+def _table(rows: list[list[object]], headers: list[str], fmt: str) -> str:
+    """A tabulate table; in Markdown ("github") a '|' in a suite or step name is escaped,
+    or it would split the cell."""
+    if fmt == "github":
+        rows = [[c.replace("|", "\\|") if isinstance(c, str) else c for c in r] for r in rows]
     return tabulate(rows, headers=headers, tablefmt=fmt)
 
 

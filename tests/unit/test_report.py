@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -166,6 +167,14 @@ def test_markdown_for_a_pull_request() -> None:
     assert text.startswith("### :x: netprobe check: 1 of 3 expectations violated")
     assert "| shop    |" in text
     assert "<details>" in text
+
+
+def test_markdown_tables_keep_their_columns_with_a_pipe_in_a_name() -> None:
+    piped = SuiteResult("a|b", Path("s.yaml"), (result(True, True, step="x|y"),))
+    text = render("markdown", [piped])
+    for first in ("| a", "| x"):
+        rows = [line for line in text.splitlines() if line.startswith(first)]
+        assert rows and all(len(re.findall(r"(?<!\\)\|", row)) == 6 for row in rows), rows
 
 
 def test_steps_are_named_in_headlines() -> None:
