@@ -148,7 +148,7 @@ def _steps(root: Field, suite: Suite, warn: Warn) -> tuple[Step, ...]:
     for index, step_field in enumerate(steps_field.elements()):
         step_field.check_keys(_STEP_KEYS)
         name_field = step_field.get("name")
-        name = name_field.as_str().strip() if name_field else f"step-{index + 1}"
+        name = _printable(name_field, "a step name") if name_field else f"step-{index + 1}"
         if name in names:
             (name_field or step_field).fail(
                 f"step name '{name}' is used twice", hint="give each step its own name"
@@ -175,12 +175,23 @@ def _steps(root: Field, suite: Suite, warn: Warn) -> tuple[Step, ...]:
 def _name(root: Field, path: Path) -> str:
     field = root.get("name")
     if field is not None:
-        name = field.as_str().strip()
+        name = _printable(field, "the suite name")
         if not name:
             field.fail("the suite name is empty")
         return name
     file_name = path.name
     return file_name[: -len(SUFFIX)] if file_name.endswith(SUFFIX) else path.stem
+
+
+def _printable(field: Field, what: str) -> str:
+    """A name reports show on one line (tables, JUnit, pytest ids): no control characters."""
+    name = field.as_str().strip()
+    if not name.isprintable():
+        field.fail(
+            f"{what} {name!r} holds a line break or control character",
+            hint="write it on one line, with printable characters only",
+        )
+    return name
 
 
 def _description(root: Field) -> str:
