@@ -21,6 +21,7 @@ NETNS_LIST = """\
 np-aaaaaa-node (id: 3)
 np-aaaaaa-p0 (id: 4)
 np-bbbbbb-node (id: 5)
+np-cccccc-x (id: 6)
 npexp-a
 cni-1234
 np-aaaaaa
@@ -61,6 +62,13 @@ def test_finds_only_netprobe_names_of_dead_runs(state_dir: Path) -> None:
         "link np-aaaaaa-p3",
         f"state {state_dir / 'aaaaaa.pid'}",
     ]
+
+
+def test_a_namespace_named_like_netprobe_by_hand_is_never_found(state_dir: Path) -> None:
+    # np-cccccc-x matches the naming, but no run claimed cccccc (no owner file).
+    for include_live in (False, True):
+        found = cleanup.find(FakeCommands(), include_live=include_live, state_dir=state_dir)
+        assert not [item for item in found if item.run_id == "cccccc"]
 
 
 def test_live_runs_are_included_only_when_asked(state_dir: Path) -> None:

@@ -6,8 +6,10 @@ namespace goes, the processes inside it (probe servers, probes) are killed. Inte
 the host namespace named like netprobe's are removed too, although runs never leave any
 there. Nothing whose name does not match :data:`naming.NAME_PATTERN` is touched.
 
-Each run records its process id in ``/run/netprobe/<runid>.pid`` while it lives, so
-``netprobe cleanup`` leaves a run that is still going alone (unless told otherwise).
+Each run records its process id in ``/run/netprobe/<runid>.pid`` before it creates anything
+and removes that file only once everything is gone. ``netprobe cleanup`` removes only runs
+that have that file (a namespace named ``np-abc123-x`` by hand has none, and stays), and
+leaves a run that is still going alone (unless told otherwise).
 """
 
 from __future__ import annotations
@@ -101,12 +103,19 @@ def find(
     include_live: bool = False,
     state_dir: Path = STATE_DIR,
 ) -> list[Leftover]:
-    """What netprobe runs left: of one run, or of every run whose owner is gone."""
+    """What netprobe runs left: of one run (everything named with its id), or of every run
+    that claimed its id (has an owner file) and whose owner is gone."""
 
     def wanted(run: str | None) -> bool:
         if run is None or (run_id is not None and run != run_id):
             return False
-        return run_id is not None or include_live or not is_live(run, state_dir)
+        if run_id is not None:
+            return True
+        # A run is netprobe's only if it claimed its id: a namespace someone named
+        # np-<6 hex>-... by hand has no owner file and is never touched.
+        if not owner_file(run, state_dir).is_file():
+            return False
+        return include_live or not is_live(run, state_dir)
 
     found: list[Leftover] = []
     namespaces = []
