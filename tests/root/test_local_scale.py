@@ -1,4 +1,5 @@
-"""The local dataplane at the size of a real suite: every pod reaches every other one.
+"""The local dataplane at the size of a real suite (every pod reaches every other one), and
+run ids that two runs cannot both own.
 
 The kernel's ARP table is shared by every network namespace on the host and holds at most
 ``net.ipv4.neigh.default.gc_thresh3`` (1024 by default) entries; past that, new neighbours
@@ -8,11 +9,13 @@ never each other: the number of entries grows with the pods, not with their pair
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
 
-from netprobe.backends.local import LocalBackend
+from netprobe.backends.local import LocalBackend, LocalOptions, cleanup
+from netprobe.errors import BackendError
 from netprobe.model import NAMESPACE_NAME_LABEL, ContainerPort, Namespace, Pod, PodRef, Protocol
 from netprobe.probes import Outcome, Probe
 from netprobe.run.engine import probe_round
@@ -51,3 +54,19 @@ def test_forty_pods_reach_each_other_and_resolve_only_their_gateway() -> None:
         for index in range(PODS):
             entries = neighbours(backend.names.pod(index))
             assert [entry.split()[0] for entry in entries] in ([], [gateway])
+
+
+def test_a_run_id_another_run_claimed_is_refused_and_left_to_it() -> None:
+    run_id = "abcdef"
+    cleanup.claim(run_id)  # another run, about to create its namespaces
+    try:
+        spaces = [Namespace("n", Labels({NAMESPACE_NAME_LABEL: "n"}))]
+        pod = Pod(PodRef("n", "p"), Labels({"app": "p"}), (ContainerPort(80),))
+        with (
+            pytest.raises(BackendError, match="taken by another netprobe run"),
+            LocalBackend(LocalOptions(run_id=run_id)) as backend,
+        ):
+            backend.deploy(spaces, [pod], [])
+        assert cleanup.owner_file(run_id).read_text().strip() == str(os.getpid())
+    finally:
+        cleanup.release(run_id)

@@ -138,11 +138,17 @@ class LocalBackend:
         self, namespaces: Sequence[Namespace], pods: Sequence[Pod], externals: Sequence[IPAddress]
     ) -> ClusterState:
         plan = topology.plan(self.names, pods, externals, self.options.pod_cidrs)
-        if cleanup.find(self._commands, run_id=self.run_id):
+        cleanup.claim(self.run_id)
+        self._owns_names = True
+        if any(
+            item.kind is not cleanup.Kind.STATE
+            for item in cleanup.find(self._commands, run_id=self.run_id)
+        ):
+            # Not ours: an unclaimed leftover (or a user's namespace) with this id.
+            self._owns_names = False
+            cleanup.release(self.run_id)
             raise BackendError(f"run id {self.run_id} is in use: network namespaces exist")
         self._topology = plan
-        self._owns_names = True
-        cleanup.claim(self.run_id)
         no_dad = topology.no_dad_files(plan)
         create = topology.namespace_commands(plan)
         if no_dad:

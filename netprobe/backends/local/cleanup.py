@@ -55,9 +55,20 @@ def owner_file(run_id: str, state_dir: Path = STATE_DIR) -> Path:
 
 
 def claim(run_id: str, state_dir: Path = STATE_DIR) -> None:
-    """Record that this process owns run ``run_id``."""
+    """Record that this process owns run ``run_id``; BackendError when another run (live,
+    or interrupted and not cleaned up) holds it. Atomic, so two runs started at once with
+    one ``NETPROBE_RUN_ID`` cannot both own it (and tear down each other's namespaces)."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    owner_file(run_id, state_dir).write_text(f"{os.getpid()}\n")
+    try:
+        fd = os.open(owner_file(run_id, state_dir), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError as exc:
+        state = "still running" if is_live(run_id, state_dir) else "interrupted"
+        raise BackendError(
+            f"run id {run_id} is taken by another netprobe run ({state}); use another "
+            "NETPROBE_RUN_ID, or `netprobe cleanup` once that run is over"
+        ) from exc
+    with os.fdopen(fd, "w") as file:
+        file.write(f"{os.getpid()}\n")
 
 
 def release(run_id: str, state_dir: Path = STATE_DIR) -> None:
