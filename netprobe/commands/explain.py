@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from ipaddress import ip_network
 from typing import Any, TextIO
 
 from netprobe.analyzer import evaluate, resolve_endpoint
@@ -95,12 +96,27 @@ def build_connection(source: str, destination: str, port: str, state: ClusterSta
 
 
 def _endpoint(text: str, role: str) -> Endpoint:
+    bare = text.strip()
+    if bare.startswith("[") and bare.endswith("]"):
+        bare = bare[1:-1]  # [2001:db8::1], as suites write IPv6 addresses
+    if "/" in bare and _is_network(bare):
+        raise InputError(
+            f"{role} {text!r} is a CIDR: give one address of it, e.g. the one to probe"
+        )
     try:
-        return parse_endpoint(text.strip())
+        return parse_endpoint(bare)
     except ValueError:
         raise InputError(
             f"{role} {text!r}: expected namespace/pod (e.g. prod/db) or an IP address"
         ) from None
+
+
+def _is_network(text: str) -> bool:
+    try:
+        ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return True
 
 
 def write_text(connection: Connection, verdict: Verdict, out: TextIO) -> None:

@@ -102,6 +102,7 @@ def test_named_port_towards_an_address_is_explained(capsys: pytest.CaptureFixtur
         (["frontend/webserver01", "192.0.2.1", "http"], "is not a pod"),
         (["frontend/webserver01", "database/db01", "5432/ICMP"], "TCP, UDP, SCTP"),
         (["frontend/webserver01", "database/db01", "70000"], "from 1 to 65535"),
+        (["frontend/webserver01", "10.0.0.0/8", "80"], "TO '10.0.0.0/8' is a CIDR"),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message(
@@ -111,6 +112,14 @@ def test_bad_input_exits_2_with_a_clear_message(
     assert code == 2
     assert message in err and "Traceback" not in err
     assert out == ""
+
+
+def test_ipv6_destination_may_be_bracketed_as_in_suites(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(capsys, "-f", THREE_TIER, "frontend/webserver01", "[2001:db8::1]", "80")
+    assert code == 0
+    assert out.splitlines()[0].endswith("-> 2001:db8::1:80/TCP")
 
 
 def test_host_network_pod_is_reported_undefined(
