@@ -137,3 +137,18 @@ def test_cleanup_spares_live_runs_and_removes_dead_ones(
     assert report.leases_removed == ("netprobe-system/netprobe-ns-d",)
     assert "netprobe-system" in api.namespaces  # the lock namespace is never removed
     assert any("skipped live run live" in line for line in report.lines())
+
+
+def test_leases_stay_fresh_while_deploy_waits_longer_than_their_duration(
+    api: FakeApiServer, clock: FakeClock, make_backend
+) -> None:
+    # Pods that take longer to become ready than a Lease lasts (a slow image pull): a
+    # cleanup meanwhile must not take the run for dead and delete its namespaces.
+    api.ready_after = 200
+    backend = make_backend(lease_seconds=30, ready_timeout=600)
+    backend.deploy(NAMESPACES, PODS, ())
+    assert clock.now - 1_800_000_000.0 > 30
+    assert not lease_expired(api.leases[("netprobe-system", "netprobe-ns-x")], clock.wall())
+    report = clean_cluster(api, "netprobe-system", 10, clock)
+    assert not report.found
+    backend.teardown()

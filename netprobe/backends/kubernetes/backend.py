@@ -20,7 +20,7 @@ from types import MappingProxyType
 
 from netprobe.backends.base import ExecResult
 from netprobe.backends.kubernetes.api import KubeGateway, Obj
-from netprobe.backends.kubernetes.locks import LeaseLocks
+from netprobe.backends.kubernetes.locks import LeaseLocks, RenewingClock
 from netprobe.backends.kubernetes.manifests import (
     OWNERSHIP_KEYS,
     PROBE_CONTAINER,
@@ -107,6 +107,7 @@ class KubernetesBackend:
             self._clock,
             self._options.lease_seconds,
         )
+        self._waiting_clock = RenewingClock(self._clock, self._locks)
         self._suite_namespaces: tuple[str, ...] = ()
         self._created_namespaces: list[str] = []
         self._borrowed: set[str] = set()
@@ -168,7 +169,7 @@ class KubernetesBackend:
                 [p.ref for p in probe_pods],
                 self._run_id,
                 self._options.ready_timeout,
-                self._clock,
+                self._waiting_clock,
             )
         for ref, workload in sorted(self._workloads.items()):
             self._stage(workload, self._sources is None or ref in self._sources)
@@ -252,7 +253,7 @@ class KubernetesBackend:
             probe_container_name(chosen, self._options.image, self._run_id),
             self._options.image,
             self._options.ready_timeout,
-            self._clock,
+            self._waiting_clock,
         )
         self._staged[workload.ref] = staged
         self._pods[workload.ref] = _Target(workload.ref.namespace, staged.name, staged.container)

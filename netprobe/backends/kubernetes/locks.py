@@ -192,6 +192,27 @@ class LeaseLocks:
                 del self._held[name]
 
 
+class RenewingClock:
+    """``clock`` for the run's long waits (pods becoming ready, ephemeral containers
+    starting): every sleep is followed by a renewal when one is due. A wait can last longer
+    than a Lease (``--ready-timeout`` 180 s, Leases 120 s), and a run whose Leases expired
+    looks dead to ``netprobe cleanup``, which would delete its namespaces under it."""
+
+    def __init__(self, clock: Clock, locks: LeaseLocks) -> None:
+        self._clock = clock
+        self._locks = locks
+
+    def monotonic(self) -> float:
+        return self._clock.monotonic()
+
+    def wall(self) -> float:
+        return self._clock.wall()
+
+    def sleep(self, seconds: float) -> None:
+        self._clock.sleep(seconds)
+        self._locks.renew_if_due()
+
+
 def live_runs(gateway: KubeGateway, namespace: str, now: float) -> dict[str, str]:
     """Run ids holding an unexpired Lease -> the Lease's renew time."""
     if gateway.read_namespace(namespace) is None:
