@@ -231,6 +231,10 @@ def parse_yaml_documents(text: str, file: str) -> list[Field]:
         raise LocatedError(Location(file), f"YAML syntax error: {exc}") from None
     except LocatedError as exc:
         raise LocatedError(Location(file, exc.location.line), exc.message) from None
+    except RecursionError:
+        raise LocatedError(
+            Location(file), "YAML nested too deeply to read (no manifest or suite needs that)"
+        ) from None
     several = len(raw) > 1
     return [
         Field(doc, Location(file, _line_of(doc, 1), "", index if several else None))

@@ -45,3 +45,9 @@ def test_empty_documents_are_dropped() -> None:
 def test_missing_file_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
         load_yaml_documents(tmp_path / "nope.yaml")
+
+
+def test_yaml_nested_beyond_reason_is_an_input_error_not_a_crash() -> None:
+    with pytest.raises(LocatedError, match="nested too deeply") as caught:
+        parse_yaml_documents("a: " + "[" * 5000 + "]" * 5000, "deep.yaml")
+    assert caught.value.location.file == "deep.yaml"
