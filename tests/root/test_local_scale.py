@@ -70,3 +70,30 @@ def test_a_run_id_another_run_claimed_is_refused_and_left_to_it() -> None:
         assert cleanup.owner_file(run_id).read_text().strip() == str(os.getpid())
     finally:
         cleanup.release(run_id)
+
+
+def test_a_teardown_cut_short_by_a_second_ctrl_c_is_finished_by_the_next_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # deploy() tears down when interrupted, while the runner's handler still turns a second
+    # Ctrl-C into KeyboardInterrupt; the runner's own teardown must then finish the job.
+    backend = LocalBackend()
+    spaces = [Namespace("n", Labels({NAMESPACE_NAME_LABEL: "n"}))]
+    backend.deploy(spaces, [Pod(PodRef("n", "p"), Labels(), (ContainerPort(80),))], [])
+    real_remove = cleanup.remove
+    calls = []
+
+    def interrupted_once(*args: object) -> None:
+        calls.append(args)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        real_remove(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cleanup, "remove", interrupted_once)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            backend.teardown()
+        backend.teardown()
+        assert cleanup.find(cleanup.Commands(), run_id=backend.run_id) == []
+    finally:
+        real_remove(cleanup.Commands(), cleanup.find(cleanup.Commands(), run_id=backend.run_id))

@@ -96,6 +96,7 @@ class LocalBackend:
         self._owns_names = False
         self._kernel_checked = False
         self._torn_down = False
+        self._teardown_done = False
 
     def __enter__(self) -> LocalBackend:
         return self
@@ -257,8 +258,10 @@ class LocalBackend:
         return self._commands.exec(in_netns(netns, argv), timeout)
 
     def teardown(self) -> None:
+        """Remove everything of this run. A teardown cut short (a second Ctrl-C while
+        ``deploy`` cleans up after the first) is done again in full by the next call."""
         with self._lock:
-            if self._torn_down:
+            if self._torn_down and self._teardown_done:
                 return
             self._torn_down = True
         self._enforcer.close()
@@ -267,6 +270,7 @@ class LocalBackend:
             leftovers = cleanup.find(self._commands, run_id=self.run_id)
             cleanup.remove(self._commands, leftovers)
             cleanup.release(self.run_id)
+        self._teardown_done = True
 
     def _change(self, state: ClusterState) -> None:
         if self._torn_down:
