@@ -97,3 +97,20 @@ def test_a_teardown_cut_short_by_a_second_ctrl_c_is_finished_by_the_next_one(
         assert cleanup.find(cleanup.Commands(), run_id=backend.run_id) == []
     finally:
         real_remove(cleanup.Commands(), cleanup.find(cleanup.Commands(), run_id=backend.run_id))
+
+
+def test_the_kernel_check_namespace_is_claimed_so_cleanup_can_remove_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from netprobe.backends.local import preflight
+
+    backend = LocalBackend()
+    seen: list[bool] = []
+
+    def check(names: object, commands: object) -> None:
+        seen.append(cleanup.owner_file(backend.run_id).is_file())
+
+    monkeypatch.setattr(preflight, "check_kernel", check)
+    backend.preflight()
+    assert seen == [True]
+    assert not cleanup.owner_file(backend.run_id).exists()

@@ -117,9 +117,22 @@ class LocalBackend:
         """BackendError naming what is missing (privileges, tools, kernel features) and how
         to get it. The kernel is tried once per backend."""
         preflight.check_host()
-        if not self._kernel_checked:
+        if self._kernel_checked:
+            return
+        owned = self._owns_names
+        if not owned:
+            # The check's namespace is np-<runid>-check: claimed like all the run creates,
+            # so that `netprobe cleanup` removes it if netprobe is killed mid-check.
+            cleanup.claim(self.run_id)
+        try:
             preflight.check_kernel(self.names, self._commands)
-            self._kernel_checked = True
+        except BackendError:
+            if not owned:
+                cleanup.release(self.run_id)  # the check removed its namespace
+            raise
+        if not owned:
+            cleanup.release(self.run_id)
+        self._kernel_checked = True
 
     def deploy(
         self, namespaces: Sequence[Namespace], pods: Sequence[Pod], externals: Sequence[IPAddress]
