@@ -114,3 +114,22 @@ def test_the_kernel_check_namespace_is_claimed_so_cleanup_can_remove_it(
     backend.preflight()
     assert seen == [True]
     assert not cleanup.owner_file(backend.run_id).exists()
+
+
+def test_what_teardown_could_not_remove_stays_claimed_for_cleanup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    backend = LocalBackend()
+    spaces = [Namespace("n", Labels({NAMESPACE_NAME_LABEL: "n"}))]
+    backend.deploy(spaces, [Pod(PodRef("n", "p"), Labels(), (ContainerPort(80),))], [])
+    real_remove = cleanup.remove
+    monkeypatch.setattr(cleanup, "remove", lambda commands, items: None)  # 'netns del' failed
+    try:
+        with pytest.raises(BackendError, match="could not remove netns np-"):
+            backend.teardown()
+        assert cleanup.owner_file(backend.run_id).is_file()
+        monkeypatch.setattr(cleanup, "is_live", lambda run, state_dir: False)  # netprobe exited
+        found = cleanup.find(cleanup.Commands())
+        assert {item.run_id for item in found} >= {backend.run_id}
+    finally:
+        real_remove(cleanup.Commands(), cleanup.find(cleanup.Commands(), run_id=backend.run_id))

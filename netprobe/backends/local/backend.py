@@ -19,6 +19,7 @@ from types import TracebackType
 
 from netprobe.backends.base import ExecResult
 from netprobe.backends.local import cleanup, preflight, servers, topology
+from netprobe.backends.local.cleanup import Kind
 from netprobe.backends.local.enforcer import Enforcer
 from netprobe.backends.local.naming import Names, new_run_id
 from netprobe.backends.local.netns import Commands, in_netns
@@ -281,7 +282,18 @@ class LocalBackend:
         servers.stop(self._servers)
         if self._owns_names:
             leftovers = cleanup.find(self._commands, run_id=self.run_id)
-            cleanup.remove(self._commands, leftovers)
+            cleanup.remove(self._commands, [i for i in leftovers if i.kind is not Kind.STATE])
+            left = [
+                str(item)
+                for item in cleanup.find(self._commands, run_id=self.run_id)
+                if item.kind in (Kind.NETNS, Kind.LINK)
+            ]
+            if left:
+                # The owner file stays, so that `netprobe cleanup` can still find them.
+                self._teardown_done = True
+                raise BackendError(
+                    f"could not remove {', '.join(left)}; run `netprobe cleanup` as root"
+                )
             cleanup.release(self.run_id)
         self._teardown_done = True
 
