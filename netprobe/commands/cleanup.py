@@ -52,8 +52,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "cleanup",
         help="remove what an interrupted run left behind",
         description="Remove the namespaces, links, processes and rules that interrupted "
-        "netprobe runs left behind, found by netprobe's naming (np-<runid>-...). Runs whose "
-        "netprobe process is still alive are left alone unless --all is given.",
+        "netprobe runs left behind, found by netprobe's naming (np-<runid>-...) and, locally, "
+        "the run's claim in /run/netprobe (a namespace merely named like netprobe's is never "
+        "touched). Runs whose netprobe process is still alive are left alone unless --all "
+        "is given.",
     )
     parser.add_argument("--backend", choices=sorted(CLEANERS), default="local")
     parser.add_argument("--dry-run", action="store_true", help="list what would be removed")
