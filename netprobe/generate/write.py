@@ -18,13 +18,23 @@ from netprobe.generate.select import Pin, Selection
 from netprobe.model import NAMESPACE_NAME_LABEL, ClusterState, ContainerPort, Pod, PodRef
 
 
-def _plain(value: Any) -> Any:
-    """Dict and list subclasses (the loader's line-keeping ones) as plain values."""
+def _plain(value: Any, copies: dict[int, Any] | None = None) -> Any:
+    """Dict and list subclasses (the loader's line-keeping ones) as plain values; a node
+    shared through a YAML alias is copied once (safe_dump then writes it as an alias)."""
+    if not isinstance(value, Mapping | list | tuple):
+        return value
+    copies = {} if copies is None else copies
+    done = copies.get(id(value))
+    if done is not None:
+        return done
+    copy: Any
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    return value
+        copy = copies[id(value)] = {}
+        copy.update((str(k), _plain(v, copies)) for k, v in value.items())
+    else:
+        copy = copies[id(value)] = []
+        copy.extend(_plain(item, copies) for item in value)
+    return copy
 
 
 def _flow(value: Any) -> str:

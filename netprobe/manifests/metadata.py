@@ -1,8 +1,9 @@
 """What every modelled object shares: its identity (``apiVersion``, ``kind``) and
 ``metadata`` (name, namespace, labels), validated as the API server does.
 
-Only the metadata fields netprobe uses are checked; the rest (annotations, uid,
-resourceVersion, managedFields, ...) is tolerated, since ``kubectl get -o yaml`` prints it.
+Only the metadata fields netprobe uses are checked, and annotations (strings only: backends
+send them on); the rest (uid, resourceVersion, managedFields, ...) is tolerated, since
+``kubectl get -o yaml`` prints it.
 """
 
 from __future__ import annotations
@@ -75,4 +76,7 @@ def parse_metadata(document: Field, kind: str, *, namespaced: bool) -> ObjectMet
             )
     labels_field = metadata.get("labels")
     labels = parse_labels(labels_field) if labels_field is not None else Labels()
+    annotations = metadata.get("annotations")
+    if annotations is not None and annotations.value is not None:
+        annotations.as_str_map()  # the API server takes only strings; backends send them on
     return ObjectMeta(name, namespace, labels)

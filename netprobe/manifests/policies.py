@@ -187,10 +187,23 @@ def parse_protocol(field: Field) -> Protocol:
     return Protocol(text)
 
 
-def plain(value: Any) -> Any:
-    """A deep copy made of plain dicts, lists and scalars (no line-number subclasses)."""
+def plain(value: Any, copies: dict[int, Any] | None = None) -> Any:
+    """A deep copy made of plain dicts, lists and scalars (no line-number subclasses).
+
+    A node YAML shares through an alias is copied once and stays shared: copying each use
+    apart would grow exponentially on a "billion laughs" document.
+    """
+    if not isinstance(value, dict | list):
+        return value
+    copies = {} if copies is None else copies
+    done = copies.get(id(value))
+    if done is not None:
+        return done
+    copy: Any
     if isinstance(value, dict):
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
+        copy = copies[id(value)] = {}
+        copy.update((key, plain(item, copies)) for key, item in value.items())
+    else:
+        copy = copies[id(value)] = []
+        copy.extend(plain(item, copies) for item in value)
+    return copy

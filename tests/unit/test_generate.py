@@ -84,6 +84,22 @@ def test_namespaces_named_like_yaml_booleans_and_numbers_load_back(
     assert main(["check", str(path)]) == 0
 
 
+def test_policies_with_aliased_metadata_are_inlined_without_expanding_the_aliases(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    levels = ['    l0: &l0 ["ha", "ha", "ha", "ha", "ha", "ha", "ha", "ha", "ha"]']
+    levels += [f"    l{n}: &l{n} [" + ", ".join([f"*l{n - 1}"] * 9) + "]" for n in range(1, 7)]
+    aliased = YAML_LOOKALIKES.replace(
+        'metadata: {name: web, namespace: "no"}',
+        'metadata:\n  name: web\n  namespace: "no"\n  managedFields:\n' + "\n".join(levels),
+    )
+    manifests = tmp_path / "m.yaml"
+    manifests.write_text(aliased)
+    path = generate(capsys, tmp_path, "-f", str(manifests))
+    assert len(path.read_text()) < 20_000  # 9**6 "ha"s when expanded
+    assert main(["check", str(path)]) == 0
+
+
 @pytest.mark.parametrize("manifests", MANIFESTS, ids=lambda path: path.parent.name)
 def test_every_rule_and_default_deny_is_pinned_or_explained(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, manifests: Path

@@ -321,3 +321,33 @@ def test_hidden_files_and_directories_are_left_out(tmp_path: Path) -> None:
     (tmp_path / ".draft.yaml").write_text("not: a manifest\n")
     (tmp_path / "ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n")
     assert manifest_files([tmp_path], Warnings()) == [tmp_path / "ns.yaml"]
+
+
+def _laughs(levels: int) -> str:
+    """A "billion laughs" block: each level aliases the previous one nine times."""
+    lines = ['    l0: &l0 ["ha", "ha", "ha", "ha", "ha", "ha", "ha", "ha", "ha"]']
+    for level in range(1, levels):
+        lines.append(f"    l{level}: &l{level} [" + ", ".join([f"*l{level - 1}"] * 9) + "]")
+    return "\n".join(lines)
+
+
+def test_aliased_metadata_is_copied_once_not_expanded() -> None:
+    text = (
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+        f"metadata:\n  name: p\n  namespace: a\n  managedFields:\n{_laughs(7)}\n"
+        "spec: {podSelector: {}}\n"
+    )
+    (policy,) = objects_of(text).policies  # expanded, 9 levels would take hours
+    assert policy.manifest is not None
+    fields = policy.manifest["metadata"]["managedFields"]
+    assert fields["l6"][0] is fields["l5"]
+
+
+def test_annotations_must_be_strings_as_the_api_server_requires() -> None:
+    text = (
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+        f"metadata:\n  name: p\n  namespace: a\n  annotations:\n{_laughs(2)}\n"
+        "spec: {podSelector: {}}\n"
+    )
+    with pytest.raises(LocatedError, match=r"metadata\.annotations\.l0: expected a string"):
+        objects_of(text)
