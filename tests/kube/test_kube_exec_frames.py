@@ -264,3 +264,23 @@ def test_each_exec_worker_owns_its_client_and_replaces_it_after_an_abandoned_cal
         j.future.result(5)
     assert len(made) == 3  # the abandoned worker started afresh, the other kept its client
     workers.close()
+
+
+def test_workers_stuck_in_abandoned_handshakes_are_replaced(
+    gateway: ClientGateway, sockets: Sockets
+) -> None:
+    # A WebSocket handshake has no timeout of its own: a worker abandoned in one may never
+    # come back. With every worker (3 here) stuck so, later execs must still run.
+    release = threading.Event()
+
+    def hang() -> FakeWebSocket:
+        release.wait(10)
+        return FakeWebSocket([status(SUCCESS)])
+
+    sockets.extend([hang, hang, hang])
+    for _ in range(3):
+        assert gateway.exec("x", "a", "probe", ["true"], 0.2).timed_out
+    sockets.append(FakeWebSocket([(1, b"NETPROBE_DONE\n"), status(SUCCESS)]))
+    result = gateway.exec("x", "a", "probe", ["true"], 2.0)
+    release.set()
+    assert not result.timed_out and result.stdout == "NETPROBE_DONE\n"

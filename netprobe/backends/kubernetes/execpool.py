@@ -51,6 +51,9 @@ class _Job:
     run: Callable[[Any, Handle], ExecResult]
     handle: Handle
     future: Future[ExecResult]
+    stuck: bool = False
+    """Abandoned while running: its worker may never return (a WebSocket handshake has no
+    timeout), so another worker stands in for it."""
 
 
 class ExecWorkers:
@@ -62,19 +65,33 @@ class ExecWorkers:
         self._size = max(1, size)
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
+        self._stuck = 0
+        self._started = 0
         self._lock = threading.Lock()
 
     def submit(self, run: Callable[[Any, Handle], ExecResult]) -> _Job:
         with self._lock:
-            if len(self._threads) < self._size:
+            # Stand-ins for stuck workers, but never more than ``size`` of them: an API
+            # server that hangs every handshake must not cost a thread per exec.
+            if len(self._threads) < self._size + min(self._stuck, self._size):
                 thread = threading.Thread(
-                    target=self._loop, name=f"netprobe-exec-{len(self._threads)}", daemon=True
+                    target=self._loop, name=f"netprobe-exec-{self._started}", daemon=True
                 )
+                self._started += 1
                 self._threads.append(thread)
                 thread.start()
         job = _Job(run, Handle(), Future())
         self._queue.put(job)
         return job
+
+    def abandon(self, job: _Job) -> None:
+        """Give up on ``job``: close its stream, or cancel it if it has not started. A
+        worker still inside it counts as stuck until it returns, and is replaced."""
+        job.handle.abandon()
+        with self._lock:
+            if not job.future.cancel() and not job.future.done():
+                job.stuck = True
+                self._stuck += 1
 
     def _loop(self) -> None:
         api: Any = None
@@ -89,7 +106,15 @@ class ExecWorkers:
                 job.future.set_exception(exc)
             if job.handle.abandoned:
                 api = None  # its socket was closed under it: start afresh
+            with self._lock:
+                if job.stuck:
+                    # Back at last: another worker took this one's place, so it ends.
+                    self._stuck -= 1
+                    self._threads.remove(threading.current_thread())
+                    return
 
     def close(self) -> None:
-        for _ in self._threads:
+        with self._lock:
+            count = len(self._threads)
+        for _ in range(count):
             self._queue.put(None)

@@ -479,8 +479,7 @@ class ClientGateway:
         try:
             return job.future.result(timeout=max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
-            job.handle.abandon()
-            job.future.cancel()
+            self._workers.abandon(job)
             return ExecResult(
                 None, "", f"netprobe: exec abandoned at its {timeout:g}s deadline\n", True
             )
