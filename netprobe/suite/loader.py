@@ -91,19 +91,23 @@ def parse_suite(root: Field, path: Path, warn: Warn) -> Suite:
 
 def load_suites(paths: Sequence[Path], warn: Warn) -> tuple[Suite, ...]:
     """Suites from files and directories (in directories, every ``*.netprobe.yaml`` below
-    them, sorted); a directory without any is an error."""
-    suites: list[Suite] = []
+    them, sorted); a directory without any is an error. A file named twice (or named and
+    inside a directory named) is loaded once, so its expectations are not counted twice."""
+    files: list[Path] = []
     for path in paths:
         if path.is_dir():
             found = sorted(p for p in path.rglob(f"*{SUFFIX}") if p.is_file())
             if not found:
                 raise InputError(f"{path}: no suite files (*{SUFFIX}) in this directory")
-            suites.extend(load_suite(p, warn) for p in found)
+            files.extend(found)
         elif path.exists():
-            suites.append(load_suite(path, warn))
+            files.append(path)
         else:
             raise InputError(f"{path}: no such file or directory")
-    return tuple(suites)
+    first: dict[Path, Path] = {}
+    for file in files:
+        first.setdefault(file.resolve(), file)
+    return tuple(load_suite(file, warn) for file in first.values())
 
 
 def replace_policies(suite: Suite, policies: Sequence[NetworkPolicy]) -> Suite:

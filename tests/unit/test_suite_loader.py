@@ -300,6 +300,16 @@ def test_directories_hold_only_netprobe_suites(tmp_path: Path) -> None:
         load_suites([tmp_path / "empty"], print)
 
 
+def test_a_suite_named_twice_is_loaded_once_in_the_order_first_named(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.netprobe.yaml").write_text(
+            PODS + "expect: [{allow: frontend/web -> database/db:5432}]\n"
+        )
+    b = tmp_path / "b.netprobe.yaml"
+    suites = load_suites([b, tmp_path, tmp_path / "." / "a.netprobe.yaml"], print)
+    assert [s.name for s in suites] == ["b", "a"]
+
+
 def test_the_error_names_file_line_and_field(tmp_path: Path) -> None:
     with pytest.raises(LocatedError) as info:
         load(tmp_path, PODS + "expect:\n  - allow: frontend/web -> databse/db:5432\n")
