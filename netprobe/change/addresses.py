@@ -1,10 +1,11 @@
-"""Connections from pods to addresses outside the pods that a change opens or closes.
+"""Connections between pods and addresses outside the pods that a change opens or closes.
 
 The matrices only hold pods, so addresses are judged apart: a few representative
 addresses — inside and in the ``except`` of each ipBlock of a changed policy, and one
 documentation address standing for "the outside world" when a changed policy isolates
-egress — from each source class whose egress the change touches. Only the source's
-egress side decides such a connection (NETWORKPOLICY.md rule 7).
+the direction — from each source class whose egress the change touches (towards the
+address), and to each destination class whose ingress it touches (from the address).
+Only the pod's side decides such a connection (NETWORKPOLICY.md rule 7).
 """
 
 from __future__ import annotations
@@ -18,18 +19,21 @@ from netprobe.analyzer.peers import rule_peer_matches
 from netprobe.analyzer.ports import rule_port_matches
 from netprobe.change.model import OUTSIDE, Cause, CauseKind, ChangeKind, PortSpec
 from netprobe.change.sides import Side, Sides
-from netprobe.model import IPAddress, NetworkPolicy, PolicyRef, PolicyType, Protocol
+from netprobe.model import IPAddress, NetworkPolicy, Pod, PolicyRef, PolicyType, Protocol
 
 _Key = tuple[ChangeKind, Cause, IPAddress]
 
 
-def representatives(policies: Iterable[NetworkPolicy]) -> tuple[IPAddress, ...]:
-    """Addresses worth judging for a change of ``policies``, in a stable order."""
+def representatives(
+    policies: Iterable[NetworkPolicy], direction: PolicyType = PolicyType.EGRESS
+) -> tuple[IPAddress, ...]:
+    """Addresses worth judging for a change of ``policies`` in ``direction``, in a stable
+    order."""
     found: dict[IPAddress, None] = {}
     for policy in policies:
-        if policy.isolates(PolicyType.EGRESS):
+        if policy.isolates(direction):
             found.setdefault(OUTSIDE, None)
-        for rule in policy.egress:
+        for rule in policy.rules(direction):
             for peer in rule.peers:
                 block = peer.ip_block
                 if block is None:
@@ -59,8 +63,10 @@ def flips(
     addresses: Sequence[IPAddress],
     ports: Sequence[PortSpec],
     changed: frozenset[PolicyRef],
+    direction: PolicyType = PolicyType.EGRESS,
 ) -> dict[_Key, dict[int, int]]:
-    """(kind, cause, address) -> port index -> the source classes whose verdict flipped."""
+    """(kind, cause, address) -> port index -> the pod classes (``sources``: the sources
+    for egress, the destinations for ingress) whose verdict flipped."""
     found: dict[_Key, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     pods = {pod.ip for pod in after.state.pods if pod.ip} | {
         ip for pod in after.state.pods for ip in pod.ips
@@ -70,29 +76,36 @@ def flips(
             continue
         for q, (port, protocol) in enumerate(ports):
             for source in bit_indices(sources):
-                was = before.side(source, PolicyType.EGRESS, port, protocol)
-                now = after.side(source, PolicyType.EGRESS, port, protocol)
-                old = list(_admitting(before, was, address, port, protocol))
-                new = list(_admitting(after, now, address, port, protocol))
+                was = before.side(source, direction, port, protocol)
+                now = after.side(source, direction, port, protocol)
+                # a named port resolves on the receiving pod: the anchor, for ingress
+                receiving = after.reps[source] if direction is PolicyType.INGRESS else None
+                old = list(_admitting(before, was, address, port, protocol, receiving))
+                new = list(_admitting(after, now, address, port, protocol, receiving))
                 allowed_before = not was.isolating or bool(old)
                 allowed_after = not now.isolating or bool(new)
                 if allowed_before == allowed_after:
                     continue
                 kind = ChangeKind.OPENED if allowed_after else ChangeKind.CLOSED
-                cause = _cause(kind, was, now, old, new, changed)
+                cause = _cause(kind, was, now, old, new, changed, direction)
                 found[kind, cause, address][q] |= 1 << source
     return found
 
 
 def _admitting(
-    sides: Sides, side: Side, address: IPAddress, port: int, protocol: Protocol
+    sides: Sides,
+    side: Side,
+    address: IPAddress,
+    port: int,
+    protocol: Protocol,
+    receiving: Pod | None,
 ) -> Iterator[tuple[NetworkPolicy, int]]:
     for policy, index, rule, _ in side.rules:
         if rule_peer_matches(rule, policy.namespace, address, sides.state) and rule_port_matches(
             rule.ports,
             port,
             protocol,
-            None,
+            receiving,
         ):
             yield policy, index
 
@@ -104,21 +117,27 @@ def _cause(
     old: list[tuple[NetworkPolicy, int]],
     new: list[tuple[NetworkPolicy, int]],
     changed: frozenset[PolicyRef],
+    direction: PolicyType,
 ) -> Cause:
-    egress = PolicyType.EGRESS
     if kind is ChangeKind.OPENED and not after.isolating:
         refs = tuple(p.ref for p in before.isolating if p.ref in changed)
-        return Cause(CauseKind.LIFTED, egress, refs or tuple(p.ref for p in before.isolating))
+        return Cause(CauseKind.LIFTED, direction, refs or tuple(p.ref for p in before.isolating))
     if kind is ChangeKind.CLOSED and not before.isolating:
         refs = tuple(p.ref for p in after.isolating if p.ref in changed)
         where = next((p.location for p in after.isolating if p.ref in changed), None)
         return Cause(
-            CauseKind.ISOLATED, egress, refs or tuple(p.ref for p in after.isolating), None, where
+            CauseKind.ISOLATED,
+            direction,
+            refs or tuple(p.ref for p in after.isolating),
+            None,
+            where,
         )
     admitting = new if kind is ChangeKind.OPENED else old
     admitting.sort(key=lambda entry: entry[0].ref not in changed)
     if admitting:
         policy, index = admitting[0]
-        rule = policy.egress[index]
-        return Cause(CauseKind.RULE, egress, (policy.ref,), index, rule.location or policy.location)
-    return Cause(CauseKind.OTHER, egress, tuple(sorted(changed)))
+        rule = policy.rules(direction)[index]
+        return Cause(
+            CauseKind.RULE, direction, (policy.ref,), index, rule.location or policy.location
+        )
+    return Cause(CauseKind.OTHER, direction, tuple(sorted(changed)))

@@ -66,6 +66,12 @@ def diff(before: ClusterState, after: ClusterState, ports: Sequence[PortSpec]) -
     if outside and egress:
         towards = address_flips(cells.before, cells.after, egress, outside, ports, refs)
         changes += _address_changes(after, describer, ports, towards)
+    outside = representatives(versions, PolicyType.INGRESS)
+    if outside and ingress:
+        inwards = address_flips(
+            cells.before, cells.after, ingress, outside, ports, refs, PolicyType.INGRESS
+        )
+        changes += _address_changes(after, describer, ports, inwards, incoming=True)
     changes.sort(key=lambda c: (c.cause.policies, c.kind, c.destination_text, str(c.sources)))
     return Diff(tuple(changes), ports, len(after.pods), changed)
 
@@ -160,29 +166,36 @@ def _address_changes(
     describer: Describer,
     ports: tuple[PortSpec, ...],
     found: dict[tuple[ChangeKind, Cause, IPAddress], dict[int, int]],
+    incoming: bool = False,
 ) -> list[Change]:
-    """Rows towards addresses: sources sharing kind, cause, address and ports merged."""
+    """Rows towards addresses (or from them, ``incoming``): pods sharing kind, cause,
+    address and ports merged."""
     by_sources: dict[tuple[ChangeKind, Cause, IPAddress, int], list[int]] = defaultdict(list)
     for (kind, cause, address), per_port in found.items():
         for q, sources in per_port.items():
             by_sources[kind, cause, address, sources].append(q)
     changes = []
     for (kind, cause, address, sources), port_list in by_sources.items():
-        source = describer.pods_of(sources)[0].ref
+        pod = describer.pods_of(sources)[0].ref
         port, protocol = ports[min(port_list)]
-        example = Connection(source, address, port, protocol)
+        if incoming:
+            example = Connection(address, pod, port, protocol)
+        else:
+            example = Connection(pod, address, port, protocol)
         explanation = tuple(str(reason) for reason in evaluate(example, after).reasons)
+        pods = describer.describe(sources)
         changes.append(
             Change(
                 kind,
-                describer.describe(sources),
-                PodSet(()),
+                PodSet(()) if incoming else pods,
+                pods if incoming else PodSet(()),
                 tuple(ports[q] for q in sorted(port_list)),
                 cause,
                 describer.count(sources),
                 example,
                 explanation,
                 address,
+                from_address=incoming,
             )
         )
     return changes

@@ -113,23 +113,32 @@ class Change:
     explanation: tuple[str, ...] = ()
     """The analyzer's reasons for the example connection after the change."""
     address: IPAddress | None = None
-    """Set when the destination is an address outside the pods (``destinations`` is empty)."""
+    """Set when one end is an address outside the pods: the destination (``destinations``
+    is empty), or the source when ``from_address`` (``sources`` is empty)."""
+    from_address: bool = False
 
     @property
     def port_text(self) -> str:
         return ",".join(f"{port}/{protocol}" for port, protocol in self.ports)
 
     @property
+    def source_text(self) -> str:
+        return self._address_text() if self.from_address else str(self.sources)
+
+    @property
     def destination_text(self) -> str:
-        if self.address is None:
+        if self.address is None or self.from_address:
             return str(self.destinations)
+        return self._address_text()
+
+    def _address_text(self) -> str:
         if self.address == OUTSIDE:
             return f"address {self.address} (stands for any address outside the pods)"
         return f"address {self.address}"
 
     def __str__(self) -> str:
         return (
-            f"{self.sources} -> {self.destination_text} {self.port_text}: "
+            f"{self.source_text} -> {self.destination_text} {self.port_text}: "
             f"{self.kind.upper()} {self.cause.describe(self.kind)}"
         )
 

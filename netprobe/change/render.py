@@ -47,7 +47,7 @@ def render_text(result: Diff) -> str:
         lines += ["", f"{kind.upper()} {cause.describe(kind)}{at}: {total} connection(s)"]
         for change in changes[:ROWS_PER_CAUSE]:
             lines.append(
-                f"  {change.sources} -> {change.destination_text} {change.port_text}"
+                f"  {change.source_text} -> {change.destination_text} {change.port_text}"
                 f"  [{change.pairs} pod pair(s); e.g. {change.example}]"
             )
         if len(changes) > ROWS_PER_CAUSE:
@@ -73,7 +73,7 @@ def render_markdown(result: Diff) -> str:
 def _markdown_row(change: Change) -> str:
     cells = [
         f"**{change.kind.upper()}**",
-        str(change.sources),
+        change.source_text,
         change.destination_text,
         change.port_text,
         change.cause.describe(change.kind),
@@ -103,9 +103,11 @@ def _change(change: Change) -> dict[str, Any]:
     return {
         "change": str(change.kind),
         "text": str(change),
-        "from": _pod_set(change.sources),
+        "from": {"address": str(change.address)}
+        if change.from_address
+        else _pod_set(change.sources),
         "to": _pod_set(change.destinations)
-        if change.address is None
+        if change.address is None or change.from_address
         else {"address": str(change.address)},
         "ports": [{"port": port, "protocol": str(protocol)} for port, protocol in change.ports],
         "pairs": change.pairs,

@@ -16,7 +16,7 @@ import pytest
 from netprobe.analyzer import evaluate, matrix
 from netprobe.change import ChangeKind, Diff, diff
 from netprobe.change.addresses import representatives
-from netprobe.model import ClusterState, Connection, IPAddress, PodRef, Protocol
+from netprobe.model import ClusterState, Connection, IPAddress, PodRef, PolicyType, Protocol
 
 
 def _bench() -> ModuleType:
@@ -33,7 +33,8 @@ BENCH = _bench()
 PORTS: tuple[tuple[int, Protocol], ...] = BENCH.PORTS
 
 Cell = tuple[PodRef, PodRef, tuple[int, Protocol], ChangeKind]
-AddressCell = tuple[PodRef, IPAddress, tuple[int, Protocol], ChangeKind]
+AddressCell = tuple[PodRef, IPAddress, tuple[int, Protocol], ChangeKind, bool]
+"""(pod, address, port, kind, whether the address is the source)."""
 
 
 def changed(before: ClusterState, seed: int, mode: str) -> ClusterState:
@@ -88,10 +89,11 @@ def expand_addresses(result: Diff) -> set[AddressCell]:
     for change in result.changes:
         if change.address is None:
             continue
-        assert change.pairs == change.sources.count
-        for ref in (ref for group in change.sources.groups for ref in group.pods):
+        pods = change.destinations if change.from_address else change.sources
+        assert change.pairs == pods.count
+        for ref in (ref for group in pods.groups for ref in group.pods):
             for port in change.ports:
-                cell = (ref, change.address, port, change.kind)
+                cell = (ref, change.address, port, change.kind, change.from_address)
                 assert cell not in cells, f"{cell} reported twice"
                 cells.add(cell)
     return cells
@@ -103,16 +105,22 @@ def brute_force_addresses(before: ClusterState, after: ClusterState) -> set[Addr
         for p in (*before.policies, *after.policies)
         if p not in set(before.policies) & set(after.policies)
     ]
+    pod_ips = {ip for pod in before.pods for ip in (*pod.ips, pod.ip) if ip is not None}
     cells: set[AddressCell] = set()
-    for address in representatives(versions):
-        for pod in before.pods:
-            for port, protocol in PORTS:
-                connection = Connection(pod.ref, address, port, protocol)
-                was = evaluate(connection, before).allowed
-                now = evaluate(connection, after).allowed
-                if was != now:
-                    kind = ChangeKind.OPENED if now else ChangeKind.CLOSED
-                    cells.add((pod.ref, address, (port, protocol), kind))
+    for incoming in (False, True):
+        direction = PolicyType.INGRESS if incoming else PolicyType.EGRESS
+        for address in set(representatives(versions, direction)) - pod_ips:
+            for pod in before.pods:
+                for port, protocol in PORTS:
+                    if incoming:
+                        connection = Connection(address, pod.ref, port, protocol)
+                    else:
+                        connection = Connection(pod.ref, address, port, protocol)
+                    was = evaluate(connection, before).allowed
+                    now = evaluate(connection, after).allowed
+                    if was != now:
+                        kind = ChangeKind.OPENED if now else ChangeKind.CLOSED
+                        cells.add((pod.ref, address, (port, protocol), kind, incoming))
     return cells
 
 
@@ -125,7 +133,9 @@ def test_diff_reports_exactly_the_flipped_cells(seed: int, mode: str) -> None:
     assert expand(result) == brute_force(before, after)
 
 
-@pytest.mark.parametrize(("seed", "mode"), [(0, "edit"), (0, "add"), (1, "delete"), (3, "add")])
+@pytest.mark.parametrize(
+    ("seed", "mode"), [(0, "edit"), (0, "add"), (1, "delete"), (1, "add"), (3, "add")]
+)
 def test_diff_reports_exactly_the_flipped_address_connections(seed: int, mode: str) -> None:
     before = BENCH.synthetic_cluster(300, seed)
     after = changed(before, seed, mode)

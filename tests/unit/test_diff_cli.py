@@ -237,3 +237,29 @@ def test_egress_changes_towards_addresses_outside_the_pods(
         ("closed", "192.0.2.1", "frontend/web-egress now isolates it for egress (default deny)"),
         ("closed", "10.1.0.1", "frontend/web-egress now isolates it for egress (default deny)"),
     }
+
+
+def test_ingress_opened_from_addresses_outside_the_pods_is_reported(
+    capsys: pytest.CaptureFixture[str], files: dict[str, str], tmp_path: Path
+) -> None:
+    world = tmp_path / "world.yaml"
+    world.write_text(
+        DENY + "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+        "metadata: {name: from-world, namespace: db}\nspec:\n"
+        "  podSelector: {matchLabels: {app: postgres}}\n"
+        "  ingress:\n    - from: [{ipBlock: {cidr: 0.0.0.0/0, except: [10.0.0.0/8]}}]\n"
+    )
+    code, out, _ = run(
+        capsys, "diff", "-f", files["cluster"], "--before", files["before"],
+        "--after", str(world), "--ports", "5432", "--fail-on", "opened", "-o", "json",
+    )  # fmt: skip
+    assert code == 1
+    rows = {
+        (c["change"], c["from"].get("address"), c["example"]["to"], c["cause"]["text"])
+        for c in json.loads(out)["changes"]
+        if "address" in c["from"]
+    }
+    assert rows == {
+        ("opened", "0.0.0.1", "db/pg-0", "by db/from-world ingress[0]"),
+        ("opened", "192.0.2.1", "db/pg-0", "by db/from-world ingress[0]"),
+    }
