@@ -25,7 +25,7 @@ def parse_port(text: str) -> tuple[int, Protocol]:
 def parse_port_number(number: str, item: str) -> int:
     """A port number in 1-65535; ``item`` is what the user typed, for the message."""
     number = number.strip()
-    if not number.isdigit() or not 1 <= int(number) <= 65535:
+    if not (number.isascii() and number.isdigit()) or not 1 <= int(number) <= 65535:
         raise InputError(f"port {item!r}: expected a number from 1 to 65535, like 80 or 53/UDP")
     return int(number)
 

@@ -77,7 +77,7 @@ def build_connection(source: str, destination: str, port: str, state: ClusterSta
     to_end = _endpoint(destination, "TO")
     text, _, protocol_text = port.partition("/")
     protocol = parse_protocol(protocol_text or "TCP", port)
-    if text.strip().isdigit():
+    if text.strip().isascii() and text.strip().isdigit():
         return Connection(from_end, to_end, parse_port_number(text, port), protocol)
     target = resolve_endpoint(to_end, state, "destination")
     if not isinstance(target, Pod):

@@ -150,7 +150,7 @@ def parse_protocol(text: str, field: Field) -> Protocol:
 
 
 def _parse_port(value: int | str, field: Field) -> int | str:
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         value = int(value)
     if isinstance(value, int):
         if not 1 <= value <= 65535:

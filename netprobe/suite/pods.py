@@ -114,7 +114,7 @@ def _container_port(item: Field) -> ContainerPort:
         item.fail(f"expected a port, got {type(item.value).__name__}", hint=_PORT_HINT)
     name, sep, rest = item.value.rpartition("=")
     number, slash, protocol_text = rest.partition("/")
-    if not number.strip().isdigit():
+    if not (number.strip().isascii() and number.strip().isdigit()):
         item.fail(f"'{item.value}' is not a port", hint=_PORT_HINT)
     protocol = parse_protocol(protocol_text, item) if slash else Protocol.TCP
     return _checked(item, int(number), protocol, name.strip() if sep else None)

@@ -103,6 +103,7 @@ def test_named_port_towards_an_address_is_explained(capsys: pytest.CaptureFixtur
         (["frontend/webserver01", "database/db01", "5432/ICMP"], "TCP, UDP, SCTP"),
         (["frontend/webserver01", "database/db01", "70000"], "from 1 to 65535"),
         (["frontend/webserver01", "10.0.0.0/8", "80"], "TO '10.0.0.0/8' is a CIDR"),
+        (["frontend/webserver01", "database/db01", "\u00b2"], "has no TCP port named"),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message(

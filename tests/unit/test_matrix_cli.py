@@ -174,6 +174,7 @@ def test_bad_port_spec(spec: str, message: str) -> None:
     [
         (["--ports", "80/ICMP"], "protocol must be one of TCP, UDP, SCTP"),
         (["--ports", "99999"], "expected a number from 1 to 65535"),
+        (["--ports", "\u00b2"], "expected a number from 1 to 65535"),  # isdigit(), not int()
     ],
 )
 def test_bad_arguments_exit_2_without_traceback(
