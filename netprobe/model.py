@@ -272,7 +272,10 @@ class Connection:
     protocol: Protocol = Protocol.TCP
 
     def __str__(self) -> str:
-        return f"{self.source} -> {self.destination}:{self.port}/{self.protocol}"
+        # [2001:db8::1]:443, as suites write it: the port would otherwise read as part of it
+        to = self.destination
+        destination = f"[{to}]" if isinstance(to, IPv6Address) else str(to)
+        return f"{self.source} -> {destination}:{self.port}/{self.protocol}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -120,7 +120,7 @@ def test_ipv6_destination_may_be_bracketed_as_in_suites(
 ) -> None:
     code, out, _ = run(capsys, "-f", THREE_TIER, "frontend/webserver01", "[2001:db8::1]", "80")
     assert code == 0
-    assert out.splitlines()[0].endswith("-> 2001:db8::1:80/TCP")
+    assert out.splitlines()[0].endswith("-> [2001:db8::1]:80/TCP")
 
 
 def test_host_network_pod_is_reported_undefined(
