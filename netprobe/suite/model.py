@@ -8,6 +8,7 @@ numeric port: everything after loading works on concrete pairs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from ipaddress import IPv6Address
 from pathlib import Path
 
 from netprobe.errors import Location
@@ -89,7 +90,9 @@ class Expectation:
         """A stable, readable identifier: ``ALLOW x/a -> y/b:80/TCP``."""
         verb = "allow" if self.allowed else "deny"
         port = f"{self.port_name}({self.port})" if self.port_name else str(self.port)
-        return f"{verb} {self.source} -> {self.destination}:{port}/{self.protocol}"
+        to = self.destination
+        destination = f"[{to}]" if isinstance(to, IPv6Address) else str(to)  # as suites write it
+        return f"{verb} {self.source} -> {destination}:{port}/{self.protocol}"
 
 
 @dataclass(frozen=True, slots=True)

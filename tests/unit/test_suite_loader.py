@@ -153,6 +153,8 @@ def test_external_destinations(
     assert expectation.destination == ip_address(address)
     assert expectation.cidr == (ip_network(cidr) if cidr else None)
     assert suite.externals == (ip_address(address),)
+    written = f"[{address}]" if ":" in address else address
+    assert expectation.id == f"deny frontend/web -> {written}:443/TCP"
 
 
 def test_matrix_cells(tmp_path: Path) -> None:
