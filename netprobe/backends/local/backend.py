@@ -44,8 +44,8 @@ EXTERNAL_PORT = 7
 external host answers on whatever port a suite probes."""
 
 SCTP_REASON = (
-    "the local backend does not probe SCTP: netcat-openbsd has no SCTP mode "
-    "(use the kubernetes backend for SCTP expectations)"
+    "the local backend does not probe SCTP: netcat-openbsd, the probe engine's client, "
+    "has no SCTP mode"
 )
 
 _EXTERNAL_NAT = f"""\
