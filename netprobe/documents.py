@@ -9,7 +9,7 @@ about Kubernetes or suites.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -184,6 +184,29 @@ class Field:
 
     def fail(self, message: str, hint: str | None = None) -> NoReturn:
         raise LocatedError(self.location, message, hint)
+
+
+def plain(value: Any, copies: dict[int, Any] | None = None) -> Any:
+    """A deep copy made of plain dicts, lists and scalars: no line-keeping subclasses, no
+    other mappings, no tuples (what ``yaml.safe_dump`` and an API server accept).
+
+    A node YAML shares through an alias is copied once and stays shared: copying each use
+    apart would grow exponentially on a "billion laughs" document.
+    """
+    if not isinstance(value, Mapping | list | tuple):
+        return value
+    copies = {} if copies is None else copies
+    done = copies.get(id(value))
+    if done is not None:
+        return done
+    copy: Any
+    if isinstance(value, Mapping):
+        copy = copies[id(value)] = {}
+        copy.update((key, plain(item, copies)) for key, item in value.items())
+    else:
+        copy = copies[id(value)] = []
+        copy.extend(plain(item, copies) for item in value)
+    return copy
 
 
 def type_name(value: Any) -> str:

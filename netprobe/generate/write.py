@@ -9,36 +9,18 @@ only on declared ports).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
 
+from netprobe.documents import plain
 from netprobe.generate.select import Pin, Selection
 from netprobe.model import NAMESPACE_NAME_LABEL, ClusterState, ContainerPort, Pod, PodRef
 
 
-def _plain(value: Any, copies: dict[int, Any] | None = None) -> Any:
-    """Dict and list subclasses (the loader's line-keeping ones) as plain values; a node
-    shared through a YAML alias is copied once (safe_dump then writes it as an alias)."""
-    if not isinstance(value, Mapping | list | tuple):
-        return value
-    copies = {} if copies is None else copies
-    done = copies.get(id(value))
-    if done is not None:
-        return done
-    copy: Any
-    if isinstance(value, Mapping):
-        copy = copies[id(value)] = {}
-        copy.update((str(k), _plain(v, copies)) for k, v in value.items())
-    else:
-        copy = copies[id(value)] = []
-        copy.extend(_plain(item, copies) for item in value)
-    return copy
-
-
 def _flow(value: Any) -> str:
-    return str(yaml.safe_dump(_plain(value), default_flow_style=True, width=10_000)).strip()
+    return str(yaml.safe_dump(plain(value), default_flow_style=True, width=10_000)).strip()
 
 
 def _key(text: str) -> str:
@@ -128,7 +110,7 @@ def render_suite(
             continue
         where = f" ({policy.location})" if policy.location else ""
         lines.append(f"  # {policy.ref}{where}")
-        text = yaml.safe_dump(_plain(policy.manifest), default_flow_style=False, sort_keys=False)
+        text = yaml.safe_dump(plain(policy.manifest), default_flow_style=False, sort_keys=False)
         body = text.rstrip("\n").splitlines()
         lines.append(f"  - {body[0]}")
         lines += [f"    {line}" for line in body[1:]]

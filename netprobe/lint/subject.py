@@ -140,11 +140,6 @@ def field_names(direction: PolicyType) -> tuple[str, str]:
     return ("ingress", "from") if direction is PolicyType.INGRESS else ("egress", "to")
 
 
-def rule_label(policy: NetworkPolicy, direction: PolicyType, index: int) -> str:
-    """``ns/name ingress[0]``: how findings and diffs name a rule."""
-    return f"{policy.ref} {field_names(direction)[0]}[{index}]"
-
-
 def rules_of(policy: NetworkPolicy) -> Iterator[tuple[PolicyType, int, Rule]]:
     """Every rule of ``policy`` with its direction and index, ingress first."""
     for direction in (PolicyType.INGRESS, PolicyType.EGRESS):

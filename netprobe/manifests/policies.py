@@ -8,9 +8,7 @@ validation. Every rule, peer and port keeps its location for reasons and reports
 
 from __future__ import annotations
 
-from typing import Any
-
-from netprobe.documents import Field, describe
+from netprobe.documents import Field, describe, plain
 from netprobe.manifests.cidrs import parse_ip_block
 from netprobe.manifests.labels import parse_label_selector
 from netprobe.manifests.metadata import check_identity, parse_metadata
@@ -185,25 +183,3 @@ def parse_protocol(field: Field) -> Protocol:
             hint="use TCP, UDP or SCTP" + (f"; {close}" if close else ""),
         )
     return Protocol(text)
-
-
-def plain(value: Any, copies: dict[int, Any] | None = None) -> Any:
-    """A deep copy made of plain dicts, lists and scalars (no line-number subclasses).
-
-    A node YAML shares through an alias is copied once and stays shared: copying each use
-    apart would grow exponentially on a "billion laughs" document.
-    """
-    if not isinstance(value, dict | list):
-        return value
-    copies = {} if copies is None else copies
-    done = copies.get(id(value))
-    if done is not None:
-        return done
-    copy: Any
-    if isinstance(value, dict):
-        copy = copies[id(value)] = {}
-        copy.update((key, plain(item, copies)) for key, item in value.items())
-    else:
-        copy = copies[id(value)] = []
-        copy.extend(plain(item, copies) for item in value)
-    return copy
