@@ -16,16 +16,20 @@ what is missing. Exec follows the pitfalls in docs/kubernetes.md:
 
 from __future__ import annotations
 
+import binascii
+import contextlib
 import json
+import logging
 import os
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any, TypeVar
 
 import urllib3
+import yaml
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException, OpenApiException
 from kubernetes.config.config_exception import ConfigException
@@ -33,6 +37,7 @@ from kubernetes.stream import stream
 from kubernetes.stream.ws_client import ERROR_CHANNEL, STDERR_CHANNEL, STDOUT_CHANNEL
 
 from netprobe.backends.base import ExecResult
+from netprobe.backends.kubernetes import kubeconfig
 from netprobe.backends.kubernetes.api import (
     AccessCheck,
     AccessDecision,
@@ -57,44 +62,132 @@ CONNECT_TIMEOUT = 10.0
 _HANDSHAKE = re.compile(r"Handshake status (\d{3})")
 
 
+# Besides ConfigException, the client lets these escape from loading a kubeconfig
+# (kubernetes/config/kube_config.py, 29.0.0 to 37.0.2): yaml.YAMLError and
+# UnicodeDecodeError (a ValueError) from parsing the file, binascii.Error (a ValueError) from
+# a *-data field that is not base64, and TypeError, AttributeError or KeyError from a file
+# shaped otherwise than it assumes (``clusters: 5``, a top-level list).
+_KUBECONFIG_ERRORS = (
+    ConfigException,
+    yaml.YAMLError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    KeyError,
+)
+
+
 def load_configuration(options: KubeOptions) -> tuple[Any, str]:
     """The client Configuration and a description of where it came from: ``--kubeconfig``,
     ``$KUBECONFIG``, ``~/.kube/config``, else the in-cluster service account."""
     configuration = client.Configuration()
     path = options.kubeconfig
     default = Path.home() / ".kube" / "config"
-    use_file = path is not None or bool(os.environ.get("KUBECONFIG")) or default.is_file()
-    try:
-        if use_file or options.context:
-            # The client reads $KUBECONFIG once, at import; read it now (a list of
-            # paths separated by ':' is merged by the client, as kubectl does).
-            config.load_kube_config(  # type: ignore[no-untyped-call]
-                config_file=str(path) if path else os.environ.get("KUBECONFIG") or str(default),
-                context=options.context,
-                client_configuration=configuration,
-                persist_config=False,
-            )
-            source = f"kubeconfig {path or os.environ.get('KUBECONFIG') or default}"
-            if options.context:
-                source += f", context {options.context}"
-        elif os.environ.get("KUBERNETES_SERVICE_HOST"):
+    if path is not None or os.environ.get("KUBECONFIG") or default.is_file() or options.context:
+        # The client reads $KUBECONFIG once, at import; read it now (a list of paths
+        # separated by ':' is merged by the client, as kubectl does).
+        files = str(path) if path else os.environ.get("KUBECONFIG") or str(default)
+        _load_kubeconfig(files, options.context, configuration)
+        source = f"kubeconfig {files}" + (f", context {options.context}" if options.context else "")
+    elif os.environ.get("KUBERNETES_SERVICE_HOST"):
+        try:
             config.load_incluster_config(  # type: ignore[no-untyped-call]
                 client_configuration=configuration
             )
-            source = "in-cluster service account"
-        else:
-            raise BackendError(
-                "no cluster configured: pass --kubeconfig, set KUBECONFIG, create "
-                "~/.kube/config, or run netprobe in a pod (in-cluster config)"
-            )
-    except ConfigException as exc:
-        raise BackendError(f"cannot load the cluster configuration: {exc}") from exc
-    except OSError as exc:
-        raise BackendError(f"cannot read the cluster configuration: {exc}") from exc
+        except ConfigException as exc:
+            raise BackendError(f"cannot load the cluster configuration: {exc}") from exc
+        source = "in-cluster service account"
+    else:
+        raise BackendError(
+            "no cluster configured: pass --kubeconfig, set KUBECONFIG, create "
+            "~/.kube/config, or run netprobe in a pod (in-cluster config)"
+        )
     # urllib3 retries a refused connection 3 times by default; once is enough to tell a
     # blip from a dead server, and keeps "cannot reach the API server" quick.
     configuration.retries = 1
     return configuration, f"{configuration.host} ({source})"
+
+
+def _load_kubeconfig(files: str, context: str | None, configuration: Any) -> None:
+    hint = "fix it, or choose another with --kubeconfig or --context"
+    try:
+        with _root_log_captured() as logged:
+            config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=files,
+                context=context,
+                client_configuration=configuration,
+                persist_config=False,
+            )
+    except (*_KUBECONFIG_ERRORS, OSError) as exc:
+        raise BackendError(f"kubeconfig {_config_problem(files, context, exc)}; {hint}") from exc
+    if logged:
+        raise BackendError(f"kubeconfig {files}: {_plugin_failure(files, context, logged)}")
+
+
+def _config_problem(files: str, context: str | None, exc: BaseException) -> str:
+    """``FILE: what is wrong`` for a kubeconfig the client could not load."""
+    if not kubeconfig.paths(files):
+        return f"{files}: no such file"
+    for path in kubeconfig.paths(files):
+        problem = kubeconfig.file_problem(path)
+        if problem:
+            return f"{path}: {problem}"
+    if isinstance(exc, ConfigException):
+        return f"{files}{f', context {context}' if context else ''}: {_one_line(str(exc))}"
+    if isinstance(exc, binascii.Error):
+        return f"{files}: certificate or key data (a *-data field) is not valid base64"
+    if isinstance(exc, OSError):
+        return f"{files}: {exc}"
+    return f"{files}: the client cannot use it ({type(exc).__name__}: {_one_line(str(exc))})"
+
+
+def _plugin_failure(files: str, context: str | None, logged: list[str]) -> str:
+    """The exec credential plugin's failure, from what the client logged while loading."""
+    command = None
+    with contextlib.suppress(*_KUBECONFIG_ERRORS, OSError):
+        contexts, current = config.list_kube_config_contexts(files)  # type: ignore[no-untyped-call]
+        chosen = (
+            next((c for c in contexts if c.get("name") == context), None) if context else current
+        )
+        user = ((chosen or {}).get("context") or {}).get("user")
+        command = kubeconfig.exec_command(files, str(user)) if user else None
+    plugin = f"`{command}`" if command else "of the current user"
+    return (
+        f"the kubeconfig's exec credential plugin {plugin} failed: "
+        f"{_one_line('; '.join(logged))} (run it by hand to see why, or log in again)"
+    )
+
+
+@contextlib.contextmanager
+def _root_log_captured() -> Iterator[list[str]]:
+    """The messages logged on the root logger during the block, kept off stderr.
+
+    The client reports a failing exec credential plugin only with ``logging.error()`` and
+    goes on without credentials (kube_config.py ``_load_from_exec_plugin``, 29.0.0 to
+    37.0.2), and ``logging.error()`` on an unconfigured root logger installs a stderr
+    handler for good (``logging.basicConfig``). A handler on the root logger keeps
+    basicConfig away; a filter on it takes the client's records (logged on the root logger
+    itself; records of other loggers only pass through its handlers)."""
+    root = logging.getLogger()
+    messages: list[str] = []
+
+    def take(record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            messages.append(record.getMessage())
+        return False
+
+    guard = logging.NullHandler()
+    root.addHandler(guard)
+    root.addFilter(take)
+    try:
+        yield messages
+    finally:
+        root.removeFilter(take)
+        root.removeHandler(guard)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def connect(options: KubeOptions) -> ClientGateway:
