@@ -13,8 +13,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from netprobe import __version__
-from netprobe.errors import EXIT_BAD_INPUT, NetprobeError
+from netprobe import __version__, interrupts
+from netprobe.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, NetprobeError
 
 COMMANDS: tuple[str, ...] = (
     # one name per module in netprobe/commands, in the order --help lists them
@@ -55,18 +55,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
         code: int = args.func(args)
     except NetprobeError as exc:
         print(f"netprobe: error: {exc}", file=sys.stderr)
         _print_notes(exc)
         return exc.exit_code
     except KeyboardInterrupt as exc:
+        interrupts.ignore()
         print("netprobe: interrupted", file=sys.stderr)
         _print_notes(exc)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
     return code
@@ -78,8 +79,14 @@ def _print_notes(exc: BaseException) -> None:
 
 
 def run() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
+    """Console-script entry point: Ctrl-C and SIGTERM exit 130 from here on, whatever runs."""
+    interrupts.install()
+    try:
+        code = main()
+    except KeyboardInterrupt:  # after main() returned, before the handlers are gone
+        code = EXIT_INTERRUPTED
+    interrupts.ignore()
+    sys.exit(code)
 
 
 __all__ = ["EXIT_BAD_INPUT", "build_parser", "main", "run"]

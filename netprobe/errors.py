@@ -20,6 +20,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_BACKEND = 3
+EXIT_INTERRUPTED = 130
 
 
 class NetprobeError(Exception):

@@ -1,13 +1,15 @@
 """``netprobe cleanup``: remove what interrupted runs left behind.
 
 Each backend registers a cleaner in :data:`CLEANERS`: a function of the options that
-removes (or, on a dry run, only lists) that backend's leftovers, found by netprobe's own
-naming, and returns one line per item. Nothing that netprobe did not create is touched.
+removes (or, on a dry run, only lists) that backend's leftovers, and returns one line per
+item. Nothing that netprobe did not create is touched: locally, only what a run's record
+proves it created; in a cluster, only objects carrying the run's ownership labels.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,10 +29,12 @@ Cleaner = Callable[[CleanupOptions], list[str]]
 
 
 def _local(options: CleanupOptions) -> list[str]:
-    from netprobe.backends.local.cleanup import clean
+    from netprobe.backends.local.cleanup import clean, unproven_note
 
     found = clean(dry_run=options.dry_run, include_live=options.include_live)
-    return [str(item) for item in found]
+    if found.unproven:
+        print(f"netprobe: {unproven_note(found.unproven)}", file=sys.stderr)
+    return [str(item) for item in found.leftovers]
 
 
 def _kubernetes(options: CleanupOptions) -> list[str]:
@@ -51,11 +55,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "cleanup",
         help="remove what an interrupted run left behind",
-        description="Remove the namespaces, links, processes and rules that interrupted "
-        "netprobe runs left behind, found by netprobe's naming (np-<runid>-...) and, locally, "
-        "the run's claim in /run/netprobe (a namespace merely named like netprobe's is never "
-        "touched). Runs whose netprobe process is still alive are left alone unless --all "
-        "is given.",
+        description="Remove the namespaces, processes and rules that interrupted netprobe "
+        "runs left behind. Locally, only namespaces a run's record in /run/netprobe proves it "
+        "created (by the kernel's identity of the namespace, not its name: a namespace merely "
+        "named like netprobe's is never touched, and is named on stderr); in a cluster, only "
+        "objects labelled with a run's id. Runs whose netprobe process is still alive are "
+        "left alone unless --all is given.",
     )
     parser.add_argument("--backend", choices=sorted(CLEANERS), default="local")
     parser.add_argument("--dry-run", action="store_true", help="list what would be removed")

@@ -1,40 +1,28 @@
 """Tearing a backend down on Ctrl-C and SIGTERM as well as on errors.
 
 The runner wraps a run in :func:`teardown_on_signals`: inside it, SIGINT and SIGTERM raise
-:class:`Interrupted` (a ``KeyboardInterrupt``, which the CLI maps to exit 130) in the main
-thread, so the run unwinds; on the way out, whatever the cause, ``backend.teardown()`` runs
-with both signals ignored, so a second Ctrl-C cannot cut the cleanup short. Works with any
-backend that has ``teardown()``.
+:class:`~netprobe.interrupts.Interrupted` (a ``KeyboardInterrupt``, which the CLI maps to
+exit 130) in the main thread, so the run unwinds, whoever called it (the CLI installs the
+same handling for the whole process; the pytest plugin does not). On the way out, whatever
+the cause, ``backend.teardown()`` runs shielded, so a second Ctrl-C cannot cut it short.
+Works with any backend that has ``teardown()``.
 """
 
 from __future__ import annotations
 
 import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import FrameType
 from typing import Protocol
 
 from netprobe.errors import NetprobeError
+from netprobe.interrupts import HANDLED, Interrupted, interrupt, on_main_thread, shielded
 
-HANDLED = (signal.SIGINT, signal.SIGTERM)
+__all__ = ["Interrupted", "teardown_on_signals"]
 
 
 class Teardown(Protocol):
     def teardown(self) -> None: ...
-
-
-class Interrupted(KeyboardInterrupt):
-    """SIGINT or SIGTERM arrived during a run."""
-
-    def __init__(self, signum: int) -> None:
-        self.signum = signum
-        super().__init__(f"interrupted by {signal.Signals(signum).name}")
-
-
-def _raise(signum: int, frame: FrameType | None) -> None:
-    raise Interrupted(signum)
 
 
 @contextmanager
@@ -44,11 +32,10 @@ def teardown_on_signals(backend: Teardown) -> Iterator[None]:
     When the block failed and the teardown fails too, the block's error is the one raised
     (it says why the run stopped) and the teardown's is added to it as a note.
     """
-    # Signal handlers can only be installed from the main thread.
-    main = threading.current_thread() is threading.main_thread()
-    previous = {signum: signal.getsignal(signum) for signum in HANDLED} if main else {}
-    for signum in previous:
-        signal.signal(signum, _raise)
+    previous = {signum: signal.getsignal(signum) for signum in HANDLED}
+    if on_main_thread():
+        for signum in HANDLED:
+            signal.signal(signum, interrupt)
     failure: BaseException | None = None
     try:
         yield
@@ -56,13 +43,13 @@ def teardown_on_signals(backend: Teardown) -> Iterator[None]:
         failure = exc
         raise
     finally:
-        for signum in previous:
-            signal.signal(signum, signal.SIG_IGN)
         try:
-            _teardown(backend, failure)
+            with shielded():
+                _teardown(backend, failure)
         finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+            if on_main_thread():
+                for signum, handler in previous.items():
+                    signal.signal(signum, handler)
 
 
 def _teardown(backend: Teardown, failure: BaseException | None) -> None:

@@ -19,6 +19,7 @@ import pytest
 
 from netprobe.backends.local import LocalBackend, LocalOptions
 from netprobe.backends.local.cleanup import pids_in
+from netprobe.backends.local.ownership import NETNS_DIR, identity
 from netprobe.model import (
     NAMESPACE_NAME_LABEL,
     ClusterState,
@@ -238,7 +239,9 @@ def test_exec_kills_the_whole_process_group_at_the_deadline(net: LocalBackend) -
     assert result.timed_out and result.exit_code is None and "never" not in result.stdout
     assert time.monotonic() - started < 2
     netns = f"np-{net.run_id}-p0"
-    inside = pids_in([netns]).get(netns, [])
+    known = identity(NETNS_DIR / netns)
+    assert known is not None
+    inside = pids_in({known: netns}).get(netns, [])
     names = {Path(f"/proc/{pid}/comm").read_text().strip() for pid in inside}
     assert "sleep" not in names
 
@@ -337,7 +340,7 @@ def test_cleanup_removes_what_a_killed_run_left() -> None:
     assert done.returncode == 0, done.stderr
     assert f"removed netns np-{run_id}-node" in done.stdout
     assert f"removed process {sleeper} (in np-{run_id}-p0)" in done.stdout
-    assert f"removed state /run/netprobe/{run_id}.pid" in done.stdout
+    assert f"removed record /run/netprobe/{run_id}.run" in done.stdout
     assert not {name for name in host_view()[1] if run_id in name}
     time.sleep(0.1)
     assert not alive(int(sleeper))

@@ -14,7 +14,9 @@ import subprocess
 
 import pytest
 
-from netprobe.backends.local import LocalBackend, LocalOptions, cleanup
+from netprobe.backends.local import LocalBackend, LocalOptions, cleanup, ownership
+from netprobe.backends.local.netns import Commands
+from netprobe.backends.local.ownership import NETNS_DIR
 from netprobe.errors import BackendError
 from netprobe.model import NAMESPACE_NAME_LABEL, ContainerPort, Namespace, Pod, PodRef, Protocol
 from netprobe.probes import Outcome, Probe
@@ -58,18 +60,16 @@ def test_forty_pods_reach_each_other_and_resolve_only_their_gateway() -> None:
 
 def test_a_run_id_another_run_claimed_is_refused_and_left_to_it() -> None:
     run_id = "abcdef"
-    cleanup.claim(run_id)  # another run, about to create its namespaces
+    other = ownership.Claim(run_id)  # another run, about to create its namespaces
     try:
-        spaces = [Namespace("n", Labels({NAMESPACE_NAME_LABEL: "n"}))]
-        pod = Pod(PodRef("n", "p"), Labels({"app": "p"}), (ContainerPort(80),))
         with (
             pytest.raises(BackendError, match="taken by another netprobe run"),
             LocalBackend(LocalOptions(run_id=run_id)) as backend,
         ):
-            backend.deploy(spaces, [pod], [])
-        assert cleanup.owner_file(run_id).read_text().strip() == str(os.getpid())
+            backend.deploy(SPACES, [POD], [])
+        assert ownership.read(other.path).pid == os.getpid()
     finally:
-        cleanup.release(run_id)
+        other.release()
 
 
 def test_a_teardown_cut_short_by_a_second_ctrl_c_is_finished_by_the_next_one(
@@ -78,9 +78,8 @@ def test_a_teardown_cut_short_by_a_second_ctrl_c_is_finished_by_the_next_one(
     # deploy() tears down when interrupted, while the runner's handler still turns a second
     # Ctrl-C into KeyboardInterrupt; the runner's own teardown must then finish the job.
     backend = LocalBackend()
-    spaces = [Namespace("n", Labels({NAMESPACE_NAME_LABEL: "n"}))]
-    backend.deploy(spaces, [Pod(PodRef("n", "p"), Labels(), (ContainerPort(80),))], [])
-    real_remove = cleanup.remove
+    backend.deploy(SPACES, [POD], [])
+    real_remove = cleanup.remove_namespaces
     calls = []
 
     def interrupted_once(*args: object) -> None:
@@ -89,47 +88,56 @@ def test_a_teardown_cut_short_by_a_second_ctrl_c_is_finished_by_the_next_one(
             raise KeyboardInterrupt
         real_remove(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(cleanup, "remove", interrupted_once)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            backend.teardown()
+    monkeypatch.setattr(cleanup, "remove_namespaces", interrupted_once)
+    with pytest.raises(KeyboardInterrupt):
         backend.teardown()
-        assert cleanup.find(cleanup.Commands(), run_id=backend.run_id) == []
-    finally:
-        real_remove(cleanup.Commands(), cleanup.find(cleanup.Commands(), run_id=backend.run_id))
+    backend.teardown()
+    assert left_of(backend.run_id) == []
+    assert not ownership.record_path(backend.run_id).exists()
 
 
-def test_the_kernel_check_namespace_is_claimed_so_cleanup_can_remove_it(
+def test_the_kernel_check_namespace_is_recorded_so_cleanup_can_remove_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from netprobe.backends.local import preflight
-
     backend = LocalBackend()
-    seen: list[bool] = []
+    seen: list[list[str]] = []
+    real_run = Commands.run
 
-    def check(names: object, commands: object) -> None:
-        seen.append(cleanup.owner_file(backend.run_id).is_file())
+    def run(self: Commands, argv: list[str], stdin: str | None = None, what: str = "") -> str:
+        out = real_run(self, argv, stdin, what)
+        if "veth" in argv:  # the first step after the namespace was created
+            record = ownership.read(ownership.record_path(backend.run_id))
+            seen.append([name for name, known in record.namespaces.items() if known])
+        return out
 
-    monkeypatch.setattr(preflight, "check_kernel", check)
+    monkeypatch.setattr(Commands, "run", run)
     backend.preflight()
-    assert seen == [True]
-    assert not cleanup.owner_file(backend.run_id).exists()
+    assert seen == [[f"np-{backend.run_id}-check"]]
+    assert not ownership.record_path(backend.run_id).exists()
+    assert left_of(backend.run_id) == []
 
 
-def test_what_teardown_could_not_remove_stays_claimed_for_cleanup(
+def test_what_teardown_could_not_remove_stays_recorded_for_cleanup(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     backend = LocalBackend()
-    spaces = [Namespace("n", Labels({NAMESPACE_NAME_LABEL: "n"}))]
-    backend.deploy(spaces, [Pod(PodRef("n", "p"), Labels(), (ContainerPort(80),))], [])
-    real_remove = cleanup.remove
-    monkeypatch.setattr(cleanup, "remove", lambda commands, items: None)  # 'netns del' failed
+    backend.deploy(SPACES, [POD], [])
+    real_remove = cleanup.remove_namespaces
+    monkeypatch.setattr(cleanup, "remove_namespaces", lambda *args: None)  # 'netns del' failed
     try:
-        with pytest.raises(BackendError, match="could not remove netns np-"):
+        with pytest.raises(BackendError, match="could not remove the network namespaces np-"):
             backend.teardown()
-        assert cleanup.owner_file(backend.run_id).is_file()
-        monkeypatch.setattr(cleanup, "is_live", lambda run, state_dir: False)  # netprobe exited
-        found = cleanup.find(cleanup.Commands())
-        assert {item.run_id for item in found} >= {backend.run_id}
+        assert ownership.record_path(backend.run_id).is_file()
+        found = cleanup.find(include_live=True)  # as `netprobe cleanup --all` sees it
+        assert {item.run_id for item in found.leftovers} >= {backend.run_id}
     finally:
-        real_remove(cleanup.Commands(), cleanup.find(cleanup.Commands(), run_id=backend.run_id))
+        real_remove(Commands(), left_of(backend.run_id))
+        ownership.record_path(backend.run_id).unlink(missing_ok=True)
+
+
+def left_of(run_id: str) -> list[str]:
+    return sorted(path.name for path in NETNS_DIR.glob(f"np-{run_id}-*"))
+
+
+SPACES = [Namespace("n", Labels({NAMESPACE_NAME_LABEL: "n"}))]
+POD = Pod(PodRef("n", "p"), Labels({"app": "p"}), (ContainerPort(80),))

@@ -1,105 +1,175 @@
-"""Finding and removing leftovers by netprobe's naming; `netprobe cleanup`; teardown on
-signals. Host commands are faked: nothing here needs root."""
+"""Finding and removing leftovers by the runs' records; `netprobe cleanup`; teardown on
+signals. Namespaces are stood in for by files in a temporary folder (a namespace's identity
+is the device and inode of its file, as for /run/netns/<name>): nothing here needs root."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from netprobe.backends.local import cleanup
+from netprobe.backends.local import cleanup, ownership
 from netprobe.backends.local.netns import Commands
 from netprobe.cli import main
 from netprobe.commands import cleanup as cleanup_command
 from netprobe.errors import BackendError
 from netprobe.run.signals import Interrupted, teardown_on_signals
 
-NETNS_LIST = """\
-np-aaaaaa-node (id: 3)
-np-aaaaaa-p0 (id: 4)
-np-bbbbbb-node (id: 5)
-np-cccccc-x (id: 6)
-npexp-a
-cni-1234
-np-aaaaaa
-"""
-LINKS = """\
-1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN
-4: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1400 qdisc pfifo_fast state UP
-9: np-aaaaaa-p3@if2: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN
-10: np-other@if2: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN
-"""
-
 
 class FakeCommands(Commands):
-    def __init__(self) -> None:
-        self.batches: list[list[str]] = []
+    """Removes the stand-in files of the namespaces it is told to delete."""
 
-    def run(self, argv: Sequence[str], stdin: str | None = None, what: str = "") -> str:
-        return NETNS_LIST if list(argv[1:3]) == ["netns", "list"] else LINKS
+    def __init__(self, netns_dir: Path) -> None:
+        self.netns_dir = netns_dir
+        self.batches: list[list[str]] = []
 
     def ip_batch(
         self, lines: Sequence[str], netns: str | None = None, what: str = "", force: bool = False
     ) -> None:
         self.batches.append(list(lines))
+        for line in lines:
+            (self.netns_dir / line.removeprefix("netns del ")).unlink()
 
 
 @pytest.fixture
-def state_dir(tmp_path: Path) -> Path:
-    (tmp_path / "bbbbbb.pid").write_text(f"{os.getpid()}\n")  # a live run: this process
-    (tmp_path / "aaaaaa.pid").write_text("999999999\n")  # no such process
-    return tmp_path
+def dirs(tmp_path: Path) -> tuple[Path, Path]:
+    state, netns = tmp_path / "state", tmp_path / "netns"
+    state.mkdir()
+    netns.mkdir()
+    return state, netns
 
 
-def test_finds_only_netprobe_names_of_dead_runs(state_dir: Path) -> None:
-    found = cleanup.find(FakeCommands(), state_dir=state_dir)
-    assert [str(item) for item in found] == [
+def make_run(
+    run_id: str, names: Sequence[str], dirs: tuple[Path, Path], created: bool = True
+) -> ownership.Claim:
+    """A run that created namespaces ``names`` (stand-in files) and recorded them."""
+    state, netns = dirs
+    claim = ownership.Claim(run_id, state, netns)
+    with claim.creating(names):
+        if created:
+            for name in names:
+                (netns / name).touch()
+    claim.close()
+    return claim
+
+
+def dead(run_id: str, state: Path) -> None:
+    """Make the record's owner a process that has exited."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    path = ownership.record_path(run_id, state)
+    lines = path.read_text().splitlines()
+    lines[0] = f"pid {done.stdout.strip()} 1"
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_finds_what_dead_runs_recorded_and_leaves_live_runs(dirs: tuple[Path, Path]) -> None:
+    state, netns = dirs
+    make_run("aaaaaa", ["np-aaaaaa-node", "np-aaaaaa-p0"], dirs)
+    make_run("bbbbbb", ["np-bbbbbb-node"], dirs)  # this process: live
+    dead("aaaaaa", state)
+    found = cleanup.find(state_dir=state, netns_dir=netns)
+    assert [str(item) for item in found.leftovers] == [
         "netns np-aaaaaa-node",
         "netns np-aaaaaa-p0",
-        "link np-aaaaaa-p3",
-        f"state {state_dir / 'aaaaaa.pid'}",
+        f"record {state / 'aaaaaa.run'}",
     ]
+    live = cleanup.find(include_live=True, state_dir=state, netns_dir=netns)
+    assert "netns np-bbbbbb-node" in [str(item) for item in live.leftovers]
 
 
-def test_a_namespace_named_like_netprobe_by_hand_is_never_found(state_dir: Path) -> None:
-    # np-cccccc-x matches the naming, but no run claimed cccccc (no owner file).
-    for include_live in (False, True):
-        found = cleanup.find(FakeCommands(), include_live=include_live, state_dir=state_dir)
-        assert not [item for item in found if item.run_id == "cccccc"]
+def test_a_namespace_named_like_netprobe_by_hand_is_never_found(dirs: tuple[Path, Path]) -> None:
+    state, netns = dirs
+    (netns / "np-cccccc-x").touch()  # no record at all
+    found = cleanup.find(include_live=True, state_dir=state, netns_dir=netns)
+    assert found == cleanup.Found(())
 
 
-def test_live_runs_are_included_only_when_asked(state_dir: Path) -> None:
-    found = cleanup.find(FakeCommands(), include_live=True, state_dir=state_dir)
-    assert "netns np-bbbbbb-node" in [str(item) for item in found]
-    one = cleanup.find(FakeCommands(), run_id="bbbbbb", state_dir=state_dir)
-    assert [str(item) for item in one] == [
-        "netns np-bbbbbb-node",
-        f"state {state_dir / 'bbbbbb.pid'}",
+def test_a_record_written_by_hand_proves_nothing(dirs: tuple[Path, Path]) -> None:
+    # The adversarial run: an owner file naming the user's own namespaces.
+    state, netns = dirs
+    for name in ("np-dddddd-node", "np-dddddd-p0", "np-dddddd-x"):
+        (netns / name).touch()
+    (state / "dddddd.run").write_text(
+        "pid 999999999 1\nnetns np-dddddd-node\nnetns np-dddddd-p0 1 2\n"
+    )
+    found = cleanup.find(state_dir=state, netns_dir=netns)
+    assert [item.kind for item in found.leftovers] == [cleanup.Kind.RECORD]
+    assert found.unproven == ("np-dddddd-node", "np-dddddd-p0")
+    commands = FakeCommands(netns)
+    cleanup.remove(commands, found, netns)
+    assert sorted(path.name for path in netns.iterdir()) == [
+        "np-dddddd-node",
+        "np-dddddd-p0",
+        "np-dddddd-x",
     ]
+    assert commands.batches == [[]]
 
 
-def test_remove_deletes_links_and_namespaces_in_one_batch_and_the_state_file(
-    state_dir: Path,
+def test_a_namespace_made_again_after_netprobe_removed_its_own_is_not_netprobes(
+    dirs: tuple[Path, Path],
 ) -> None:
-    commands = FakeCommands()
-    cleanup.remove(commands, cleanup.find(commands, state_dir=state_dir))
-    assert commands.batches == [
-        ["link del np-aaaaaa-p3", "netns del np-aaaaaa-node", "netns del np-aaaaaa-p0"]
-    ]
-    assert not (state_dir / "aaaaaa.pid").exists()
-    assert (state_dir / "bbbbbb.pid").exists()
+    state, netns = dirs
+    make_run("eeeeee", ["np-eeeeee-node"], dirs)
+    dead("eeeeee", state)
+    (netns / "new").touch()  # the user's, made while netprobe's still existed
+    os.replace(netns / "new", netns / "np-eeeeee-node")  # ... and put under the same name
+    found = cleanup.find(state_dir=state, netns_dir=netns)
+    assert found.unproven == ("np-eeeeee-node",)
+    assert [item.kind for item in found.leftovers] == [cleanup.Kind.RECORD]
+
+
+def test_remove_deletes_the_proven_namespaces_then_the_record(dirs: tuple[Path, Path]) -> None:
+    state, netns = dirs
+    make_run("aaaaaa", ["np-aaaaaa-node", "np-aaaaaa-p0"], dirs)
+    dead("aaaaaa", state)
+    (netns / "np-aaaaaa-p1").touch()  # named like the run's, not in its record
+    commands = FakeCommands(netns)
+    cleanup.remove(commands, cleanup.find(state_dir=state, netns_dir=netns), netns)
+    assert commands.batches == [["netns del np-aaaaaa-node", "netns del np-aaaaaa-p0"]]
+    assert [path.name for path in netns.iterdir()] == ["np-aaaaaa-p1"]
+    assert list(state.iterdir()) == []
+
+
+def test_a_run_id_is_claimed_once(dirs: tuple[Path, Path]) -> None:
+    state, netns = dirs
+    make_run("aaaaaa", [], dirs)
+    with pytest.raises(BackendError, match="taken by another netprobe run \\(still running\\)"):
+        ownership.Claim("aaaaaa", state, netns)
+    dead("aaaaaa", state)
+    with pytest.raises(BackendError, match=r"\(interrupted\).*netprobe cleanup"):
+        ownership.Claim("aaaaaa", state, netns)
+
+
+def test_a_process_that_reused_the_owner_pid_does_not_keep_a_run_alive(
+    dirs: tuple[Path, Path],
+) -> None:
+    state, _ = dirs
+    make_run("cccccc", [], dirs)
+    record = ownership.read(ownership.record_path("cccccc", state))
+    assert record.pid == os.getpid() and record.is_live()
+    # the same pid with another start time is another process
+    path = record.path
+    path.write_text(f"pid {os.getpid()} {record.started + 1 if record.started else 0}\n")
+    assert not ownership.read(path).is_live()
 
 
 @pytest.mark.parametrize(
     ("argv", "output"),
     [
-        (["cleanup"], "removed netns np-aaaaaa-node\nremoved link np-aaaaaa-p3\n"),
+        (["cleanup"], "removed netns np-aaaaaa-node\nremoved process 42 (in np-aaaaaa-node)\n"),
         (
             ["cleanup", "--dry-run"],
-            "would remove netns np-aaaaaa-node\nwould remove link np-aaaaaa-p3\n",
+            "would remove netns np-aaaaaa-node\nwould remove process 42 (in np-aaaaaa-node)\n",
         ),
     ],
 )
@@ -113,7 +183,7 @@ def test_cleanup_command_prints_what_it_removed(
 
     def fake(options: cleanup_command.CleanupOptions) -> list[str]:
         calls.append(options)
-        return ["netns np-aaaaaa-node", "link np-aaaaaa-p3"]
+        return ["netns np-aaaaaa-node", "process 42 (in np-aaaaaa-node)"]
 
     monkeypatch.setitem(cleanup_command.CLEANERS, "local", fake)
     assert main(argv) == 0
@@ -176,12 +246,3 @@ def test_a_failed_teardown_does_not_hide_why_the_run_stopped() -> None:
     # when nothing else went wrong, the teardown's error is the one to see
     with pytest.raises(BackendError, match="cannot reach"), teardown_on_signals(FailingTeardown()):
         pass
-
-
-def test_a_process_that_reused_the_owner_pid_does_not_keep_a_run_alive(tmp_path: Path) -> None:
-    owner = tmp_path / "cccccc.pid"
-    owner.write_text(f"{os.getppid()}\n")  # a live process that started before the claim
-    assert cleanup.is_live("cccccc", tmp_path)
-    os.utime(owner, (0, 0))  # claimed long before that process started: pid reused
-    assert not cleanup.is_live("cccccc", tmp_path)
-    assert not cleanup.is_live("dddddd", tmp_path)  # no owner file

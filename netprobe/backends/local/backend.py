@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from netprobe.backends.base import ExecResult
-from netprobe.backends.local import cleanup, preflight, servers, topology
-from netprobe.backends.local.cleanup import Kind
+from netprobe.backends.local import cleanup, ownership, preflight, servers, topology
 from netprobe.backends.local.enforcer import Enforcer
 from netprobe.backends.local.naming import Names, new_run_id
 from netprobe.backends.local.netns import Commands, in_netns
 from netprobe.backends.local.nftables import compile_rulesets
 from netprobe.errors import BackendError
+from netprobe.interrupts import shielded
 from netprobe.model import (
     NAMESPACE_NAME_LABEL,
     ClusterState,
@@ -94,7 +94,7 @@ class LocalBackend:
         self._pod_netns: dict[PodRef, str] = {}
         self._servers: list[servers.Server] = []
         self._started = False
-        self._owns_names = False
+        self._claim: ownership.Claim | None = None
         self._kernel_checked = False
         self._torn_down = False
         self._teardown_done = False
@@ -116,23 +116,20 @@ class LocalBackend:
 
     def preflight(self) -> None:
         """BackendError naming what is missing (privileges, tools, kernel features) and how
-        to get it. The kernel is tried once per backend."""
+        to get it. The kernel is tried once per backend, under a claim of the run id."""
         preflight.check_host()
         if self._kernel_checked:
             return
-        owned = self._owns_names
-        if not owned:
-            # The check's namespace is np-<runid>-check: claimed like all the run creates,
-            # so that `netprobe cleanup` removes it if netprobe is killed mid-check.
-            cleanup.claim(self.run_id)
+        claim = self._claim or ownership.Claim(self.run_id)
+        left: list[str] = []
         try:
-            preflight.check_kernel(self.names, self._commands)
-        except BackendError:
-            if not owned:
-                cleanup.release(self.run_id)  # the check removed its namespace
-            raise
-        if not owned:
-            cleanup.release(self.run_id)
+            preflight.check_kernel(self.names, self._commands, claim)
+        finally:
+            if claim is not self._claim:
+                with shielded():
+                    left = _let_go(claim)
+        if left:
+            raise _left_behind(left)
         self._kernel_checked = True
 
     def deploy(
@@ -153,26 +150,24 @@ class LocalBackend:
         self, namespaces: Sequence[Namespace], pods: Sequence[Pod], externals: Sequence[IPAddress]
     ) -> ClusterState:
         plan = topology.plan(self.names, pods, externals, self.options.pod_cidrs)
-        cleanup.claim(self.run_id)
-        self._owns_names = True
-        if any(
-            item.kind is not cleanup.Kind.STATE
-            for item in cleanup.find(self._commands, run_id=self.run_id)
-        ):
-            # Not ours: an unclaimed leftover (or a user's namespace) with this id.
-            self._owns_names = False
-            cleanup.release(self.run_id)
-            raise BackendError(f"run id {self.run_id} is in use: network namespaces exist")
+        self._claim = claim = ownership.Claim(self.run_id)
+        taken = claim.taken(plan.namespaces)
+        if taken:
+            raise BackendError(
+                f"run id {self.run_id} is in use: network namespaces {', '.join(taken[:3])}"
+                f"{' ...' if len(taken) > 3 else ''} exist; use another NETPROBE_RUN_ID"
+            )
         self._topology = plan
+        with claim.creating(plan.namespaces):
+            self._commands.ip_batch(
+                topology.namespace_commands(plan), what="creating network namespaces"
+            )
         no_dad = topology.no_dad_files(plan)
-        create = topology.namespace_commands(plan)
         if no_dad:
-            self._commands.ip_batch(create, what="creating network namespaces")
             _run_parallel([_call(self._set_files, netns, no_dad, "0") for netns in plan.namespaces])
-            create = []
         self._commands.ip_batch(
-            create + topology.link_commands(plan),
-            what="creating network namespaces and veth pairs (the kernel needs veth support)",
+            topology.link_commands(plan),
+            what="creating veth pairs (the kernel needs veth support)",
         )
         self._servers = servers.start(_server_specs(plan, pods))
         jobs: list[Callable[[], None]] = [self._configure_node]
@@ -280,21 +275,13 @@ class LocalBackend:
             self._torn_down = True
         self._enforcer.close()
         servers.stop(self._servers)
-        if self._owns_names:
-            leftovers = cleanup.find(self._commands, run_id=self.run_id)
-            cleanup.remove(self._commands, [i for i in leftovers if i.kind is not Kind.STATE])
-            left = [
-                str(item)
-                for item in cleanup.find(self._commands, run_id=self.run_id)
-                if item.kind in (Kind.NETNS, Kind.LINK)
-            ]
+        claim = self._claim
+        if claim is not None:
+            cleanup.remove_namespaces(self._commands, claim.owned())
+            self._teardown_done = True
+            left = _let_go(claim)
             if left:
-                # The owner file stays, so that `netprobe cleanup` can still find them.
-                self._teardown_done = True
-                raise BackendError(
-                    f"could not remove {', '.join(left)}; run `netprobe cleanup` as root"
-                )
-            cleanup.release(self.run_id)
+                raise _left_behind(left)
         self._teardown_done = True
 
     def _change(self, state: ClusterState) -> None:
@@ -340,3 +327,21 @@ def _run_parallel(jobs: Sequence[Callable[[], None]]) -> None:
     with ThreadPoolExecutor(4) as pool:
         for future in [pool.submit(job) for job in jobs]:
             future.result()
+
+
+def _let_go(claim: ownership.Claim) -> list[str]:
+    """Release ``claim`` if nothing it recorded is left, else keep its record (so that
+    `netprobe cleanup` finds what is) and say what is left."""
+    left = claim.owned()
+    if left:
+        claim.close()
+    else:
+        claim.release()
+    return left
+
+
+def _left_behind(names: Sequence[str]) -> BackendError:
+    return BackendError(
+        f"could not remove the network namespaces {', '.join(names)}; "
+        "`netprobe cleanup` (as root) removes them"
+    )

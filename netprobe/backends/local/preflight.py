@@ -1,10 +1,11 @@
 """Can the local dataplane run on this machine? Said up front, with what to do about it.
 
-:func:`check_host` looks for root and the tools (fast, no side effects). :func:`check_kernel`
-then tries, inside a throwaway namespace of the run (``np-<runid>-check``, removed at once,
-and found by ``netprobe cleanup`` if the process dies meanwhile), each kernel feature the
-dataplane needs: network namespaces, veth pairs, bridges, nftables with conntrack. Each
-failure becomes a :class:`BackendError` naming the missing piece and how to get it.
+:func:`check_host` looks for root, its capabilities and the tools (fast, no side effects).
+:func:`check_kernel` then tries, inside a throwaway namespace of the run (``np-<runid>-check``,
+recorded like all a run creates, so ``netprobe cleanup`` finds it if the process dies
+meanwhile), each kernel feature the dataplane needs: network namespaces, veth pairs,
+bridges, nftables with conntrack. Each failure becomes a :class:`BackendError` naming the
+missing piece and how to get it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from pathlib import Path
 
 from netprobe.backends.local.naming import Names
 from netprobe.backends.local.netns import IP, NFT, Commands, in_netns
+from netprobe.backends.local.ownership import Claim
 from netprobe.errors import BackendError
+from netprobe.interrupts import shielded
 
 TOOLS = (("ip", "iproute2"), ("nft", "nftables"), ("nc", "netcat-openbsd"))
 
@@ -30,11 +33,24 @@ table inet netprobe_check {
 """
 
 
+CAPABILITIES = (("CAP_SYS_ADMIN", 21), ("CAP_NET_ADMIN", 12))
+"""What creating namespaces (a mount) and configuring their networks need; bit numbers as in
+linux/capability.h."""
+
+
 def check_host() -> None:
     """BackendError naming every missing privilege or tool."""
     problems = []
     if os.geteuid() != 0:
         problems.append("run as root (e.g. `sudo netprobe ...`): it creates network namespaces")
+    else:
+        missing = missing_capabilities()
+        if missing:
+            problems.append(
+                f"netprobe runs as root but without {' and '.join(missing)} (dropped by a "
+                "container runtime, setpriv or capsh): grant them (e.g. `docker run "
+                "--cap-add SYS_ADMIN --cap-add NET_ADMIN`)"
+            )
     for tool, package in TOOLS:
         if shutil.which(tool) is None:
             problems.append(f"`{tool}` not found: apt-get install {package}")
@@ -46,11 +62,29 @@ def check_host() -> None:
         raise BackendError("the local backend cannot run here: " + "; ".join(problems))
 
 
-def check_kernel(names: Names, commands: Commands) -> None:
-    """Try every kernel feature the dataplane uses; BackendError on the first missing."""
+def missing_capabilities(status: Path = Path("/proc/self/status")) -> list[str]:
+    """The capabilities of :data:`CAPABILITIES` this process does not have in effect."""
+    try:
+        line = next(x for x in status.read_text().splitlines() if x.startswith("CapEff:"))
+        effective = int(line.split()[1], 16)
+    except (OSError, StopIteration, IndexError, ValueError):
+        return []  # not Linux's /proc: the kernel check will say what fails
+    return [name for name, bit in CAPABILITIES if not effective >> bit & 1]
+
+
+def check_kernel(names: Names, commands: Commands, claim: Claim) -> None:
+    """Try every kernel feature the dataplane uses, inside a namespace of the run that
+    ``claim`` records; BackendError on the first missing. Removes only what it created."""
     netns = f"{names.prefix}check"
+    if claim.taken([netns]):
+        raise BackendError(
+            f"a network namespace named {netns} exists, and this run did not create it: "
+            "use another NETPROBE_RUN_ID (`netprobe cleanup` removes it if an interrupted "
+            "netprobe run left it)"
+        )
+    with claim.creating([netns]):
+        _try(commands, [IP, "netns", "add", netns], None, "cannot create a network namespace")
     steps = (
-        ([IP, "netns", "add", netns], "cannot create a network namespace (needs CONFIG_NET_NS)"),
         (
             [IP, "-n", netns, "link", "add", "c0", "type", "veth", "peer", "name", "c1"],
             "cannot create veth pairs (needs CONFIG_VETH: modprobe veth)",
@@ -71,7 +105,8 @@ def check_kernel(names: Names, commands: Commands) -> None:
             "modprobe nf_tables nf_conntrack)",
         )
     finally:
-        commands.ip_batch([f"netns del {netns}"], force=True)
+        with shielded():
+            commands.ip_batch([f"netns del {name}" for name in claim.owned()], force=True)
 
 
 def _try(commands: Commands, argv: list[str], stdin: str | None, problem: str) -> None:

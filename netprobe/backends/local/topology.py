@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_network
 
-from netprobe.backends.local.naming import POD_IFNAME, Names
+from netprobe.backends.local.naming import IFNAME_MAX, POD_IFNAME, PREFIX, RUN_ID_LENGTH, Names
 from netprobe.errors import BackendError
 from netprobe.model import IPAddress, IPNetwork, Pod, PodRef
 
@@ -29,6 +29,9 @@ DEFAULT_POD_CIDRS: tuple[IPNetwork, ...] = (
 )
 """Like kind's pod subnet; the IPv6 one is used only to reach IPv6 external hosts."""
 
+
+MAX_PER_KIND = 10 ** (IFNAME_MAX - len(PREFIX) - RUN_ID_LENGTH - len("-p"))
+"""Pods (and external hosts) a run can name: ``np-<runid>-p<index>`` fits 15 characters."""
 
 NODE_IFINDEX = 1000
 BRIDGE_MAC = "02:6e:70:00:00:01"
@@ -107,6 +110,13 @@ def plan(
     cidrs: Sequence[IPNetwork] = DEFAULT_POD_CIDRS,
 ) -> Topology:
     """Assign namespaces, interfaces and addresses to the pods and external hosts."""
+    for count, what in ((len(pods), "pods"), (len(externals), "external addresses")):
+        if count > MAX_PER_KIND:
+            raise BackendError(
+                f"the local backend runs at most {MAX_PER_KIND:,} {what} per suite (its "
+                f"interface names have {IFNAME_MAX} characters at most) and this suite has "
+                f"{count:,}: split the suite, or run it with --backend kubernetes"
+            )
     primary = cidrs[0]
     families = {primary.version} | {ip.version for ip in externals}
     networks = tuple(n for n in cidrs if n.version in families)

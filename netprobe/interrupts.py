@@ -1,0 +1,68 @@
+"""Ctrl-C and SIGTERM as one exception, and the moments they must wait.
+
+:func:`install` (the CLI does it first thing) makes SIGINT and SIGTERM raise
+:class:`Interrupted`, a ``KeyboardInterrupt``, in the main thread, so that every command
+unwinds through its cleanup and exits 130 at any moment, loading included. Once one has
+arrived, the process is on its way out: further ones are ignored, so a second Ctrl-C
+cannot cut a cleanup short or end the process with a traceback. :func:`shielded` holds
+signals off for a block that must finish once started (removing what a run created).
+Signal handlers exist only in the main thread; elsewhere both are no-ops.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+HANDLED = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+
+
+def on_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def interrupt(signum: int, frame: FrameType | None) -> None:
+    """The handler: ignore what follows, then unwind."""
+    for each in HANDLED:
+        signal.signal(each, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+def install() -> None:
+    """Make SIGINT and SIGTERM raise :class:`Interrupted` from now on."""
+    if on_main_thread():
+        for signum in HANDLED:
+            signal.signal(signum, interrupt)
+
+
+def ignore() -> None:
+    """Ignore SIGINT and SIGTERM from now on (the process is exiting)."""
+    if on_main_thread():
+        for signum in HANDLED:
+            signal.signal(signum, signal.SIG_IGN)
+
+
+@contextmanager
+def shielded() -> Iterator[None]:
+    """Run the block with SIGINT and SIGTERM ignored, then put the handlers back."""
+    if not on_main_thread():
+        yield
+        return
+    previous = {signum: signal.getsignal(signum) for signum in HANDLED}
+    ignore()
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
