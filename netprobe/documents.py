@@ -9,70 +9,15 @@ about Kubernetes or suites.
 from __future__ import annotations
 
 import difflib
+import os
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
-
-import yaml
+from typing import Any, BinaryIO, NoReturn
 
 from netprobe.errors import InputError, LocatedError, Location
-
-
-class _Map(dict[Any, Any]):
-    """A mapping that remembers the line of itself and of each of its keys."""
-
-    line: int
-    key_lines: dict[Any, int]
-
-
-class _Seq(list[Any]):
-    """A sequence that remembers the line of itself and of each item."""
-
-    line: int
-    item_lines: list[int]
-
-
-try:  # libyaml's parser is ~5x faster; big manifests (5,000 pods) depend on it
-    from yaml import CSafeLoader as _SafeLoader
-except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
-
-
-class _LineLoader(_SafeLoader):
-    """SafeLoader that keeps 1-based line numbers on mappings and sequences."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> _Map:
-        self.flatten_mapping(node)
-        result = _Map()
-        result.line = node.start_mark.line + 1
-        result.key_lines = {}
-        for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=True)
-            try:
-                hash(key)
-            except TypeError:
-                raise LocatedError(
-                    Location("<yaml>", key_node.start_mark.line + 1),
-                    "a mapping key must be a scalar",
-                ) from None
-            if key in result:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            result[key] = self.construct_object(value_node, deep=True)
-            result.key_lines[key] = key_node.start_mark.line + 1
-        return result
-
-    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> _Seq:
-        result = _Seq(self.construct_object(child, deep=True) for child in node.value)
-        result.line = node.start_mark.line + 1
-        result.item_lines = [child.start_mark.line + 1 for child in node.value]
-        return result
-
-
-_LineLoader.add_constructor("tag:yaml.org,2002:map", _LineLoader.construct_mapping)
-_LineLoader.add_constructor("tag:yaml.org,2002:seq", _LineLoader.construct_sequence)
+from netprobe.yamltext import MAX_FILE_BYTES, YamlList, YamlMap, read_documents
 
 
 def _line_of(value: Any, default: int | None) -> int | None:
@@ -212,9 +157,9 @@ def plain(value: Any, copies: dict[int, Any] | None = None) -> Any:
 def type_name(value: Any) -> str:
     return {
         dict: "mapping",
-        _Map: "mapping",
+        YamlMap: "mapping",
         list: "list",
-        _Seq: "list",
+        YamlList: "list",
         str: "string",
         int: "integer",
         float: "number",
@@ -243,41 +188,51 @@ def parse_yaml_documents(text: str, file: str) -> list[Field]:
     Each returned field's location names ``file``, the document's first line and, when the
     text holds several documents, the document index.
     """
-    try:
-        raw = list(yaml.load_all(text, Loader=_LineLoader))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise LocatedError(Location(file, line), f"YAML syntax error: {problem}") from None
-    except yaml.YAMLError as exc:
-        raise LocatedError(Location(file), f"YAML syntax error: {exc}") from None
-    except LocatedError as exc:
-        raise LocatedError(Location(file, exc.location.line), exc.message) from None
-    except RecursionError:
-        raise LocatedError(
-            Location(file), "YAML nested too deeply to read (no manifest or suite needs that)"
-        ) from None
+    raw = read_documents(text, file)
     several = len(raw) > 1
     return [
-        Field(doc, Location(file, _line_of(doc, 1), "", index if several else None))
-        for index, doc in enumerate(raw)
+        Field(doc, Location(file, _line_of(doc, line), "", index if several else None))
+        for index, (doc, line) in enumerate(raw)
         if doc is not None
     ]
 
 
 def read_text(path: Path) -> str:
-    """A file's text, or an InputError that says why it cannot be read."""
+    """A file's text (line breaks as ``\\n``), or an InputError that says why it cannot be
+    read; a file larger than :data:`MAX_FILE_BYTES` is not read at all."""
+    too_large = InputError(
+        f"{path}: larger than {MAX_FILE_BYTES >> 30} GiB, the most netprobe reads "
+        "(split it into several files)"
+    )
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as stream:
+            status = os.fstat(stream.fileno())
+            if status.st_size > MAX_FILE_BYTES:
+                raise too_large
+            data = stream.read() if stat.S_ISREG(status.st_mode) else _read_at_most(stream)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory, expected a file") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise too_large
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def _read_at_most(stream: BinaryIO) -> bytes:
+    """Up to one byte more than :data:`MAX_FILE_BYTES` of a pipe or device (no size known)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_FILE_BYTES and (chunk := stream.read(1 << 20)):
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def load_yaml_documents(path: Path) -> list[Field]:

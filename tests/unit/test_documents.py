@@ -1,3 +1,5 @@
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -48,6 +50,152 @@ def test_missing_file_is_an_input_error(tmp_path: Path) -> None:
 
 
 def test_yaml_nested_beyond_reason_is_an_input_error_not_a_crash() -> None:
-    with pytest.raises(LocatedError, match="nested too deeply") as caught:
+    with pytest.raises(LocatedError, match="nested deeper than 100 levels") as caught:
         parse_yaml_documents("a: " + "[" * 5000 + "]" * 5000, "deep.yaml")
     assert caught.value.location.file == "deep.yaml"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "!!float nginx",
+        "!!int abc",
+        "!!int ''",
+        "!!bool maybe",
+        "!!null x",
+        "!!timestamp x",
+        "!!timestamp 2024-02-30",
+        "!!set x",
+        "!!seq x",
+        "!!map x",
+        "!!str {a: 1}",
+        "!!int [1]",
+        "!!binary ==",
+        "!nginx x",
+        pytest.param("!!int " + "7" * 5000, id="!!int 7777..."),
+        pytest.param("7" * 5000, id="7777..."),
+    ],
+)
+def test_a_value_that_does_not_fit_its_tag_is_located_with_a_hint(value: str) -> None:
+    text = f"name: web\nspec:\n  image: {value}\n"
+    with pytest.raises(LocatedError) as caught:
+        parse_yaml_documents(text, "t.yaml")
+    assert str(caught.value).startswith("t.yaml:3: ")
+    assert caught.value.hint
+
+
+@pytest.mark.parametrize(
+    ("value", "read"),
+    [
+        ("!!float 1", 1.0),
+        ("!!int '7'", 7),
+        ("!!bool yes", True),
+        ("!!null ''", None),
+        ("!!str 80", "80"),
+        ("!!binary aGk=", b"hi"),
+        ("=", "="),
+    ],
+)
+def test_values_that_fit_their_tag_are_read(value: str, read: object) -> None:
+    (doc,) = parse_yaml_documents(f"v: {value}\n", "t.yaml")
+    assert doc.value == {"v": read}
+
+
+@pytest.mark.parametrize(
+    "date",
+    ["2024-01-01", "2024-02-30", "2001-12-14t21:59:43.10-05:00", "2024-01-01 10:00:00"],
+)
+def test_unquoted_dates_are_strings_as_kubernetes_reads_them(date: str) -> None:
+    (doc,) = parse_yaml_documents(
+        f"metadata:\n  annotations: {{created: {date}}}\nwhen: !!timestamp 2024-01-01\n", "d.yaml"
+    )
+    assert doc.require("metadata").require("annotations").as_str_map() == {"created": date}
+    assert doc.require("when").as_str() == "2024-01-01"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "character"),
+    [
+        ("a: 1\nb: x\x07\n", 2, "U+0007"),
+        ("a: ééé\nb: ééé\n\nc: x\x00y\n", 4, "U+0000"),
+        ('a: "\x1b"\n', 1, "U+001B"),
+        ("a: 1\nb: 2\nc: \x7f\n", 3, "U+007F"),
+    ],
+)
+def test_a_control_character_is_named_at_its_line(text: str, line: int, character: str) -> None:
+    with pytest.raises(LocatedError) as caught:
+        parse_yaml_documents(text, "c.yaml")
+    assert str(caught.value).startswith(f"c.yaml:{line}: {character} ")
+    assert "<unicode string>" not in str(caught.value)
+
+
+def test_a_duplicate_key_in_a_huge_file_is_reported_at_once() -> None:
+    started = time.perf_counter()
+    with pytest.raises(LocatedError, match="duplicate key 'a'") as caught:
+        parse_yaml_documents("a: 1\n" * 2_000_000, "big.yaml")
+    assert caught.value.location.line == 2
+    assert time.perf_counter() - started < 2  # composing the 10 MB first took 12 to 21 s
+
+
+@pytest.mark.parametrize(
+    "nested",
+    [
+        lambda depth: "a: " + "[" * (depth - 1) + "]" * (depth - 1),
+        lambda depth: (
+            "".join("  " * level + f"k{level}:\n" for level in range(depth)) + "  " * depth + "x"
+        ),
+    ],
+    ids=["flow", "block"],
+)
+def test_nesting_is_limited_to_100_levels(nested: Callable[[int], str]) -> None:
+    assert parse_yaml_documents(nested(100), "deep.yaml")
+    with pytest.raises(LocatedError, match="nested deeper than 100 levels") as caught:
+        parse_yaml_documents(nested(101), "deep.yaml")
+    assert caught.value.location.file == "deep.yaml"
+    assert caught.value.location.line is not None
+
+
+def test_a_file_over_1_gib_is_refused_without_being_read(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.yaml"
+    with huge.open("wb") as stream:
+        stream.truncate((1 << 30) + 1)  # sparse: nothing is written
+    with pytest.raises(InputError, match=r"huge\.yaml: larger than 1 GiB"):
+        load_yaml_documents(huge)
+
+
+def test_more_than_a_million_documents_in_a_file_are_refused() -> None:
+    with pytest.raises(LocatedError, match="more than 1,000,000 YAML documents") as caught:
+        parse_yaml_documents("---\n" * 1_000_001, "many.yaml")
+    assert caught.value.location.line == 1_000_001
+
+
+def test_merge_keys_fill_in_what_the_mapping_lacks_and_keep_lines() -> None:
+    text = (
+        "base: &base {app: web, tier: front}\n"
+        "other: &other {tier: back, team: red}\n"
+        "pod:\n"
+        "  <<: [*base, *other]\n"
+        "  app: api\n"
+    )
+    (doc,) = parse_yaml_documents(text, "m.yaml")
+    pod = doc.require("pod")
+    assert pod.value == {"app": "api", "tier": "front", "team": "red"}
+    assert str(pod.require("app").location) == "m.yaml:5 pod.app"
+    assert str(pod.require("team").location) == "m.yaml:2 pod.team"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "problem"),
+    [
+        ("a: *nowhere\n", 1, "the alias *nowhere names no anchor before it"),
+        ("a: &x\n  b: *x\n", 2, "the alias *x is inside its anchor"),
+        ("a: 1\n<<: 5\n", 2, "a merge key '<<' takes a mapping or a list of mappings"),
+        ("? [a]\n: 1\n", 1, "a mapping key must be a scalar"),
+    ],
+)
+def test_aliases_merges_and_keys_that_cannot_be_read_are_located(
+    text: str, line: int, problem: str
+) -> None:
+    with pytest.raises(LocatedError) as caught:
+        parse_yaml_documents(text, "a.yaml")
+    assert str(caught.value).startswith(f"a.yaml:{line}: {problem}")
