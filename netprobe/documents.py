@@ -9,6 +9,7 @@ about Kubernetes or suites.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import stat
 from collections.abc import Iterable, Iterator, Mapping
@@ -102,9 +103,13 @@ class Field:
         return self.value
 
     def as_number(self) -> float:
+        """The number as a float; an integer too large for one is infinite, as 1e400 is."""
         if isinstance(self.value, bool) or not isinstance(self.value, int | float):
             self.fail(f"expected a number, got {describe(self.value)}")
-        return float(self.value)
+        try:
+            return float(self.value)
+        except OverflowError:
+            return math.inf if self.value > 0 else -math.inf
 
     def as_bool(self) -> bool:
         if not isinstance(self.value, bool):
@@ -172,8 +177,13 @@ def describe(value: Any) -> str:
     """A short description of a value for error messages: its type and, if short, itself."""
     if isinstance(value, dict | list) or value is None:
         return type_name(value)
+    return f"{type_name(value)} {shown(value)}"
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` for a message, cut to 40 characters."""
     text = repr(value)
-    return f"{type_name(value)} {text if len(text) <= 40 else text[:37] + '...'}"
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def suggest(word: str, choices: Iterable[str]) -> str | None:

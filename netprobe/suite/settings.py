@@ -12,7 +12,7 @@ import math
 import re
 from pathlib import Path
 
-from netprobe.documents import Field, load_yaml_documents
+from netprobe.documents import Field, load_yaml_documents, shown
 from netprobe.errors import LocatedError, Location
 from netprobe.suite.model import Settings, Skip
 from netprobe.suite.names import parse_tags
@@ -130,16 +130,17 @@ def _duration(field: Field | None, default: float) -> float:
         match = _DURATION.match(field.value)
         if not match:
             field.fail(
-                f"'{field.value}' is not a duration", hint="write seconds (2, 0.5) or 500ms, 2s, 1m"
+                f"{shown(field.value)} is not a duration",
+                hint="write seconds (2, 0.5) or 500ms, 2s, 1m",
             )
         seconds = float(match.group(1)) * _UNIT[match.group(2)]
     else:
         seconds = field.as_number()
     if math.isnan(seconds) or seconds <= 0:
-        field.fail(f"a duration must be positive, got {field.value!r}")
+        field.fail(f"a duration must be positive, got {shown(field.value)}")
     if seconds > _LONGEST:
         field.fail(
-            f"a duration of {field.value!r} is longer than a day",
+            f"a duration of {shown(field.value)} is longer than a day",
             hint="write seconds (2, 0.5) or 500ms, 2s, 1m",
         )
     return seconds
