@@ -351,3 +351,12 @@ def test_annotations_must_be_strings_as_the_api_server_requires() -> None:
     )
     with pytest.raises(LocatedError, match=r"metadata\.annotations\.l0: expected a string"):
         objects_of(text)
+
+
+def test_an_unquoted_date_in_annotations_is_the_string_the_api_server_reads() -> None:
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: a\n"
+        "  annotations: {created: 2024-02-30, checked: 2024-01-01}\n"
+    )
+    (pod,) = objects_of(text).pods
+    assert str(pod.ref) == "a/p"

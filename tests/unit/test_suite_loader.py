@@ -324,3 +324,19 @@ def test_the_error_names_file_line_and_field(tmp_path: Path) -> None:
 def test_sources_are_pods_of_the_suite(tmp_path: Path) -> None:
     suite = load(tmp_path, PODS + "expect:\n  - allow: database/db -> database/db:5432\n")
     assert suite.expectations[0].source == PodRef("database", "db")
+
+
+def test_an_unquoted_impossible_date_in_a_field_netprobe_ignores_is_just_text(
+    tmp_path: Path,
+) -> None:
+    suite = load(
+        tmp_path,
+        """
+        description: 2024-02-30
+        pods:
+          frontend/web: {labels: {app: web}, ports: [80]}
+        expect:
+          - allow: frontend/web -> frontend/web:80
+        """,
+    )
+    assert suite.description == "2024-02-30"
