@@ -72,7 +72,8 @@ def test_every_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ("argv", "message"),
     [
         (("--kubeconfig", "/nonexistent/config"), "--kubeconfig /nonexistent/config: no such file"),
-        (("--ready-timeout", "0"), "--ready-timeout must be positive"),
+        (("--ready-timeout", "0"), "--ready-timeout must be a positive number of seconds"),
+        (("--cleanup-timeout", "nan"), "--cleanup-timeout must be a positive number"),
     ],
 )
 def test_bad_options_are_input_errors(argv: tuple[str, ...], message: str) -> None:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ class KubeOptions:
     ready_timeout: float = 180.0
     cleanup_timeout: float = 120.0
     request_timeout: float = 30.0
-    """Seconds for each REST call (read timeout; connecting gets at most 10)."""
+    """Seconds for each REST call (read timeout; connecting, TLS included, gets at most 10)."""
     exec_workers: int = 16
     """Execs in flight at once (the runner's own concurrency is the real limit)."""
     lock_namespace: str = "netprobe-system"
@@ -76,6 +77,13 @@ def add_kubernetes_options(parser: argparse.ArgumentParser, *, cleanup: bool = F
         help="how long to wait for netprobe's objects to be gone (default: 120)",
     )
     group.add_argument(
+        "--request-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long the API server may take to answer one request (default: 30)",
+    )
+    group.add_argument(
         "--lock-namespace",
         default=None,
         help="namespace of the Leases that keep concurrent runs apart (default: netprobe-system)",
@@ -88,10 +96,12 @@ def kubernetes_options_from(args: argparse.Namespace) -> KubeOptions:
     kubeconfig = getattr(args, "kubeconfig", None)
     if kubeconfig is not None and not Path(kubeconfig).is_file():
         raise InputError(f"--kubeconfig {kubeconfig}: no such file")
-    for flag in ("ready_timeout", "cleanup_timeout"):
+    for flag in ("ready_timeout", "cleanup_timeout", "request_timeout"):
         value = getattr(args, flag, None)
-        if value is not None and value <= 0:
-            raise InputError(f"--{flag.replace('_', '-')} must be positive, got {value:g}")
+        if value is not None and not 0 < value < math.inf:  # nan compares false too
+            raise InputError(
+                f"--{flag.replace('_', '-')} must be a positive number of seconds, got {value:g}"
+            )
     return KubeOptions(
         kubeconfig=kubeconfig,
         context=getattr(args, "context", None),
@@ -99,6 +109,7 @@ def kubernetes_options_from(args: argparse.Namespace) -> KubeOptions:
         use_existing_namespaces=bool(getattr(args, "use_existing_namespaces", False)),
         ready_timeout=getattr(args, "ready_timeout", None) or defaults.ready_timeout,
         cleanup_timeout=getattr(args, "cleanup_timeout", None) or defaults.cleanup_timeout,
+        request_timeout=getattr(args, "request_timeout", None) or defaults.request_timeout,
         lock_namespace=getattr(args, "lock_namespace", None) or defaults.lock_namespace,
         run_id=os.environ.get("NETPROBE_RUN_ID") or defaults.run_id,
     )
