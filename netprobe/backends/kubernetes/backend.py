@@ -109,6 +109,8 @@ class KubernetesBackend:
         )
         self._waiting_clock = RenewingClock(self._clock, self._locks)
         self._suite_namespaces: tuple[str, ...] = ()
+        self._creating = False
+        """Whether a create has been sent: until then, nothing can carry the run id."""
         self._created_namespaces: list[str] = []
         self._borrowed: set[str] = set()
         self._pods: dict[PodRef, _Target] = {}
@@ -158,6 +160,7 @@ class KubernetesBackend:
         self._locks.acquire([*(ns.name for ns in created), *borrowed])
         self._borrowed = set(borrowed)
         stamp = int(self._clock.wall())
+        self._creating = True
         for ns in created:
             self._gateway.create_namespace(namespace_manifest(ns, self._run_id, stamp))
             self._created_namespaces.append(ns.name)
@@ -266,6 +269,7 @@ class KubernetesBackend:
         existing = self._gateway.read_policy(ref.namespace, ref.name)
         if existing is None:
             self._require_writable(ref.namespace, f"create NetworkPolicy {ref}")
+            self._creating = True
             self._gateway.create_policy(ref.namespace, body)
             self._created_policies.add(ref)
         elif run_id_of(existing) == self._run_id:
@@ -365,7 +369,9 @@ class KubernetesBackend:
                 return
             self._torn_down = True
         try:
-            found = self._leftovers()
+            # Before any create, there is nothing to look for: no calls (a run stopped by
+            # an unresponsive API server must not wait for it once more).
+            found = self._leftovers() if self._creating else Leftovers(run_id=self._run_id)
             outcome = delete_and_wait(
                 self._gateway, found, self._options.cleanup_timeout, self._clock
             )

@@ -103,8 +103,9 @@ def load_configuration(options: KubeOptions) -> tuple[Any, str]:
             "~/.kube/config, or run netprobe in a pod (in-cluster config)"
         )
     # urllib3 retries a refused connection 3 times by default; once is enough to tell a
-    # blip from a dead server, and keeps "cannot reach the API server" quick.
-    configuration.retries = 1
+    # blip from a dead server. A read is never retried: a server that took the request and
+    # did not answer within the timeout will not do better the second time.
+    configuration.retries = urllib3.Retry(total=1, read=0)
     return configuration, f"{configuration.host} ({source})"
 
 
@@ -204,8 +205,11 @@ def _status_message(exc: ApiException) -> str:
     return str(message or exc.reason or f"HTTP {exc.status}")
 
 
-def translate(exc: BaseException, what: str, server: str) -> KubeApiError:
-    """A netprobe error for a client exception, naming the operation and what to do."""
+def translate(
+    exc: BaseException, what: str, server: str, waited: float | None = None
+) -> KubeApiError:
+    """A netprobe error for a client exception, naming the operation and what to do;
+    ``waited``: how long the call had been waiting for the server when it failed."""
     if isinstance(exc, ApiException):
         status = int(exc.status or 0)
         handshake = _HANDSHAKE.search(str(exc.reason or ""))
@@ -229,6 +233,20 @@ def translate(exc: BaseException, what: str, server: str) -> KubeApiError:
         if status == 0:
             return UnreachableError(f"{what}: cannot reach the API server at {server}: {message}")
         return KubeApiError(f"{what}: API server error {status}: {message}", status)
+    if isinstance(exc, urllib3.exceptions.MaxRetryError) and isinstance(exc.reason, Exception):
+        exc = exc.reason  # the last attempt's error
+    if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+        # Also a TLS handshake that never completes, under the connect timeout (urllib3
+        # connectionpool.py _make_request, 2.8.0): hence the time measured, not configured.
+        within = f" within {round(waited, 1):g} s" if waited is not None else ""
+        return UnreachableError(
+            f"{what}: the API server at {server} accepted the connection but did not answer{within}"
+        )
+    if isinstance(exc, urllib3.exceptions.ProtocolError):
+        return UnreachableError(
+            f"{what}: the API server at {server} did not answer in HTTP ({exc}); is it "
+            "an API server?"
+        )
     if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
         return UnreachableError(f"{what}: cannot reach the API server at {server}: {exc}")
     if isinstance(exc, OpenApiException | ValueError | TypeError):
@@ -311,13 +329,15 @@ class ClientGateway:
 
     # -- plumbing -------------------------------------------------------------------
     def _call(self, what: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Obj:
+        started = time.monotonic()
         try:
             response = method(
                 *args, _preload_content=False, _request_timeout=self._timeout, **kwargs
             )
             data = response.data
         except _WIRE_ERRORS as exc:
-            raise translate(exc, what, self._server) from exc
+            waited = time.monotonic() - started
+            raise translate(exc, what, self._server, waited) from exc
         if not data:
             return {}
         try:
