@@ -264,6 +264,7 @@ _MAPPING_TAGS = frozenset({_CORE + "map", _CORE + "set"})
 _SEQUENCE_TAGS = frozenset({_CORE + "seq", _CORE + "omap", _CORE + "pairs"})
 _IMPLICIT = Resolver.yaml_implicit_resolvers
 _SAFE = SafeConstructor()
+_INT_SYNTAX = next(regexp for tag, regexp in _IMPLICIT["1"] if tag == _INT)
 
 
 class _Unfit(Exception):
@@ -321,16 +322,15 @@ def _unfit(value: str, tag: str, what: str) -> _Unfit:
 
 
 def _int(value: str) -> int:
-    limit = sys.get_int_max_str_digits()
-    digits = len(value) if len(value) <= limit else sum(c.isdigit() for c in value)
-    if digits > limit:
-        raise _Unfit(
-            f"an integer of {digits:,} digits is longer than the {limit:,} digits netprobe reads",
-            "quote it to keep it as text",
-        )
     try:
         return int(_SAFE.construct_yaml_int(ScalarNode(_INT, value)))
     except (ValueError, IndexError):
+        if _INT_SYNTAX.match(value):  # an integer, with more digits than Python converts
+            raise _Unfit(
+                f"an integer of {sum(c.isdigit() for c in value):,} digits is longer than "
+                f"the {sys.get_int_max_str_digits():,} digits netprobe reads",
+                "quote it to keep it as text",
+            ) from None
         raise _unfit(value, "!!int", "an integer") from None
 
 

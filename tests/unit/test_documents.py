@@ -1,3 +1,5 @@
+import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -199,3 +201,13 @@ def test_aliases_merges_and_keys_that_cannot_be_read_are_located(
     with pytest.raises(LocatedError) as caught:
         parse_yaml_documents(text, "a.yaml")
     assert str(caught.value).startswith(f"a.yaml:{line}: {problem}")
+
+
+def test_a_pipe_is_read_as_a_file(tmp_path: Path) -> None:
+    pipe = tmp_path / "pipe.yaml"
+    os.mkfifo(pipe)
+    writer = threading.Thread(target=pipe.write_text, args=("a: 1\r\nb: [x]\n",))
+    writer.start()
+    (doc,) = load_yaml_documents(pipe)
+    writer.join()
+    assert str(doc.require("b").location) == f"{pipe}:2 b"
