@@ -75,12 +75,12 @@ def read_documents(text: str, file: str) -> list[tuple[Any, int]]:
         LocatedError: naming ``file`` and the line, for anything that is not YAML, does not
             fit its tag, or exceeds a limit.
     """
+    parser = None
     try:
         parser = _Parser(text)
+        return _documents(parser, file)
     except UnicodeEncodeError as exc:  # a lone surrogate, which no file can hold
         raise _bad_character(text, file, ord(text[exc.start])) from None
-    try:
-        return _documents(parser, file)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
@@ -94,7 +94,8 @@ def read_documents(text: str, file: str) -> list[tuple[Any, int]]:
     except yaml.YAMLError as exc:
         raise LocatedError(Location(file), f"YAML syntax error: {exc}") from None
     finally:
-        parser.dispose()
+        if parser is not None:
+            parser.dispose()
 
 
 def _bad_character(text: str, file: str, code: int) -> LocatedError:
