@@ -25,8 +25,12 @@ def _flow(value: Any) -> str:
 
 def _key(text: str) -> str:
     """``text`` as a mapping key, quoted when YAML would read it as something else: the
-    namespace ``no`` is a boolean and ``123`` a number unless quoted."""
-    return text if yaml.safe_load(text) == text else json.dumps(text)
+    namespace ``no`` is a boolean, ``123`` a number and ``2024-01-01`` a date unless quoted."""
+    try:
+        same = yaml.safe_load(text) == text
+    except ValueError:  # an impossible date (2024-02-30): PyYAML cannot construct it
+        same = False
+    return text if same else json.dumps(text)
 
 
 def _port_text(port: ContainerPort) -> str:

@@ -84,6 +84,20 @@ def test_namespaces_named_like_yaml_booleans_and_numbers_load_back(
     assert main(["check", str(path)]) == 0
 
 
+def test_namespaces_named_like_dates_load_back_even_impossible_ones(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    manifests = tmp_path / "m.yaml"
+    manifests.write_text(
+        YAML_LOOKALIKES.replace('"no"', "2024-02-30").replace('"123"', "2024-01-01")
+    )
+    path = generate(capsys, tmp_path, "-f", str(manifests))
+    suite = load_suite(path, lambda message: None)
+    assert {namespace.name for namespace in suite.namespaces} == {"2024-02-30", "2024-01-01"}
+    assert "'2024-02-30'" in path.read_text() or '"2024-02-30"' in path.read_text()
+    assert main(["check", str(path)]) == 0
+
+
 def test_policies_with_aliased_metadata_are_inlined_without_expanding_the_aliases(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
