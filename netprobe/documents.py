@@ -1,5 +1,5 @@
-"""Reading YAML and JSON with line numbers, and typed access to fields that fails with
-located errors.
+"""User files as :class:`Field` values: typed access to what :mod:`netprobe.yamltext` read
+from YAML and JSON, failing with located errors.
 
 Both the manifest loader and the suite loader parse user files through :class:`Field`, so
 that every complaint names file, line and field path in the same way. Nothing here knows
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, NoReturn
 
 from netprobe.errors import InputError, LocatedError, Location
-from netprobe.yamltext import MAX_FILE_BYTES, YamlList, YamlMap, read_documents
+from netprobe.yamltext import MAX_FILE_BYTES, YamlList, YamlMap, read_documents, shown
 
 
 def _line_of(value: Any, default: int | None) -> int | None:
@@ -178,12 +178,6 @@ def describe(value: Any) -> str:
     if isinstance(value, dict | list) or value is None:
         return type_name(value)
     return f"{type_name(value)} {shown(value)}"
-
-
-def shown(value: Any) -> str:
-    """``repr(value)`` for a message, cut to 40 characters."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def suggest(word: str, choices: Iterable[str]) -> str | None:

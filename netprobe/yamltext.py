@@ -98,6 +98,12 @@ def read_documents(text: str, file: str) -> list[tuple[Any, int]]:
             parser.dispose()
 
 
+def shown(value: Any) -> str:
+    """``repr(value)`` for a message, cut to 40 characters."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _bad_character(text: str, file: str, code: int) -> LocatedError:
     # The parser stops at the first character YAML forbids, so its first occurrence is it.
     line = text.count("\n", 0, max(text.find(chr(code)), 0)) + 1
@@ -132,12 +138,12 @@ class _Open:
     def __init__(self, value: YamlMap | YamlList, anchor: str | None) -> None:
         self.value = value
         self.anchor = anchor
-        self.key: Any = _NO_KEY
+        self.key: Any = _NOTHING
         self.key_line = 0
         self.merges: list[YamlMap] | None = None
 
 
-_NO_KEY = object()
+_NOTHING = object()
 _MERGE_KEY = object()
 _BEING_READ = object()
 
@@ -185,12 +191,12 @@ def _document(get_event: Callable[[], Any], file: str) -> tuple[Any, int]:
             if done.anchor is not None:
                 anchors[done.anchor] = value
         else:  # AliasEvent
-            value = anchors.get(event.anchor, _NO_KEY)
-            if value is _NO_KEY or value is _BEING_READ:
+            value = anchors.get(event.anchor, _NOTHING)
+            if value is _NOTHING or value is _BEING_READ:
+                where = "names no anchor before it" if value is _NOTHING else "is inside its anchor"
                 raise LocatedError(
                     Location(file, line),
-                    f"the alias *{event.anchor} "
-                    + ("names no anchor before it" if value is _NO_KEY else "is inside its anchor"),
+                    f"the alias *{event.anchor} {where}",
                     f"define '&{event.anchor}' before using it, outside what uses it",
                 )
         if not stack:
@@ -200,19 +206,19 @@ def _document(get_event: Callable[[], Any], file: str) -> tuple[Any, int]:
         if into.__class__ is YamlList:
             into.append(value)
             into.item_lines.append(line)
-        elif top.key is _NO_KEY:
+        elif top.key is _NOTHING:
             if value.__class__ is YamlMap or value.__class__ is YamlList:
                 raise LocatedError(Location(file, line), "a mapping key must be a scalar")
             top.key = _MERGE_KEY if value == "<<" and _is_merge(event) else value
             top.key_line = line
         else:
             key = top.key
-            top.key = _NO_KEY
+            top.key = _NOTHING
             if key is _MERGE_KEY:
                 top.merges = (top.merges or []) + _merge_sources(value, file, line)
             elif key in into:
                 raise LocatedError(
-                    Location(file, top.key_line), f"duplicate key {key!r}", "keep one of them"
+                    Location(file, top.key_line), f"duplicate key {shown(key)}", "keep one of them"
                 )
             else:
                 into[key] = value
@@ -315,9 +321,8 @@ def _tag_error(tag: str, kind: str, file: str, line: int) -> LocatedError:
 
 
 def _unfit(value: str, tag: str, what: str) -> _Unfit:
-    shown = repr(value) if len(value) <= 40 else repr(value[:37]) + "..."
     return _Unfit(
-        f"{shown} is not {what}, as its tag {tag} says",
+        f"{shown(value)} is not {what}, as its tag {tag} says",
         "drop the tag, and quote the value to keep it a string",
     )
 

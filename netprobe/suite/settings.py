@@ -12,10 +12,11 @@ import math
 import re
 from pathlib import Path
 
-from netprobe.documents import Field, load_yaml_documents, shown
+from netprobe.documents import Field, load_yaml_documents
 from netprobe.errors import LocatedError, Location
 from netprobe.suite.model import Settings, Skip
 from netprobe.suite.names import parse_tags
+from netprobe.yamltext import shown
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}
