@@ -107,10 +107,11 @@ def shown(value: Any) -> str:
 def _bad_character(text: str, file: str, code: int) -> LocatedError:
     # The parser stops at the first character YAML forbids, so its first occurrence is it.
     line = text.count("\n", 0, max(text.find(chr(code)), 0)) + 1
+    escape = f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
     return LocatedError(
         Location(file, line),
-        f"U+{code:04X} is not allowed in YAML (a control character or non-character)",
-        'remove it; inside a double-quoted string it can be written as an escape, e.g. "\\x07"',
+        f"U+{code:04X} is not allowed in YAML",
+        f'remove it; in a double-quoted string, write it as the escape "{escape}"',
     )
 
 
@@ -208,7 +209,9 @@ def _document(get_event: Callable[[], Any], file: str) -> tuple[Any, int]:
             into.item_lines.append(line)
         elif top.key is _NOTHING:
             if value.__class__ is YamlMap or value.__class__ is YamlList:
-                raise LocatedError(Location(file, line), "a mapping key must be a scalar")
+                raise LocatedError(
+                    Location(file, line), "a mapping key must be a scalar", "write it as a string"
+                )
             top.key = _MERGE_KEY if value == "<<" and _is_merge(event) else value
             top.key_line = line
         else:
@@ -316,14 +319,14 @@ def _tag_error(tag: str, kind: str, file: str, line: int) -> LocatedError:
     return LocatedError(
         Location(file, line),
         f"the tag {short} does not fit {kind}" if known else f"unknown YAML tag {short}",
-        "drop the tag" + (" (quote the value to keep it a string)" if kind == "a scalar" else ""),
+        "drop the tag" + ("; quote the value to keep it a string" if kind == "a scalar" else ""),
     )
 
 
 def _unfit(value: str, tag: str, what: str) -> _Unfit:
     return _Unfit(
         f"{shown(value)} is not {what}, as its tag {tag} says",
-        "drop the tag, and quote the value to keep it a string",
+        "drop the tag; quote the value to keep it a string",
     )
 
 
