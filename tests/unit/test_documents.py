@@ -103,6 +103,16 @@ def test_values_that_fit_their_tag_are_read(value: str, read: object) -> None:
     assert doc.value == {"v": read}
 
 
+def test_an_anchor_defined_again_names_the_new_value_from_there_on() -> None:
+    (doc,) = parse_yaml_documents("a: &x 1\nb: *x\nc: &x 2\nd: *x\n", "t.yaml")
+    assert doc.value == {"a": 1, "b": 1, "c": 2, "d": 2}
+
+
+def test_a_long_hexadecimal_integer_is_read() -> None:
+    (doc,) = parse_yaml_documents("v: 0x" + "f" * 5000 + "\n", "t.yaml")
+    assert doc.value["v"] == 16**5000 - 1
+
+
 @pytest.mark.parametrize(
     "date",
     ["2024-01-01", "2024-02-30", "2001-12-14t21:59:43.10-05:00", "2024-01-01 10:00:00"],
