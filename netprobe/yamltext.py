@@ -15,8 +15,9 @@ sigs.k8s.io/yaml goyaml.v2/decode_test.go case "implicit timestamp tag into inte
 ``time.Parse`` rejects, such as 2024-02-30, to a plain string). So an unquoted date is a
 string here too, possible or not, and ``!!timestamp`` only checks that its value is one.
 
-Explicit tags must fit their value: ``!!int abc`` or ``!!seq x`` is a located error, as it
-is for the API server; so is a tag YAML's core schema does not define.
+Explicit tags must fit their value: ``!!int abc`` is a located error, as it is for the API
+server. Stricter than go-yaml, ``!!seq x`` (a collection tag on a scalar) and a tag YAML's
+core schema does not define (``!custom``) are located errors too, asking to drop the tag.
 """
 
 from __future__ import annotations
