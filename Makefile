@@ -44,6 +44,7 @@ bench:
 	$(PYTHON) bench/analyzer.py
 	$(PYTHON) bench/diff.py
 	$(PYTHON) bench/runner.py
+	$(PYTHON) bench/loading.py
 
 ## kind-up: a kind cluster whose CNI enforces NetworkPolicy (CNI=calico|cilium|kindnet), ready
 kind-up:
