@@ -5,7 +5,8 @@
 unwinds through its cleanup and exits 130 at any moment, loading included. Once one has
 arrived, the process is on its way out: further ones are ignored, so a second Ctrl-C
 cannot cut a cleanup short or end the process with a traceback. :func:`shielded` holds
-signals off for a block that must finish once started (removing what a run created).
+signals off for a block that must finish once started; :func:`surely` runs such a block
+even when the interrupt lands just before the shield is up.
 Signal handlers exist only in the main thread; elsewhere both are no-ops.
 """
 
@@ -13,9 +14,12 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import TypeVar
+
+T = TypeVar("T")
 
 HANDLED = (signal.SIGINT, signal.SIGTERM)
 
@@ -66,3 +70,16 @@ def shielded() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def surely(action: Callable[[], T]) -> T:
+    """Run ``action`` shielded (removing what a run created, releasing its claim). An
+    interrupt that lands before the shield is up cannot skip it: ``action`` then runs (again:
+    it must be idempotent) and the interrupt goes on."""
+    try:
+        with shielded():
+            return action()
+    except KeyboardInterrupt:
+        with shielded():
+            action()
+        raise

@@ -4,7 +4,8 @@ The runner wraps a run in :func:`teardown_on_signals`: inside it, SIGINT and SIG
 :class:`~netprobe.interrupts.Interrupted` (a ``KeyboardInterrupt``, which the CLI maps to
 exit 130) in the main thread, so the run unwinds, whoever called it (the CLI installs the
 same handling for the whole process; the pytest plugin does not). On the way out, whatever
-the cause, ``backend.teardown()`` runs shielded, so a second Ctrl-C cannot cut it short.
+the cause, ``backend.teardown()`` runs shielded (:func:`~netprobe.interrupts.surely`), so
+no Ctrl-C can skip it or cut it short.
 Works with any backend that has ``teardown()``.
 """
 
@@ -16,7 +17,7 @@ from contextlib import contextmanager
 from typing import Protocol
 
 from netprobe.errors import NetprobeError
-from netprobe.interrupts import HANDLED, Interrupted, interrupt, on_main_thread, shielded
+from netprobe.interrupts import HANDLED, Interrupted, interrupt, on_main_thread, surely
 
 __all__ = ["Interrupted", "teardown_on_signals"]
 
@@ -44,8 +45,7 @@ def teardown_on_signals(backend: Teardown) -> Iterator[None]:
         raise
     finally:
         try:
-            with shielded():
-                _teardown(backend, failure)
+            surely(lambda: _teardown(backend, failure))
         finally:
             if on_main_thread():
                 for signum, handler in previous.items():

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from types import TracebackType
 
 from netprobe.backends.base import ExecResult
@@ -24,7 +25,7 @@ from netprobe.backends.local.naming import Names, new_run_id
 from netprobe.backends.local.netns import Commands, in_netns
 from netprobe.backends.local.nftables import compile_rulesets
 from netprobe.errors import BackendError
-from netprobe.interrupts import shielded
+from netprobe.interrupts import shielded, surely
 from netprobe.model import (
     NAMESPACE_NAME_LABEL,
     ClusterState,
@@ -120,14 +121,15 @@ class LocalBackend:
         preflight.check_host()
         if self._kernel_checked:
             return
-        claim = self._claim or ownership.Claim(self.run_id)
+        claim: ownership.Claim | None = None
         left: list[str] = []
         try:
+            with shielded():  # an interrupt waits until the claim is in hand
+                claim = ownership.Claim(self.run_id)
             preflight.check_kernel(self.names, self._commands, claim)
         finally:
-            if claim is not self._claim:
-                with shielded():
-                    left = _let_go(claim)
+            if claim is not None:
+                left = surely(partial(_let_go, claim))
         if left:
             raise _left_behind(left)
         self._kernel_checked = True
@@ -150,7 +152,8 @@ class LocalBackend:
         self, namespaces: Sequence[Namespace], pods: Sequence[Pod], externals: Sequence[IPAddress]
     ) -> ClusterState:
         plan = topology.plan(self.names, pods, externals, self.options.pod_cidrs)
-        self._claim = claim = ownership.Claim(self.run_id)
+        with shielded():  # an interrupt waits until teardown can see the claim
+            self._claim = claim = ownership.Claim(self.run_id)
         taken = claim.taken(plan.namespaces)
         if taken:
             raise BackendError(

@@ -115,7 +115,8 @@ class Claim:
     @contextmanager
     def creating(self, names: Sequence[str]) -> Iterator[None]:
         """Around the creation of namespaces ``names``, none of which exists (see
-        :meth:`taken`): note them first, record the identity of those that exist after."""
+        :meth:`taken`): note them first, record the identity of those that exist after (for
+        `netprobe cleanup`, should this process die)."""
         fresh = [name for name in names if name not in self.namespaces]
         self.namespaces.update(dict.fromkeys(fresh))
         self._write(f"netns {name}" for name in fresh)
@@ -140,12 +141,14 @@ class Claim:
         return [name for name in names if identity(self._netns_dir / name) is not None]
 
     def owned(self) -> list[str]:
-        """The namespaces of this run that exist and are the ones it created."""
-        return [
-            name
-            for name, known in self.namespaces.items()
-            if known is not None and identity(self._netns_dir / name) == known
-        ]
+        """The namespaces of this run that exist and are the ones it created: recorded, or
+        (an interrupt cut the record short) created by :meth:`creating` in this process."""
+        owned = []
+        for name, known in self.namespaces.items():
+            now = identity(self._netns_dir / name)
+            if now is not None and known in (now, None):
+                owned.append(name)
+        return owned
 
     def release(self) -> None:
         """Give up the claim: everything the record lists is gone."""

@@ -19,7 +19,7 @@ from netprobe.backends.local.naming import Names
 from netprobe.backends.local.netns import IP, NFT, Commands, in_netns
 from netprobe.backends.local.ownership import Claim
 from netprobe.errors import BackendError
-from netprobe.interrupts import shielded
+from netprobe.interrupts import surely
 
 TOOLS = (("ip", "iproute2"), ("nft", "nftables"), ("nc", "netcat-openbsd"))
 
@@ -82,8 +82,6 @@ def check_kernel(names: Names, commands: Commands, claim: Claim) -> None:
             "use another NETPROBE_RUN_ID (`netprobe cleanup` removes it if an interrupted "
             "netprobe run left it)"
         )
-    with claim.creating([netns]):
-        _try(commands, [IP, "netns", "add", netns], None, "cannot create a network namespace")
     steps = (
         (
             [IP, "-n", netns, "link", "add", "c0", "type", "veth", "peer", "name", "c1"],
@@ -95,6 +93,8 @@ def check_kernel(names: Names, commands: Commands, claim: Claim) -> None:
         ),
     )
     try:
+        with claim.creating([netns]):
+            _try(commands, [IP, "netns", "add", netns], None, "cannot create a network namespace")
         for argv, problem in steps:
             _try(commands, argv, None, problem)
         _try(
@@ -105,8 +105,7 @@ def check_kernel(names: Names, commands: Commands, claim: Claim) -> None:
             "modprobe nf_tables nf_conntrack)",
         )
     finally:
-        with shielded():
-            commands.ip_batch([f"netns del {name}" for name in claim.owned()], force=True)
+        surely(lambda: commands.ip_batch([f"netns del {n}" for n in claim.owned()], force=True))
 
 
 def _try(commands: Commands, argv: list[str], stdin: str | None, problem: str) -> None:
