@@ -1,7 +1,7 @@
 # netprobe — make targets used by people and by CI alike.
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
-SYSTEM_TOOLS := nft:nftables nc:netcat-openbsd ip:iproute2
+SYSTEM_TOOLS := nft:nftables nc:netcat-openbsd ip:iproute2 nsenter:util-linux
 # e2e on kind: the CNI profile (fixtures/kind/kind-$(CNI).yaml), its cluster, what to run
 CNI ?= calico
 KIND_CLUSTER ?= netprobe-$(CNI)

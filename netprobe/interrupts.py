@@ -5,13 +5,14 @@
 unwinds through its cleanup and exits 130 at any moment, loading included. Once one has
 arrived, the process is on its way out: further ones are ignored, so a second Ctrl-C
 cannot cut a cleanup short or end the process with a traceback. :func:`shielded` holds
-signals off for a block that must finish once started; :func:`surely` runs such a block
+signals back for a block that must finish once started; :func:`surely` runs such a block
 even when the interrupt lands just before the shield is up.
 Signal handlers exist only in the main thread; elsewhere both are no-ops.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -59,17 +60,26 @@ def ignore() -> None:
 
 @contextmanager
 def shielded() -> Iterator[None]:
-    """Run the block with SIGINT and SIGTERM ignored, then put the handlers back."""
+    """Run the block with SIGINT and SIGTERM held back: one that arrives meanwhile takes
+    effect once the block is over (as if it had arrived then), never inside it."""
     if not on_main_thread():
         yield
         return
     previous = {signum: signal.getsignal(signum) for signum in HANDLED}
-    ignore()
+    arrived: list[signal.Signals] = []
+    for signum in HANDLED:
+        signal.signal(signum, lambda number, frame: arrived.append(signal.Signals(number)))
     try:
         yield
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+    if arrived:
+        first = previous[arrived[0]]
+        if callable(first):
+            first(arrived[0], None)
+        elif first == signal.SIG_DFL:
+            os.kill(os.getpid(), arrived[0])
 
 
 def surely(action: Callable[[], T]) -> T:

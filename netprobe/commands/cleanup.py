@@ -2,14 +2,13 @@
 
 Each backend registers a cleaner in :data:`CLEANERS`: a function of the options that
 removes (or, on a dry run, only lists) that backend's leftovers, and returns one line per
-item. Nothing that netprobe did not create is touched: locally, only what a run's record
-proves it created; in a cluster, only objects carrying the run's ownership labels.
+item. Nothing that netprobe did not create is touched: locally, only what is in the
+directories of netprobe's runs; in a cluster, only objects carrying a run's ownership labels.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,12 +28,10 @@ Cleaner = Callable[[CleanupOptions], list[str]]
 
 
 def _local(options: CleanupOptions) -> list[str]:
-    from netprobe.backends.local.cleanup import clean, unproven_note
+    from netprobe.backends.local.cleanup import clean
 
     found = clean(dry_run=options.dry_run, include_live=options.include_live)
-    if found.unproven:
-        print(f"netprobe: {unproven_note(found.unproven)}", file=sys.stderr)
-    return [str(item) for item in found.leftovers]
+    return [line for item in found for line in item.lines()]
 
 
 def _kubernetes(options: CleanupOptions) -> list[str]:
@@ -55,12 +52,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "cleanup",
         help="remove what an interrupted run left behind",
-        description="Remove the namespaces, processes and rules that interrupted netprobe "
-        "runs left behind. Locally, only namespaces a run's record in /run/netprobe proves it "
-        "created (by the kernel's identity of the namespace, not its name: a namespace merely "
-        "named like netprobe's is never touched, and is named on stderr); in a cluster, only "
-        "objects labelled with a run's id. Runs whose netprobe process is still alive are "
-        "left alone unless --all is given.",
+        description="Remove what interrupted netprobe runs left behind. Locally: the "
+        "network namespaces (with their interfaces and rules) in the directories of runs "
+        "whose netprobe process is gone, /run/netprobe/<runid>/; nothing outside them is "
+        "looked at, so a namespace of yours is never touched, whatever its name. In a "
+        "cluster: the objects labelled with a run's id. Runs whose netprobe process is "
+        "still alive are left alone unless --all is given.",
     )
     parser.add_argument("--backend", choices=sorted(CLEANERS), default="local")
     parser.add_argument("--dry-run", action="store_true", help="list what would be removed")

@@ -47,7 +47,8 @@ def teardown_on_signals(backend: Teardown) -> Iterator[None]:
         try:
             surely(lambda: _teardown(backend, failure))
         finally:
-            if on_main_thread():
+            # After an interrupt the process is on its way out: further ones stay ignored.
+            if on_main_thread() and not isinstance(failure, Interrupted):
                 for signum, handler in previous.items():
                     signal.signal(signum, handler)
 

@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from netprobe.backends.local import LocalBackend, LocalOptions
-from netprobe.backends.local.cleanup import pids_in
-from netprobe.backends.local.ownership import NETNS_DIR, identity
+from netprobe.backends.local.naming import STATE_DIR
 from netprobe.model import (
     NAMESPACE_NAME_LABEL,
     ClusterState,
@@ -238,12 +237,7 @@ def test_exec_kills_the_whole_process_group_at_the_deadline(net: LocalBackend) -
     result = net.exec(XA, ["sh", "-c", "sleep 30 & sleep 30; echo never"], 0.3)
     assert result.timed_out and result.exit_code is None and "never" not in result.stdout
     assert time.monotonic() - started < 2
-    netns = f"np-{net.run_id}-p0"
-    known = identity(NETNS_DIR / netns)
-    assert known is not None
-    inside = pids_in({known: netns}).get(netns, [])
-    names = {Path(f"/proc/{pid}/comm").read_text().strip() for pid in inside}
-    assert "sleep" not in names
+    assert "sleep" not in commands_inside(net.names.pod(0))
 
 
 def test_apply_delay_converges_within_the_bound() -> None:
@@ -258,12 +252,29 @@ def test_apply_delay_converges_within_the_bound() -> None:
         assert probe(local, XA, ip(local, YA), 80, TCP) == "timeout"
 
 
+def commands_inside(netns: str) -> set[str]:
+    """The command names of the processes inside the namespace at path ``netns``."""
+    wanted = os.stat(netns)
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            info = (entry / "ns" / "net").stat()
+            if (info.st_dev, info.st_ino) == (wanted.st_dev, wanted.st_ino):
+                found.add((entry / "comm").read_text().strip())
+        except OSError:
+            continue
+    return found
+
+
 def host_view() -> tuple[set[str], set[str], str]:
+    """The host's links, every namespace (the users' and netprobe runs'), its nft tables."""
     links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True)
     netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
     tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, check=True)
     link_names = {line.split(": ")[1].split("@")[0] for line in links.stdout.splitlines()}
-    return link_names, {line.split()[0] for line in netns.stdout.splitlines()}, tables.stdout
+    spaces = {line.split()[0] for line in netns.stdout.splitlines()}
+    spaces |= {str(path.relative_to(STATE_DIR)) for path in STATE_DIR.glob("*/ns/*")}
+    return link_names, spaces, tables.stdout
 
 
 def test_nine_pods_deploy_fast_and_teardown_leaves_nothing(
@@ -284,8 +295,8 @@ def test_nine_pods_deploy_fast_and_teardown_leaves_nothing(
             f"teardown {done - deployed:.3f} s"
         )
     assert deployed - started < 3
-    assert {name for name in during[1] if name.startswith(f"np-{backend.run_id}-")} == {
-        f"np-{backend.run_id}-{suffix}" for suffix in ["node", "x0", *(f"p{i}" for i in range(9))]
+    assert {name for name in during[1] if name.startswith(f"{backend.run_id}/")} == {
+        f"{backend.run_id}/ns/{suffix}" for suffix in ["node", "x0", *(f"p{i}" for i in range(9))]
     }
     assert during[0] == links and during[2] == tables  # nothing configured in the host namespace
     after = host_view()
@@ -302,9 +313,7 @@ from netprobe.selectors import Labels
 backend = LocalBackend(LocalOptions(run_id=sys.argv[1]))
 pods = [Pod(PodRef("x", n), Labels(), (ContainerPort(80),)) for n in "ab"]
 backend.deploy([Namespace("x", Labels())], pods, [])
-# a probe still running when the run dies: cleanup must kill it
-sleeper = subprocess.Popen(["ip", "netns", "exec", f"np-{sys.argv[1]}-p0", "sleep", "60"])
-print("deployed", sleeper.pid, flush=True)
+print("deployed", *(server.process.pid for server in backend._servers), flush=True)
 time.sleep(60)
 """
 
@@ -325,25 +334,27 @@ def test_cleanup_removes_what_a_killed_run_left() -> None:
     )
     try:
         assert child.stdout is not None
-        word, sleeper = child.stdout.readline().split()
-        assert word == "deployed"
+        word, *servers = child.stdout.readline().split()
+        assert word == "deployed" and len(servers) == 2
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
         if child.stdout is not None:
             child.stdout.close()
+    # its probe servers see their stdin close and end by themselves
+    deadline = time.monotonic() + 5
+    while any(alive(int(pid)) for pid in servers):
+        assert time.monotonic() < deadline, "the servers of a killed run kept running"
+        time.sleep(0.05)
     left = {name for name in host_view()[1] if run_id in name}
-    assert left == {f"np-{run_id}-node", f"np-{run_id}-p0", f"np-{run_id}-p1"}
+    assert left == {f"{run_id}/ns/node", f"{run_id}/ns/p0", f"{run_id}/ns/p1"}
     done = subprocess.run(
         [sys.executable, "-m", "netprobe", "cleanup"], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    assert f"removed netns np-{run_id}-node" in done.stdout
-    assert f"removed process {sleeper} (in np-{run_id}-p0)" in done.stdout
-    assert f"removed record /run/netprobe/{run_id}.run" in done.stdout
+    assert f"removed netns node (run {run_id})" in done.stdout
+    assert f"removed run /run/netprobe/{run_id}" in done.stdout
     assert not {name for name in host_view()[1] if run_id in name}
-    time.sleep(0.1)
-    assert not alive(int(sleeper))
 
 
 def test_a_second_deploy_and_an_unknown_pod_are_backend_errors(net: LocalBackend) -> None:

@@ -9,14 +9,13 @@ never each other: the number of entries grows with the pods, not with their pair
 
 from __future__ import annotations
 
-import os
 import subprocess
 
 import pytest
 
 from netprobe.backends.local import LocalBackend, LocalOptions, cleanup, ownership
+from netprobe.backends.local.naming import STATE_DIR
 from netprobe.backends.local.netns import Commands
-from netprobe.backends.local.ownership import NETNS_DIR
 from netprobe.errors import BackendError
 from netprobe.model import NAMESPACE_NAME_LABEL, ContainerPort, Namespace, Pod, PodRef, Protocol
 from netprobe.probes import Outcome, Probe
@@ -30,7 +29,10 @@ PODS = 40
 
 def neighbours(netns: str) -> list[str]:
     done = subprocess.run(
-        ["ip", "-n", netns, "-4", "neigh", "show"], capture_output=True, text=True, check=True
+        ["nsenter", f"--net={netns}", "ip", "-4", "neigh", "show"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return [line for line in done.stdout.splitlines() if "FAILED" not in line]
 
@@ -67,7 +69,7 @@ def test_a_run_id_another_run_claimed_is_refused_and_left_to_it() -> None:
             LocalBackend(LocalOptions(run_id=run_id)) as backend,
         ):
             backend.deploy(SPACES, [POD], [])
-        assert ownership.read(other.path).pid == os.getpid()
+        assert other.run.is_live()
     finally:
         other.release()
 
@@ -79,64 +81,53 @@ def test_a_teardown_cut_short_by_a_second_ctrl_c_is_finished_by_the_next_one(
     # Ctrl-C into KeyboardInterrupt; the runner's own teardown must then finish the job.
     backend = LocalBackend()
     backend.deploy(SPACES, [POD], [])
-    real_remove = cleanup.remove_namespaces
+    real_remove = ownership.RunDir.remove
     calls = []
 
-    def interrupted_once(*args: object) -> None:
-        calls.append(args)
+    def interrupted_once(self: ownership.RunDir) -> list[str]:
+        calls.append(self)
         if len(calls) == 1:
             raise KeyboardInterrupt
-        real_remove(*args)  # type: ignore[arg-type]
+        return real_remove(self)
 
-    monkeypatch.setattr(cleanup, "remove_namespaces", interrupted_once)
+    monkeypatch.setattr(ownership.RunDir, "remove", interrupted_once)
     with pytest.raises(KeyboardInterrupt):
         backend.teardown()
     backend.teardown()
-    assert left_of(backend.run_id) == []
-    assert not ownership.record_path(backend.run_id).exists()
+    assert not (STATE_DIR / backend.run_id).exists()
 
 
-def test_the_kernel_check_namespace_is_recorded_so_cleanup_can_remove_it(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_the_kernel_check_namespace_is_in_the_runs_directory_and_goes_with_it() -> None:
     backend = LocalBackend()
     seen: list[list[str]] = []
     real_run = Commands.run
 
     def run(self: Commands, argv: list[str], stdin: str | None = None, what: str = "") -> str:
-        out = real_run(self, argv, stdin, what)
         if "veth" in argv:  # the first step after the namespace was created
-            record = ownership.read(ownership.record_path(backend.run_id))
-            seen.append([name for name, known in record.namespaces.items() if known])
-        return out
+            seen.append([path.name for path in (STATE_DIR / backend.run_id / "ns").iterdir()])
+        return real_run(self, argv, stdin, what)
 
-    monkeypatch.setattr(Commands, "run", run)
-    backend.preflight()
-    assert seen == [[f"np-{backend.run_id}-check"]]
-    assert not ownership.record_path(backend.run_id).exists()
-    assert left_of(backend.run_id) == []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Commands, "run", run)
+        backend.preflight()
+    assert seen == [["check"]]
+    assert not (STATE_DIR / backend.run_id).exists()
 
 
-def test_what_teardown_could_not_remove_stays_recorded_for_cleanup(
+def test_what_teardown_could_not_remove_stays_for_cleanup(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     backend = LocalBackend()
     backend.deploy(SPACES, [POD], [])
-    real_remove = cleanup.remove_namespaces
-    monkeypatch.setattr(cleanup, "remove_namespaces", lambda *args: None)  # 'netns del' failed
-    try:
-        with pytest.raises(BackendError, match="could not remove the network namespaces np-"):
+    with monkeypatch.context() as patch:  # as if the namespaces could not be unmounted
+        patch.setattr(ownership.RunDir, "remove_namespaces", lambda self, names=None: ["node"])
+        with pytest.raises(BackendError, match="could not remove the network namespaces node"):
             backend.teardown()
-        assert ownership.record_path(backend.run_id).is_file()
-        found = cleanup.find(include_live=True)  # as `netprobe cleanup --all` sees it
-        assert {item.run_id for item in found.leftovers} >= {backend.run_id}
-    finally:
-        real_remove(Commands(), left_of(backend.run_id))
-        ownership.record_path(backend.run_id).unlink(missing_ok=True)
-
-
-def left_of(run_id: str) -> list[str]:
-    return sorted(path.name for path in NETNS_DIR.glob(f"np-{run_id}-*"))
+    assert (STATE_DIR / backend.run_id).is_dir()
+    found = cleanup.find()  # as `netprobe cleanup` sees it, once this run let go
+    assert [item.run.run_id for item in found] == [backend.run_id]
+    cleanup.remove(found)
+    assert not (STATE_DIR / backend.run_id).exists()
 
 
 SPACES = [Namespace("n", Labels({NAMESPACE_NAME_LABEL: "n"}))]

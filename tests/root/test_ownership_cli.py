@@ -9,14 +9,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from netprobe.backends.local.ownership import NETNS_DIR, STATE_DIR, Identity, identity
+from netprobe.backends.local.naming import STATE_DIR
+
+NETNS_DIR = Path("/run/netns")
 
 pytestmark = pytest.mark.root
 
@@ -48,15 +49,24 @@ def netprobe(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
     )
 
 
-def user_namespace(name: str) -> Identity:
+def identity(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_dev, info.st_ino
+
+
+def user_namespace(name: str) -> tuple[int, int]:
     subprocess.run(["ip", "netns", "add", name], check=True)
-    found = identity(NETNS_DIR / name)
-    assert found is not None
-    return found
+    return identity(NETNS_DIR / name)
 
 
-def namespaces() -> dict[str, Identity | None]:
-    return {path.name: identity(path) for path in NETNS_DIR.glob("*")} if NETNS_DIR.is_dir() else {}
+def namespaces() -> dict[str, tuple[int, int]]:
+    """The namespaces in /run/netns (the users') and in netprobe's run directories."""
+    paths = [*NETNS_DIR.glob("*"), *STATE_DIR.glob("*/ns/*")]
+    return {str(path.relative_to("/run")): identity(path) for path in paths}
+
+
+def runs() -> list[str]:
+    return sorted(path.name for path in STATE_DIR.glob("*"))
 
 
 @pytest.fixture(autouse=True)
@@ -64,21 +74,17 @@ def nothing_left() -> Iterator[None]:
     """Each test starts with no namespaces or records and removes what it made."""
     assert namespaces() == {}
     yield
-    for name in namespaces():
-        subprocess.run(["ip", "netns", "pids", name], capture_output=True, check=False)
-        subprocess.run(["ip", "netns", "del", name], check=False)
-    for path in STATE_DIR.glob("*") if STATE_DIR.is_dir() else ():
-        path.unlink()
+    for path in NETNS_DIR.glob("*"):
+        subprocess.run(["ip", "netns", "del", path.name], check=False)
+    subprocess.run([sys.executable, "-m", "netprobe", "cleanup", "--all"], check=True)
 
 
-def test_the_kernel_check_leaves_a_users_namespace_of_its_name_alone(suite: Path) -> None:
-    mine = user_namespace("np-ffffff-check")
+def test_a_users_namespaces_named_like_netprobes_are_none_of_its_business(suite: Path) -> None:
+    mine = {name: user_namespace(name) for name in ("np-ffffff-check", "np-ffffff-node")}
     done = netprobe("run", str(suite), "--backend", "local", env={"NETPROBE_RUN_ID": "ffffff"})
-    assert done.returncode == 3, done.stderr
-    assert "np-ffffff-check exists, and this run did not create it" in done.stderr
-    assert "CONFIG_NET_NS" not in done.stderr
-    assert namespaces() == {"np-ffffff-check": mine}
-    assert not list(STATE_DIR.glob("*"))
+    assert done.returncode == 0, done.stderr
+    assert namespaces() == {f"netns/{name}": value for name, value in mine.items()}
+    assert runs() == []
 
 
 def test_root_without_capabilities_is_told_so_not_that_the_kernel_lacks_namespaces(
@@ -94,23 +100,21 @@ def test_root_without_capabilities_is_told_so_not_that_the_kernel_lacks_namespac
     assert namespaces() == {}
 
 
-def test_cleanup_after_a_hand_written_record_touches_none_of_the_users_objects() -> None:
-    # The adversarial case: namespaces, a process and host links named like netprobe's, and
-    # records (current and older format) that name them.
+def test_cleanup_touches_none_of_the_users_objects_named_like_netprobes() -> None:
+    # The adversarial case: namespaces, a process and host links named like a run's, beside
+    # that run's (stale, empty) directory.
     mine = {name: user_namespace(name) for name in ("np-dddddd-node", "np-dddddd-p0")}
     sleeper = subprocess.Popen(["ip", "netns", "exec", "np-dddddd-p0", "sleep", "60"])
     subprocess.run(
         ["ip", "link", "add", "np-dddddd-p3", "type", "veth", "peer", "name", "userpeer"],
         check=True,
     )
-    STATE_DIR.mkdir(parents=True, exist_ok=True)
-    (STATE_DIR / "dddddd.run").write_text("pid 999999999 1\nnetns np-dddddd-node\n")
-    (STATE_DIR / "dddddd.pid").write_text("999999999\n")
+    (STATE_DIR / "dddddd" / "ns").mkdir(parents=True)
     try:
         done = netprobe("cleanup")
         assert done.returncode == 0, done.stderr
-        assert "left alone: np-dddddd-node" in done.stderr
-        assert namespaces() == mine
+        assert done.stdout == f"removed run {STATE_DIR / 'dddddd'}\n"
+        assert namespaces() == {f"netns/{name}": value for name, value in mine.items()}
         assert sleeper.poll() is None
         links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
         assert "np-dddddd-p3" in links and "userpeer" in links
@@ -122,17 +126,18 @@ def test_cleanup_after_a_hand_written_record_touches_none_of_the_users_objects()
 
 DRIVER = """\
 import os, signal, sys
-from netprobe.backends.local import preflight
+from netprobe.backends.local.netns import Commands
 signums = [getattr(signal, name) for name in sys.argv[2].split(",")]
-real = preflight._try
+real = Commands.run
 
-def interrupted(commands, argv, stdin, problem):
-    real(commands, argv, stdin, problem)
-    if "veth" in argv:  # the check's namespace exists and is recorded
+def interrupted(self, argv, stdin=None, what=""):
+    out = real(self, argv, stdin, what)
+    if "veth" in argv:  # the check's namespace exists
         for signum in signums:
             os.kill(os.getpid(), signum)
+    return out
 
-preflight._try = interrupted
+Commands.run = interrupted
 sys.argv = ["netprobe", "run", sys.argv[1], "--backend", "local"]
 from netprobe.cli import run
 run()
@@ -152,7 +157,7 @@ def test_a_signal_during_the_kernel_check_exits_130_and_leaves_nothing(
     assert done.returncode == 130, done.stderr
     assert "Traceback" not in done.stderr
     assert namespaces() == {}
-    assert not list(STATE_DIR.glob("*"))
+    assert runs() == []
 
 
 HOOKED = """\
@@ -224,7 +229,7 @@ def test_signals_after_teardown_still_exit_130_without_a_traceback(suite: Path) 
     assert done.returncode == 130, done.stderr
     assert done.stderr == "netprobe: interrupted\n"
     assert namespaces() == {}
-    assert not list(STATE_DIR.glob("*"))
+    assert runs() == []
 
 
 def test_more_pods_than_the_local_backend_can_name_is_refused_before_anything_is_made(
@@ -244,37 +249,26 @@ def test_more_pods_than_the_local_backend_can_name_is_refused_before_anything_is
     assert time.monotonic() - started < 60
 
 
-def test_namespaces_teardown_could_not_remove_are_named_with_the_way_out(
-    suite: Path, tmp_path: Path
-) -> None:
-    shim = tmp_path / "bin"
-    shim.mkdir()
-    real_ip = subprocess.run(["sh", "-c", "command -v ip"], capture_output=True, text=True)
-    (shim / "ip").write_text(
-        textwrap.dedent(
-            f"""\
-            #!/bin/sh
-            # 'ip -force -batch' is how netprobe removes namespaces: let it remove only
-            # the kernel check's, so that the run's own teardown fails
-            case "$*" in *-force*)
-              input=$(cat)
-              case "$input" in *-check*) ;; *) echo "ip: simulated failure" >&2; exit 1;; esac
-              printf '%s\\n' "$input" | exec {real_ip.stdout.strip()} "$@";;
-            esac
-            exec {real_ip.stdout.strip()} "$@"
-            """
-        )
-    )
-    (shim / "ip").chmod(0o755)
-    done = netprobe(
-        "run", str(suite), "--backend", "local", env={"PATH": f"{shim}:{os.environ['PATH']}"}
+UNREMOVABLE = """\
+import sys
+from netprobe.backends.local.ownership import RunDir
+real = RunDir.remove_namespaces
+RunDir.remove_namespaces = lambda self, names=None: [p.name for p in self.namespaces()]
+sys.argv = ["netprobe", "run", sys.argv[1], "--backend", "local"]
+from netprobe.cli import run
+run()
+"""
+
+
+def test_namespaces_teardown_could_not_remove_are_named_with_the_way_out(suite: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", UNREMOVABLE, str(suite)], capture_output=True, text=True
     )
     assert done.returncode == 3, done.stderr
-    assert "could not remove the network namespaces np-" in done.stderr
-    assert "-check" not in done.stderr  # the run's own teardown, not the kernel check's
+    assert "could not remove the network namespaces check" in done.stderr
     assert "`netprobe cleanup` (as root) removes them" in done.stderr
     assert namespaces() != {}
     cleaned = netprobe("cleanup")
     assert cleaned.returncode == 0, cleaned.stderr
     assert namespaces() == {}
-    assert not list(STATE_DIR.glob("*"))
+    assert runs() == []

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from netprobe import cli
+from netprobe.backends.local.naming import STATE_DIR
 from netprobe.model import ClusterState
 from netprobe.results import Status
 from netprobe.suite.model import Settings, Step, Suite
@@ -116,7 +117,7 @@ def _ours(run_id: str) -> dict[str, set[str]]:
 
     mark = f"np-{run_id}-"
     return {
-        "netns": {line.split()[0] for line in lines("ip", "netns", "list") if mark in line},
+        "netns": {str(path) for path in (STATE_DIR / run_id).glob("ns/*")},
         "links": {line for line in lines("ip", "-o", "link", "show") if mark in line},
         "nft tables": set(lines("nft", "list", "tables")),
     }

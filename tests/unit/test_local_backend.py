@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from netprobe.backends.local import LocalBackend, LocalOptions, ownership, preflight
-from netprobe.backends.local.naming import Names
-from netprobe.backends.local.netns import Commands
+from netprobe.backends.local import LocalBackend, LocalOptions, preflight
 from netprobe.errors import EXIT_BACKEND, BackendError
 from netprobe.model import Protocol
 
@@ -51,7 +48,7 @@ def test_sctp_is_skipped_with_a_reason_and_runs_are_named() -> None:
     local = LocalBackend(LocalOptions(run_id="00ff00"))
     assert Protocol.SCTP not in local.protocols
     assert "netcat-openbsd" in local.unsupported[Protocol.SCTP]
-    assert local.names.node == "np-00ff00-node"
+    assert local.names.node == "/run/netprobe/00ff00/ns/node"
     local.teardown()  # nothing deployed: nothing to do, no error
 
 
@@ -60,74 +57,6 @@ def test_the_backend_waits_for_what_the_server_prints() -> None:
 
     assert server.READY.encode() == servers.READY
     assert Path(server.__file__) == servers.SERVER_SCRIPT
-
-
-class FailingAt(Commands):
-    """Fails the first command that mentions ``word``; records every command. A namespace
-    it creates is a file in ``netns_dir`` (whose identity stands for the namespace's)."""
-
-    def __init__(self, word: str, netns_dir: Path) -> None:
-        self.word = word
-        self.netns_dir = netns_dir
-        self.seen: list[str] = []
-
-    def run(self, argv: Sequence[str], stdin: str | None = None, what: str = "") -> str:
-        self.seen.append(" ".join(argv))
-        if self.word in argv:
-            raise BackendError(f"`{' '.join(argv)}` failed (exit 2): Error: Unknown device type.")
-        if list(argv[1:3]) == ["netns", "add"]:
-            (self.netns_dir / argv[3]).touch()
-        return ""
-
-    def ip_batch(
-        self, lines: Sequence[str], netns: str | None = None, what: str = "", force: bool = False
-    ) -> None:
-        self.seen.extend(lines)
-
-
-@pytest.fixture
-def claim(tmp_path: Path) -> Iterator[ownership.Claim]:
-    (tmp_path / "netns").mkdir()
-    claim = ownership.Claim("abcdef", tmp_path / "state", tmp_path / "netns")
-    yield claim
-    claim.close()
-
-
-@pytest.mark.parametrize(
-    ("word", "hint"),
-    [
-        ("veth", "modprobe veth"),
-        ("bridge", "modprobe bridge"),
-        ("nft", "modprobe nf_tables nf_conntrack"),
-    ],
-)
-def test_kernel_check_names_the_missing_feature_and_removes_its_namespace(
-    word: str, hint: str, claim: ownership.Claim, tmp_path: Path
-) -> None:
-    commands = FailingAt(word, tmp_path / "netns")
-    with pytest.raises(BackendError, match=hint) as caught:
-        preflight.check_kernel(Names("abcdef"), commands, claim)
-    assert "Unknown device type" in str(caught.value)
-    assert commands.seen[-1] == "netns del np-abcdef-check"
-
-
-def test_kernel_check_removes_nothing_when_it_could_not_create_its_namespace(
-    claim: ownership.Claim, tmp_path: Path
-) -> None:
-    commands = FailingAt("netns", tmp_path / "netns")
-    with pytest.raises(BackendError, match="cannot create a network namespace"):
-        preflight.check_kernel(Names("abcdef"), commands, claim)
-    assert not [line for line in commands.seen if "del" in line]
-
-
-def test_kernel_check_refuses_a_namespace_it_did_not_create(
-    claim: ownership.Claim, tmp_path: Path
-) -> None:
-    (tmp_path / "netns" / "np-abcdef-check").touch()  # the user's
-    commands = FailingAt("nothing", tmp_path / "netns")
-    with pytest.raises(BackendError, match="np-abcdef-check exists, and this run did not"):
-        preflight.check_kernel(Names("abcdef"), commands, claim)
-    assert commands.seen == []
 
 
 def test_root_without_capabilities_is_told_which_are_missing(tmp_path: Path) -> None:

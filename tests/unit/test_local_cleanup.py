@@ -1,6 +1,6 @@
-"""Finding and removing leftovers by the runs' records; `netprobe cleanup`; teardown on
-signals. Namespaces are stood in for by files in a temporary folder (a namespace's identity
-is the device and inode of its file, as for /run/netns/<name>): nothing here needs root."""
+"""Finding and removing what local runs left, by their directories; `netprobe cleanup`;
+teardown on signals. Namespaces are stood in for by plain files in a run's ns folder
+(removing one is unmounting, which fails harmlessly here, and unlinking): no root needed."""
 
 from __future__ import annotations
 
@@ -8,168 +8,122 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from netprobe.backends.local import cleanup, ownership
-from netprobe.backends.local.netns import Commands
 from netprobe.cli import main
 from netprobe.commands import cleanup as cleanup_command
 from netprobe.errors import BackendError
 from netprobe.run.signals import Interrupted, teardown_on_signals
 
+HOLD = """\
+import sys, time
+from pathlib import Path
+from netprobe.backends.local import ownership
+claim = ownership.Claim(sys.argv[1], Path(sys.argv[2]))
+for name in sys.argv[3:]:
+    (claim.run.path / "ns" / name).touch()
+print("held", flush=True)
+sys.stdin.read()  # until the test is done with it
+"""
 
-class FakeCommands(Commands):
-    """Removes the stand-in files of the namespaces it is told to delete."""
 
-    def __init__(self, netns_dir: Path) -> None:
-        self.netns_dir = netns_dir
-        self.batches: list[list[str]] = []
+@contextmanager
+def run_elsewhere(run_id: str, state: Path, *names: str) -> Iterator[None]:
+    """Another process that claims ``run_id`` and makes (stand-ins of) its namespaces, and
+    lives until the block ends."""
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLD, run_id, str(state), *names],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stdout is not None and process.stdin is not None
+        assert process.stdout.readline() == "held\n"
+        yield
+        process.stdin.close()
 
-    def ip_batch(
-        self, lines: Sequence[str], netns: str | None = None, what: str = "", force: bool = False
-    ) -> None:
-        self.batches.append(list(lines))
-        for line in lines:
-            (self.netns_dir / line.removeprefix("netns del ")).unlink()
+
+def dead_run(run_id: str, state: Path, *names: str) -> None:
+    with run_elsewhere(run_id, state, *names):
+        pass
 
 
 @pytest.fixture
-def dirs(tmp_path: Path) -> tuple[Path, Path]:
-    state, netns = tmp_path / "state", tmp_path / "netns"
-    state.mkdir()
-    netns.mkdir()
-    return state, netns
+def state(tmp_path: Path) -> Path:
+    return tmp_path / "state"
 
 
-def make_run(
-    run_id: str, names: Sequence[str], dirs: tuple[Path, Path], created: bool = True
-) -> ownership.Claim:
-    """A run that created namespaces ``names`` (stand-in files) and recorded them."""
-    state, netns = dirs
-    claim = ownership.Claim(run_id, state, netns)
-    with claim.creating(names):
-        if created:
-            for name in names:
-                (netns / name).touch()
-    claim.close()
-    return claim
+def test_finds_what_dead_runs_left_and_leaves_live_runs(state: Path) -> None:
+    dead_run("dead00", state, "node", "p0")
+    with run_elsewhere("1ffe00", state, "node"):
+        found = cleanup.find(state_dir=state)
+        assert [line for item in found for line in item.lines()] == [
+            "netns node (run dead00)",
+            "netns p0 (run dead00)",
+            f"run {state / 'dead00'}",
+        ]
+        everything = cleanup.find(include_live=True, state_dir=state)
+        assert [item.run.run_id for item in everything] == ["1ffe00", "dead00"]
 
 
-def dead(run_id: str, state: Path) -> None:
-    """Make the record's owner a process that has exited."""
-    done = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    path = ownership.record_path(run_id, state)
-    lines = path.read_text().splitlines()
-    lines[0] = f"pid {done.stdout.strip()} 1"
-    path.write_text("\n".join(lines) + "\n")
-
-
-def test_finds_what_dead_runs_recorded_and_leaves_live_runs(dirs: tuple[Path, Path]) -> None:
-    state, netns = dirs
-    make_run("aaaaaa", ["np-aaaaaa-node", "np-aaaaaa-p0"], dirs)
-    make_run("bbbbbb", ["np-bbbbbb-node"], dirs)  # this process: live
-    dead("aaaaaa", state)
-    found = cleanup.find(state_dir=state, netns_dir=netns)
-    assert [str(item) for item in found.leftovers] == [
-        "netns np-aaaaaa-node",
-        "netns np-aaaaaa-p0",
-        f"record {state / 'aaaaaa.run'}",
-    ]
-    live = cleanup.find(include_live=True, state_dir=state, netns_dir=netns)
-    assert "netns np-bbbbbb-node" in [str(item) for item in live.leftovers]
-
-
-def test_a_namespace_named_like_netprobe_by_hand_is_never_found(dirs: tuple[Path, Path]) -> None:
-    state, netns = dirs
-    (netns / "np-cccccc-x").touch()  # no record at all
-    found = cleanup.find(include_live=True, state_dir=state, netns_dir=netns)
-    assert found == cleanup.Found(())
-
-
-def test_a_record_written_by_hand_proves_nothing(dirs: tuple[Path, Path]) -> None:
-    # The adversarial run: an owner file naming the user's own namespaces.
-    state, netns = dirs
-    for name in ("np-dddddd-node", "np-dddddd-p0", "np-dddddd-x"):
-        (netns / name).touch()
-    (state / "dddddd.run").write_text(
-        "pid 999999999 1\nnetns np-dddddd-node\nnetns np-dddddd-p0 1 2\n"
-    )
-    found = cleanup.find(state_dir=state, netns_dir=netns)
-    assert [item.kind for item in found.leftovers] == [cleanup.Kind.RECORD]
-    assert found.unproven == ("np-dddddd-node", "np-dddddd-p0")
-    commands = FakeCommands(netns)
-    cleanup.remove(commands, found, netns)
-    assert sorted(path.name for path in netns.iterdir()) == [
-        "np-dddddd-node",
-        "np-dddddd-p0",
-        "np-dddddd-x",
-    ]
-    assert commands.batches == [[]]
-
-
-def test_a_namespace_made_again_after_netprobe_removed_its_own_is_not_netprobes(
-    dirs: tuple[Path, Path],
-) -> None:
-    state, netns = dirs
-    make_run("eeeeee", ["np-eeeeee-node"], dirs)
-    dead("eeeeee", state)
-    (netns / "new").touch()  # the user's, made while netprobe's still existed
-    os.replace(netns / "new", netns / "np-eeeeee-node")  # ... and put under the same name
-    found = cleanup.find(state_dir=state, netns_dir=netns)
-    assert found.unproven == ("np-eeeeee-node",)
-    assert [item.kind for item in found.leftovers] == [cleanup.Kind.RECORD]
-
-
-def test_remove_deletes_the_proven_namespaces_then_the_record(dirs: tuple[Path, Path]) -> None:
-    state, netns = dirs
-    make_run("aaaaaa", ["np-aaaaaa-node", "np-aaaaaa-p0"], dirs)
-    dead("aaaaaa", state)
-    (netns / "np-aaaaaa-p1").touch()  # named like the run's, not in its record
-    commands = FakeCommands(netns)
-    cleanup.remove(commands, cleanup.find(state_dir=state, netns_dir=netns), netns)
-    assert commands.batches == [["netns del np-aaaaaa-node", "netns del np-aaaaaa-p0"]]
-    assert [path.name for path in netns.iterdir()] == ["np-aaaaaa-p1"]
+def test_remove_empties_a_dead_runs_directory_and_removes_it(state: Path) -> None:
+    dead_run("dead00", state, "node", "p0")
+    cleanup.remove(cleanup.find(state_dir=state))
     assert list(state.iterdir()) == []
 
 
-def test_a_run_id_is_claimed_once(dirs: tuple[Path, Path]) -> None:
-    state, netns = dirs
-    make_run("aaaaaa", [], dirs)
-    with pytest.raises(BackendError, match="taken by another netprobe run \\(still running\\)"):
-        ownership.Claim("aaaaaa", state, netns)
-    dead("aaaaaa", state)
+def test_only_run_directories_are_looked_at(state: Path, tmp_path: Path) -> None:
+    state.mkdir()
+    (state / "notes.txt").write_text("mine")
+    (state / "abcdef").write_text("a file, not a run")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "ns").mkdir()
+    (tmp_path / "elsewhere" / "ns" / "keep").touch()
+    (state / "c0ffee").symlink_to(tmp_path / "elsewhere")
+    assert cleanup.find(include_live=True, state_dir=state) == []
+    assert (tmp_path / "elsewhere" / "ns" / "keep").exists()
+
+
+def test_a_run_id_is_claimed_once(state: Path) -> None:
+    mine = ownership.Claim("aaaaaa", state)
+    try:
+        with pytest.raises(BackendError, match=r"taken by another netprobe run \(still running\)"):
+            ownership.Claim("aaaaaa", state)
+    finally:
+        mine.release()
+    (state / "aaaaaa").mkdir()  # an interrupted run's, unlocked
     with pytest.raises(BackendError, match=r"\(interrupted\).*netprobe cleanup"):
-        ownership.Claim("aaaaaa", state, netns)
+        ownership.Claim("aaaaaa", state)
 
 
-def test_a_process_that_reused_the_owner_pid_does_not_keep_a_run_alive(
-    dirs: tuple[Path, Path],
-) -> None:
-    state, _ = dirs
-    make_run("cccccc", [], dirs)
-    record = ownership.read(ownership.record_path("cccccc", state))
-    assert record.pid == os.getpid() and record.is_live()
-    # the same pid with another start time is another process
-    path = record.path
-    path.write_text(f"pid {os.getpid()} {record.started + 1 if record.started else 0}\n")
-    assert not ownership.read(path).is_live()
+def test_a_state_directory_that_is_not_one_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(BackendError, match="cannot keep the run's state"):
+        ownership.Claim("aaaaaa", tmp_path / "file" / "state")
+    (tmp_path / "link").symlink_to(tmp_path / "file")
+    with pytest.raises(BackendError, match="is not a directory of this user's"):
+        ownership.Claim("aaaaaa", tmp_path / "link")
+
+
+def test_a_run_is_live_while_its_process_holds_the_lock_whatever_its_pid(state: Path) -> None:
+    with run_elsewhere("1ffe00", state):
+        (run,) = ownership.runs(state)
+        assert run.is_live()
+    assert not run.is_live()
 
 
 @pytest.mark.parametrize(
     ("argv", "output"),
     [
-        (["cleanup"], "removed netns np-aaaaaa-node\nremoved process 42 (in np-aaaaaa-node)\n"),
+        (["cleanup"], "removed netns node (run aaaaaa)\nremoved run /run/netprobe/aaaaaa\n"),
         (
             ["cleanup", "--dry-run"],
-            "would remove netns np-aaaaaa-node\nwould remove process 42 (in np-aaaaaa-node)\n",
+            "would remove netns node (run aaaaaa)\nwould remove run /run/netprobe/aaaaaa\n",
         ),
     ],
 )
@@ -183,7 +137,7 @@ def test_cleanup_command_prints_what_it_removed(
 
     def fake(options: cleanup_command.CleanupOptions) -> list[str]:
         calls.append(options)
-        return ["netns np-aaaaaa-node", "process 42 (in np-aaaaaa-node)"]
+        return ["netns node (run aaaaaa)", "run /run/netprobe/aaaaaa"]
 
     monkeypatch.setitem(cleanup_command.CLEANERS, "local", fake)
     assert main(argv) == 0
@@ -200,25 +154,31 @@ def test_cleanup_command_says_when_there_is_nothing(
 
 
 class Recorder:
-    def __init__(self) -> None:
+    def __init__(self, interrupt_it: bool = False) -> None:
         self.teardowns = 0
-        self.handler_during_teardown: object = None
+        self.finished = 0
+        self.interrupt_it = interrupt_it
 
     def teardown(self) -> None:
         self.teardowns += 1
-        self.handler_during_teardown = signal.getsignal(signal.SIGINT)
+        if self.interrupt_it:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C again, during the teardown
+            signal.sigtimedwait([], 0)
+        self.finished += 1
 
 
-def test_sigterm_unwinds_the_run_and_tears_down_with_signals_ignored() -> None:
-    backend = Recorder()
+def test_sigterm_unwinds_the_run_and_a_second_signal_cannot_cut_the_teardown_short() -> None:
+    backend = Recorder(interrupt_it=True)
     before = signal.getsignal(signal.SIGTERM)
     with pytest.raises(Interrupted, match="SIGTERM"), teardown_on_signals(backend):
         os.kill(os.getpid(), signal.SIGTERM)
         signal.sigtimedwait([], 0)  # let the handler run here, not later
         pytest.fail("SIGTERM did not interrupt the block")
-    assert backend.teardowns == 1
-    assert backend.handler_during_teardown == signal.SIG_IGN
-    assert signal.getsignal(signal.SIGTERM) == before
+    assert (backend.teardowns, backend.finished) == (1, 1)
+    # the process is on its way out: further signals stay ignored
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
+    signal.signal(signal.SIGTERM, before)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.mark.parametrize("error", [None, RuntimeError("boom")])

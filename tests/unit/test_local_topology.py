@@ -7,7 +7,7 @@ from ipaddress import ip_address, ip_network
 import pytest
 
 from netprobe.backends.local import topology
-from netprobe.backends.local.naming import IFNAME_MAX, Names, new_run_id, run_id_of
+from netprobe.backends.local.naming import IFNAME_MAX, Names, new_run_id
 from netprobe.errors import BackendError
 from netprobe.model import Pod, PodRef
 from netprobe.selectors import Labels
@@ -19,27 +19,16 @@ def pods(count: int) -> list[Pod]:
     return [Pod(PodRef("ns", f"p{i}"), Labels()) for i in range(count)]
 
 
-@pytest.mark.parametrize(
-    ("name", "run"),
-    [
-        ("np-0a1b2c-node", "0a1b2c"),
-        ("np-0a1b2c-p12", "0a1b2c"),
-        ("np-0A1B2C-node", None),
-        ("np-0a1b2-node", None),
-        ("npexp-a", None),
-        ("np-0a1b2c", None),
-        ("cni-0a1b2c-p1", None),
-    ],
-)
-def test_only_netprobe_names_belong_to_a_run(name: str, run: str | None) -> None:
-    assert run_id_of(name) == run
+def test_namespaces_are_files_in_the_runs_own_directory() -> None:
+    assert NAMES.node == "/run/netprobe/0a1b2c/ns/node"
+    assert NAMES.pod(12) == "/run/netprobe/0a1b2c/ns/p12"
+    assert NAMES.external(3) == "/run/netprobe/0a1b2c/ns/x3"
 
 
 def test_interface_names_fit_the_kernel_limit() -> None:
     names = Names(new_run_id())
     for name in (names.bridge, names.pod_veth(9999), names.external_veth(999)):
         assert len(name) <= IFNAME_MAX
-        assert names.owns(name)
     with pytest.raises(ValueError, match="longer than 15"):
         names.pod_veth(10000)
     with pytest.raises(ValueError, match="hex"):
@@ -51,14 +40,14 @@ def test_pods_get_addresses_after_the_gateway_skipping_external_addresses() -> N
     plan = topology.plan(NAMES, pods(3), externals)
     assert [str(slot.ip) for slot in plan.pods] == ["10.244.0.2", "10.244.0.4", "10.244.0.5"]
     assert [str(gw) for gw in plan.gateways] == ["10.244.0.1"]
-    assert plan.namespaces == (
-        "np-0a1b2c-node",
-        "np-0a1b2c-p0",
-        "np-0a1b2c-p1",
-        "np-0a1b2c-p2",
-        "np-0a1b2c-x0",
-        "np-0a1b2c-x1",
-    )
+    assert [name.rsplit("/", 1)[1] for name in plan.namespaces] == [
+        "node",
+        "p0",
+        "p1",
+        "p2",
+        "x0",
+        "x1",
+    ]
     # An external inside the pod CIDR is routed through the node, not looked for on the bridge.
     assert "route add 10.244.0.3/32 via 10.244.0.1" in topology.pod_commands(plan, plan.pods[0])
     assert "route add 192.0.2.1/32 dev np-0a1b2c-x1" in topology.node_commands(plan)
@@ -83,12 +72,11 @@ def test_veths_are_created_inside_the_namespaces_never_in_the_host() -> None:
     plan = topology.plan(NAMES, pods(2), [ip_address("192.0.2.1")])
     lines = topology.link_commands(plan)
     assert lines[0] == (
-        "link add name np-0a1b2c-p0 netns np-0a1b2c-node index 1000 type veth "
-        "peer name eth0 netns np-0a1b2c-p0"
+        "link add name np-0a1b2c-p0 netns /run/netprobe/0a1b2c/ns/node index 1000 type veth "
+        "peer name eth0 netns /run/netprobe/0a1b2c/ns/p0"
     )
-    assert all(
-        " netns np-0a1b2c-node " in line and "peer name eth0 netns" in line for line in lines
-    )
+    node = " netns /run/netprobe/0a1b2c/ns/node "
+    assert all(node in line and "peer name eth0 netns" in line for line in lines)
 
 
 @pytest.mark.parametrize(

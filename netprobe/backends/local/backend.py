@@ -15,11 +15,10 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from types import TracebackType
 
 from netprobe.backends.base import ExecResult
-from netprobe.backends.local import cleanup, ownership, preflight, servers, topology
+from netprobe.backends.local import ownership, preflight, servers, topology
 from netprobe.backends.local.enforcer import Enforcer
 from netprobe.backends.local.naming import Names, new_run_id
 from netprobe.backends.local.netns import Commands, in_netns
@@ -98,7 +97,6 @@ class LocalBackend:
         self._claim: ownership.Claim | None = None
         self._kernel_checked = False
         self._torn_down = False
-        self._teardown_done = False
 
     def __enter__(self) -> LocalBackend:
         return self
@@ -125,13 +123,13 @@ class LocalBackend:
         left: list[str] = []
         try:
             with shielded():  # an interrupt waits until the claim is in hand
-                claim = ownership.Claim(self.run_id)
+                claim = ownership.Claim(self.run_id, self.names.state_dir)
             preflight.check_kernel(self.names, self._commands, claim)
         finally:
             if claim is not None:
-                left = surely(partial(_let_go, claim))
+                left = surely(claim.release)
         if left:
-            raise _left_behind(left)
+            raise _left_behind(claim.run, left)
         self._kernel_checked = True
 
     def deploy(
@@ -153,18 +151,9 @@ class LocalBackend:
     ) -> ClusterState:
         plan = topology.plan(self.names, pods, externals, self.options.pod_cidrs)
         with shielded():  # an interrupt waits until teardown can see the claim
-            self._claim = claim = ownership.Claim(self.run_id)
-        taken = claim.taken(plan.namespaces)
-        if taken:
-            raise BackendError(
-                f"run id {self.run_id} is in use: network namespaces {', '.join(taken[:3])}"
-                f"{' ...' if len(taken) > 3 else ''} exist; use another NETPROBE_RUN_ID"
-            )
+            self._claim = claim = ownership.Claim(self.run_id, self.names.state_dir)
         self._topology = plan
-        with claim.creating(plan.namespaces):
-            self._commands.ip_batch(
-                topology.namespace_commands(plan), what="creating network namespaces"
-            )
+        claim.create(plan.namespaces)
         no_dad = topology.no_dad_files(plan)
         if no_dad:
             _run_parallel([_call(self._set_files, netns, no_dad, "0") for netns in plan.namespaces])
@@ -273,19 +262,14 @@ class LocalBackend:
         """Remove everything of this run. A teardown cut short (a second Ctrl-C while
         ``deploy`` cleans up after the first) is done again in full by the next call."""
         with self._lock:
-            if self._torn_down and self._teardown_done:
-                return
             self._torn_down = True
         self._enforcer.close()
         servers.stop(self._servers)
-        claim = self._claim
-        if claim is not None:
-            cleanup.remove_namespaces(self._commands, claim.owned())
-            self._teardown_done = True
-            left = _let_go(claim)
+        if self._claim is not None:
+            run, left = self._claim.run, self._claim.release()
+            self._claim = None
             if left:
-                raise _left_behind(left)
-        self._teardown_done = True
+                raise _left_behind(run, left)
 
     def _change(self, state: ClusterState) -> None:
         if self._torn_down:
@@ -332,19 +316,8 @@ def _run_parallel(jobs: Sequence[Callable[[], None]]) -> None:
             future.result()
 
 
-def _let_go(claim: ownership.Claim) -> list[str]:
-    """Release ``claim`` if nothing it recorded is left, else keep its record (so that
-    `netprobe cleanup` finds what is) and say what is left."""
-    left = claim.owned()
-    if left:
-        claim.close()
-    else:
-        claim.release()
-    return left
-
-
-def _left_behind(names: Sequence[str]) -> BackendError:
+def _left_behind(run: ownership.RunDir, names: Sequence[str]) -> BackendError:
     return BackendError(
-        f"could not remove the network namespaces {', '.join(names)}; "
+        f"could not remove the network namespaces {', '.join(names)} in {run.path}/ns; "
         "`netprobe cleanup` (as root) removes them"
     )

@@ -1,21 +1,26 @@
 """The names the local dataplane gives to what it creates.
 
-Everything netprobe creates on a host (network namespaces, interfaces) is named
-``np-<runid>-<what>``, with ``<runid>`` six lowercase hex digits. That naming is the only
-thing ``netprobe cleanup`` trusts: a name that does not match :data:`NAME_PATTERN` is never
-touched. Interface names stay within the kernel's 15 characters.
+A run is named by six lowercase hex digits, ``<runid>``. Its network namespaces are files in
+its own directory, ``/run/netprobe/<runid>/ns/`` (``node``, ``p<N>`` for pods, ``x<N>`` for
+external hosts; see :mod:`ownership`): a namespace is known by that path, which is what
+``nsenter --net=`` and ``ip link ... netns`` take. Interfaces in the node namespace are named
+``np-<runid>-<what>``, within the kernel's 15 characters.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 PREFIX = "np-"
 RUN_ID_LENGTH = 6
-NAME_PATTERN = re.compile(r"^np-(?P<run>[0-9a-f]{6})-[a-z0-9.-]+$")
 RUN_ID_PATTERN = re.compile(r"^[0-9a-f]{6}$")
+STATE_DIR = Path("/run/netprobe")
+"""Where runs keep their directories."""
+NS = "ns"
+"""The folder of a run's directory holding its namespaces."""
 IFNAME_MAX = 15
 
 POD_IFNAME = "eth0"
@@ -27,17 +32,12 @@ def new_run_id() -> str:
     return secrets.token_hex(RUN_ID_LENGTH // 2)
 
 
-def run_id_of(name: str) -> str | None:
-    """The run id of a netprobe-created name, or None when ``name`` is not netprobe's."""
-    found = NAME_PATTERN.match(name)
-    return found.group("run") if found else None
-
-
 @dataclass(frozen=True, slots=True)
 class Names:
     """The names of one run's namespaces and interfaces."""
 
     run_id: str
+    state_dir: Path = field(default=STATE_DIR, compare=False)
 
     def __post_init__(self) -> None:
         if not RUN_ID_PATTERN.match(self.run_id):
@@ -49,10 +49,19 @@ class Names:
     def prefix(self) -> str:
         return f"{PREFIX}{self.run_id}-"
 
+    def netns(self, name: str) -> str:
+        """The path of this run's namespace ``name``."""
+        return str(self.state_dir / self.run_id / NS / name)
+
     @property
     def node(self) -> str:
         """The node namespace: the bridge, the gateway address, forwarding on."""
-        return f"{self.prefix}node"
+        return self.netns("node")
+
+    @property
+    def check(self) -> str:
+        """The kernel check's namespace."""
+        return self.netns("check")
 
     @property
     def bridge(self) -> str:
@@ -60,7 +69,7 @@ class Names:
 
     def pod(self, index: int) -> str:
         """The network namespace of pod number ``index``."""
-        return f"{self.prefix}p{index}"
+        return self.netns(f"p{index}")
 
     def pod_veth(self, index: int) -> str:
         """The node-side end of pod ``index``'s veth pair (in the node namespace)."""
@@ -68,14 +77,10 @@ class Names:
 
     def external(self, index: int) -> str:
         """The network namespace of external host number ``index``."""
-        return f"{self.prefix}x{index}"
+        return self.netns(f"x{index}")
 
     def external_veth(self, index: int) -> str:
         return self._ifname(f"x{index}")
-
-    def owns(self, name: str) -> bool:
-        """Whether ``name`` was made by this run."""
-        return run_id_of(name) == self.run_id
 
     def _ifname(self, suffix: str) -> str:
         name = self.prefix + suffix

@@ -20,14 +20,15 @@ from netprobe.errors import BackendError
 
 IP = "ip"
 NFT = "nft"
+NSENTER = "nsenter"
 KILL_GRACE = 5.0
 """Seconds to wait for killed processes to go; nothing waits on a process without bound."""
 
 
 def in_netns(netns: str, argv: Sequence[str]) -> list[str]:
-    """``argv`` run inside network namespace ``netns`` (``ip netns exec`` execs it in place,
-    so the process id is the command's own)."""
-    return [IP, "netns", "exec", netns, *argv]
+    """``argv`` run inside the network namespace at path ``netns`` (``nsenter`` enters it
+    and execs in place, so the process id is the command's own)."""
+    return [NSENTER, f"--net={netns}", "--", *argv]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,28 +60,13 @@ class Commands:
             raise BackendError(f"{what}: {failure}" if what else str(failure))
         return done.stdout
 
-    def ip_batch(
-        self, lines: Sequence[str], netns: str | None = None, what: str = "", force: bool = False
-    ) -> None:
+    def ip_batch(self, lines: Sequence[str], netns: str | None = None, what: str = "") -> None:
         """Run ``ip`` commands (one per line, without the leading ``ip``) in one process,
-        inside ``netns`` when given. ``force`` goes on past failing lines and ignores them
-        (for removing what may already be gone)."""
-        if not lines:
-            return
-        argv = [
-            IP,
-            *(("-n", netns) if netns else ()),
-            *(("-force",) if force else ()),
-            "-batch",
-            "-",
-        ]
-        stdin = "\n".join(lines) + "\n"
-        if force:
-            subprocess.run(
-                argv, input=stdin, capture_output=True, text=True, check=False, timeout=60
-            )
-        else:
-            self.run(argv, stdin=stdin, what=what)
+        inside the namespace at path ``netns`` when given."""
+        if lines:
+            argv = [IP, "-batch", "-"]
+            stdin = "\n".join(lines) + "\n"
+            self.run(in_netns(netns, argv) if netns else argv, stdin=stdin, what=what)
 
     def nft(self, netns: str, ruleset: str, what: str = "") -> None:
         """Load ``ruleset`` (one atomic nft transaction) inside ``netns``."""

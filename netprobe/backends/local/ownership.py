@@ -1,194 +1,207 @@
-"""Proof of what a local run created: its record in ``/run/netprobe/<runid>.run``.
+"""Where a local run keeps what it creates: its own directory, ``/run/netprobe/<runid>/``.
 
-A name proves nothing (anyone can run ``ip netns add np-abc123-node``), so a run records
-what it creates. Before it creates anything, a run claims its id by creating its record
-exclusively, with its process id and start time (so a later process that reuses the pid does
-not keep the run alive). It writes each namespace's name before creating it and the
-namespace's identity (the device and inode of ``/run/netns/<name>``, the kernel's own id of
-that namespace) right after. ``netprobe cleanup`` and teardown remove a namespace only when
-its identity is recorded and matches: a namespace a user made with a netprobe-like name,
-or made again after netprobe's was removed, is never touched. The record goes only once
-everything it lists is gone.
-
-Record lines (later lines for the same name win)::
-
-    pid <pid> <start time in clock ticks>
-    netns <name>                    about to be created
-    netns <name> <device> <inode>   created
+Ownership is by place, not by name. A run claims its id by creating its directory (``mkdir``
+is atomic and exclusive) and holds an exclusive lock on it while it lives (``flock``: it
+ends with the process, however it ends, and works across pid namespaces and pid reuse).
+Its network namespaces are files in ``ns/`` below it, created there by netprobe itself
+(a bind mount of a fresh namespace onto a file it has just created exclusively), never in
+``/run/netns``. So a namespace a user made, whatever its name, is never in a run's
+directory, and everything in a run's directory is that run's: teardown and
+``netprobe cleanup`` remove exactly that, and nothing else on the machine.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import fcntl
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+import stat
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from netprobe.backends.local.naming import NS, RUN_ID_PATTERN, STATE_DIR
 from netprobe.errors import BackendError
 
-STATE_DIR = Path("/run/netprobe")
-NETNS_DIR = Path("/run/netns")
-SUFFIX = ".run"
+__all__ = ["STATE_DIR", "Claim", "RunDir", "runs"]
+
+# linux/sched.h, linux/mount.h
+CLONE_NEWNET = 0x40000000
+MS_BIND = 4096
+MNT_DETACH = 2
+UMOUNT_NOFOLLOW = 8
 
 
 @dataclass(frozen=True, slots=True)
-class Identity:
-    """The kernel's identity of a network namespace: device and inode of its nsfs file."""
-
-    device: int
-    inode: int
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """What one run's record says."""
+class RunDir:
+    """One run's directory, as cleanup finds it."""
 
     run_id: str
     path: Path
-    pid: int | None = None
-    started: int | None = None
-    """The owner's start time (clock ticks since boot, /proc/<pid>/stat field 22)."""
-    namespaces: Mapping[str, Identity | None] = field(default_factory=dict)
-    """Every namespace the run meant to create; None where it never recorded creating it."""
+
+    def namespaces(self) -> list[Path]:
+        return _entries(self.path / NS)
 
     def is_live(self) -> bool:
-        """Whether the process that wrote this record still runs (not a zombie, and not a
-        later process that reused its pid)."""
-        return (
-            self.pid is not None
-            and self.started is not None
-            and (start_time(self.pid) == self.started)
-        )
+        """Whether the run's process still holds its lock."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
 
+    def remove_namespaces(self, names: Sequence[str] | None = None) -> list[str]:
+        """Remove the run's namespaces (those named, or all); the names of those left."""
+        chosen = [p for p in self.namespaces() if names is None or p.name in names]
+        for path in chosen:
+            _unmount(path)
+            with contextlib.suppress(OSError):  # still mounted: said below
+                path.unlink()
+        return [path.name for path in chosen if os.path.lexists(path)]
 
-def record_path(run_id: str, state_dir: Path = STATE_DIR) -> Path:
-    return state_dir / f"{run_id}{SUFFIX}"
-
-
-def identity(path: Path) -> Identity | None:
-    """The identity of the namespace at ``path`` (``/run/netns/<name>``, or a process's
-    ``/proc/<pid>/ns/net``); None if there is none."""
-    try:
-        info = path.stat()
-    except OSError:
-        return None
-    return Identity(info.st_dev, info.st_ino)
-
-
-def start_time(pid: int) -> int | None:
-    """Process ``pid``'s start time in clock ticks since boot; None if gone or a zombie."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    # fields[0] is stat field 3 (state); field 22 (the start time) is fields[19].
-    if not fields or fields[0] == "Z" or len(fields) < 20 or not fields[19].isdigit():
-        return None
-    return int(fields[19])
+    def remove(self) -> list[str]:
+        """Remove the run's namespaces, then its directory; the names of what is left."""
+        left = self.remove_namespaces()
+        if not left:
+            for folder in (self.path / NS, self.path):
+                with contextlib.suppress(OSError):  # not empty: the caller sees it stay
+                    folder.rmdir()
+        return left
 
 
 class Claim:
-    """This process's claim on a run id: writes the run's record as it creates things."""
+    """This process's run: its directory, locked, and the namespaces it creates there."""
 
-    def __init__(self, run_id: str, state_dir: Path = STATE_DIR, netns_dir: Path = NETNS_DIR):
-        self.path = record_path(run_id, state_dir)
-        self.run_id = run_id
-        self._netns_dir = netns_dir
-        state_dir.mkdir(parents=True, exist_ok=True)
+    def __init__(self, run_id: str, state_dir: Path = STATE_DIR) -> None:
+        self.run = RunDir(run_id, state_dir / run_id)
+        _safe_state_dir(state_dir)
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+            os.mkdir(self.run.path, 0o700)
         except FileExistsError:
-            held = read(self.path)
-            state = "still running" if held.is_live() else "interrupted"
+            state = "still running" if self.run.is_live() else "interrupted"
             raise BackendError(
                 f"run id {run_id} is taken by another netprobe run ({state}); use another "
                 "NETPROBE_RUN_ID, or `netprobe cleanup` once that run is over"
             ) from None
         except OSError as exc:
-            raise BackendError(f"cannot record the run in {self.path}: {exc.strerror}") from None
-        self._file = os.fdopen(fd, "a")
-        pid = os.getpid()
-        self._write([f"pid {pid} {start_time(pid)}"])
-        self.namespaces: dict[str, Identity | None] = {}
-
-    @contextmanager
-    def creating(self, names: Sequence[str]) -> Iterator[None]:
-        """Around the creation of namespaces ``names``, none of which exists (see
-        :meth:`taken`): note them first, record the identity of those that exist after (for
-        `netprobe cleanup`, should this process die)."""
-        fresh = [name for name in names if name not in self.namespaces]
-        self.namespaces.update(dict.fromkeys(fresh))
-        self._write(f"netns {name}" for name in fresh)
+            raise _unusable(self.run.path, exc) from None
+        self._fd: int | None = os.open(self.run.path, os.O_RDONLY | os.O_DIRECTORY)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
-            yield
+            os.mkdir(self.run.path / NS, 0o700)
+        except OSError as exc:
+            raise _unusable(self.run.path / NS, exc) from None
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
+
+    def create(self, paths: Sequence[str]) -> None:
+        """Create a network namespace at each of ``paths`` (in this run's ``ns`` folder)."""
+        folder = self.run.path / NS
+        if any(Path(path).parent != folder for path in paths):
+            raise ValueError(f"namespaces of run {self.run_id} are made in {folder}")
+        failure: list[BaseException] = []
+        worker = threading.Thread(target=_create, args=(paths, failure))
+        worker.start()
+        try:
+            worker.join()
         finally:
-            # Also when creation failed or was cut short: whatever exists of them now was
-            # created by this run, since none existed a moment ago.
-            self._created(names)
+            worker.join()  # interrupted: wait for the ones being made, so teardown sees all
+        if failure:
+            raise BackendError(f"cannot create network namespaces: {failure[0]}")
 
-    def _created(self, names: Iterable[str]) -> None:
-        lines = []
-        for name in names:
-            found = identity(self._netns_dir / name)
-            if found is not None:
-                self.namespaces[name] = found
-                lines.append(f"netns {name} {found.device} {found.inode}")
-        self._write(lines)
+    def release(self) -> list[str]:
+        """Remove every namespace and, once none is left, the directory and the lock; the
+        names of what is left (the directory then stays, for `netprobe cleanup`)."""
+        if self._fd is None:
+            return []
+        left = self.run.remove() if self._still_mine() else []
+        os.close(self._fd)
+        self._fd = None
+        return left
 
-    def taken(self, names: Iterable[str]) -> list[str]:
-        """Those of ``names`` a namespace already has (this run's or anyone's)."""
-        return [name for name in names if identity(self._netns_dir / name) is not None]
-
-    def owned(self) -> list[str]:
-        """The namespaces of this run that exist and are the ones it created: recorded, or
-        (an interrupt cut the record short) created by :meth:`creating` in this process."""
-        owned = []
-        for name, known in self.namespaces.items():
-            now = identity(self._netns_dir / name)
-            if now is not None and known in (now, None):
-                owned.append(name)
-        return owned
-
-    def release(self) -> None:
-        """Give up the claim: everything the record lists is gone."""
-        self._file.close()
-        self.path.unlink(missing_ok=True)
-
-    def close(self) -> None:
-        """Stop writing, keeping the record (something it lists is still there)."""
-        self._file.close()
-
-    def _write(self, lines: Iterable[str]) -> None:
-        text = "".join(f"{line}\n" for line in lines)
-        if text:
-            self._file.write(text)
-            self._file.flush()
+    def _still_mine(self) -> bool:
+        """Whether the run's path is still the directory this claim made (`netprobe cleanup
+        --all` may have removed it, and another run made it again)."""
+        assert self._fd is not None
+        mine = os.fstat(self._fd)
+        try:
+            now = self.run.path.lstat()
+        except OSError:
+            return False
+        return (mine.st_dev, mine.st_ino) == (now.st_dev, now.st_ino)
 
 
-def read(path: Path) -> Record:
-    """The record at ``path``; lines it cannot read are ignored (a torn last line, or a
-    file written by hand), so they prove nothing."""
-    run_id = path.name.removesuffix(SUFFIX)
+def _create(paths: Sequence[str], failure: list[BaseException]) -> None:
+    """In a thread of its own (a network namespace belongs to a thread): for each path,
+    enter a new network namespace and bind it onto a file created for it."""
+    libc = ctypes.CDLL(None, use_errno=True)
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        for target in paths:
+            if libc.unshare(CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), f"unshare: {os.strerror(ctypes.get_errno())}")
+            os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_RDONLY | os.O_NOFOLLOW, 0o444))
+            if libc.mount(b"/proc/thread-self/ns/net", target.encode(), None, MS_BIND, None):
+                errno = ctypes.get_errno()
+                raise OSError(errno, f"mount --bind {target}: {os.strerror(errno)}")
+    except OSError as exc:
+        failure.append(exc)
+
+
+def _unmount(path: Path) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.umount2(str(path).encode(), MNT_DETACH | UMOUNT_NOFOLLOW)
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
     except OSError:
-        return Record(run_id, path)
-    pid = started = None
-    namespaces: dict[str, Identity | None] = {}
-    for line in text.splitlines():
-        words = line.split()
-        if len(words) == 3 and words[0] == "pid" and words[1].isdigit() and words[2].isdigit():
-            pid, started = int(words[1]), int(words[2])
-        elif len(words) == 2 and words[0] == "netns":
-            namespaces.setdefault(words[1], None)
-        elif len(words) == 4 and words[0] == "netns" and words[2].isdigit() and words[3].isdigit():
-            namespaces[words[1]] = Identity(int(words[2]), int(words[3]))
-    return Record(run_id, path, pid, started, namespaces)
-
-
-def records(state_dir: Path = STATE_DIR) -> list[Record]:
-    """Every run record in ``state_dir``."""
-    if not state_dir.is_dir():
         return []
-    return [read(path) for path in sorted(state_dir.glob(f"*{SUFFIX}")) if path.is_file()]
+
+
+def _safe_state_dir(state_dir: Path) -> None:
+    """``state_dir`` exists and is a directory of root's, not a link to somewhere else."""
+    try:
+        try:
+            info = state_dir.lstat()
+        except FileNotFoundError:
+            state_dir.mkdir(mode=0o755, parents=True)
+            info = state_dir.lstat()
+    except OSError as exc:
+        raise _unusable(state_dir, exc) from None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+        raise BackendError(
+            f"{state_dir} is not a directory of this user's (a link or file is in the way): "
+            "netprobe keeps its runs there; remove or move it"
+        )
+
+
+def _unusable(path: Path, exc: OSError) -> BackendError:
+    return BackendError(f"cannot keep the run's state in {path}: {exc.strerror or exc}")
+
+
+def runs(state_dir: Path = STATE_DIR) -> list[RunDir]:
+    """Every run directory in ``state_dir`` (directories named as run ids, not links)."""
+    try:
+        if not stat.S_ISDIR(state_dir.lstat().st_mode):
+            return []
+    except OSError:
+        return []
+    found = []
+    for path in _entries(state_dir):
+        if not RUN_ID_PATTERN.match(path.name):
+            continue
+        with contextlib.suppress(OSError):
+            if stat.S_ISDIR(path.lstat().st_mode):
+                found.append(RunDir(path.name, path))
+    return found

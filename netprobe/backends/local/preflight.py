@@ -1,11 +1,10 @@
 """Can the local dataplane run on this machine? Said up front, with what to do about it.
 
 :func:`check_host` looks for root, its capabilities and the tools (fast, no side effects).
-:func:`check_kernel` then tries, inside a throwaway namespace of the run (``np-<runid>-check``,
-recorded like all a run creates, so ``netprobe cleanup`` finds it if the process dies
-meanwhile), each kernel feature the dataplane needs: network namespaces, veth pairs,
-bridges, nftables with conntrack. Each failure becomes a :class:`BackendError` naming the
-missing piece and how to get it.
+:func:`check_kernel` then tries, inside a throwaway namespace in the run's own directory
+(``netprobe cleanup`` finds it there if the process dies meanwhile), each kernel feature the
+dataplane needs: network namespaces, veth pairs, bridges, nftables with conntrack. Each
+failure becomes a :class:`BackendError` naming the missing piece and how to get it.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from functools import partial
 from pathlib import Path
 
 from netprobe.backends.local.naming import Names
@@ -21,7 +21,12 @@ from netprobe.backends.local.ownership import Claim
 from netprobe.errors import BackendError
 from netprobe.interrupts import surely
 
-TOOLS = (("ip", "iproute2"), ("nft", "nftables"), ("nc", "netcat-openbsd"))
+TOOLS = (
+    ("ip", "iproute2"),
+    ("nft", "nftables"),
+    ("nc", "netcat-openbsd"),
+    ("nsenter", "util-linux"),
+)
 
 _CHECK_RULESET = """\
 table inet netprobe_check {
@@ -73,46 +78,37 @@ def missing_capabilities(status: Path = Path("/proc/self/status")) -> list[str]:
 
 
 def check_kernel(names: Names, commands: Commands, claim: Claim) -> None:
-    """Try every kernel feature the dataplane uses, inside a namespace of the run that
-    ``claim`` records; BackendError on the first missing. Removes only what it created."""
-    netns = f"{names.prefix}check"
-    if claim.taken([netns]):
-        raise BackendError(
-            f"a network namespace named {netns} exists, and this run did not create it: "
-            "use another NETPROBE_RUN_ID (`netprobe cleanup` removes it if an interrupted "
-            "netprobe run left it)"
-        )
+    """Try every kernel feature the dataplane uses, inside a namespace of the run ``claim``
+    holds; BackendError on the first missing. Removes its namespace again."""
+    netns = names.check
     steps = (
         (
-            [IP, "-n", netns, "link", "add", "c0", "type", "veth", "peer", "name", "c1"],
+            [IP, "link", "add", "c0", "type", "veth", "peer", "name", "c1"],
             "cannot create veth pairs (needs CONFIG_VETH: modprobe veth)",
         ),
         (
-            [IP, "-n", netns, "link", "add", "cb", "type", "bridge"],
+            [IP, "link", "add", "cb", "type", "bridge"],
             "cannot create bridges (needs CONFIG_BRIDGE: modprobe bridge)",
+        ),
+        (
+            [NFT, "-f", "-"],
+            "cannot load nftables rules (needs nf_tables and nf_conntrack: "
+            "modprobe nf_tables nf_conntrack)",
         ),
     )
     try:
-        with claim.creating([netns]):
-            _try(commands, [IP, "netns", "add", netns], None, "cannot create a network namespace")
+        try:
+            claim.create([netns])
+        except BackendError as exc:
+            raise BackendError(f"the local backend cannot run here: {exc}") from exc
         for argv, problem in steps:
-            _try(commands, argv, None, problem)
-        _try(
-            commands,
-            in_netns(netns, [NFT, "-f", "-"]),
-            _CHECK_RULESET,
-            "cannot load nftables rules (needs nf_tables and nf_conntrack: "
-            "modprobe nf_tables nf_conntrack)",
-        )
+            stdin = _CHECK_RULESET if argv[0] == NFT else None
+            try:
+                commands.run(in_netns(netns, argv), stdin=stdin)
+            except BackendError as exc:
+                raise BackendError(f"the local backend cannot run here: {problem}; {exc}") from exc
     finally:
-        surely(lambda: commands.ip_batch([f"netns del {n}" for n in claim.owned()], force=True))
-
-
-def _try(commands: Commands, argv: list[str], stdin: str | None, problem: str) -> None:
-    try:
-        commands.run(argv, stdin=stdin)
-    except BackendError as exc:
-        raise BackendError(f"the local backend cannot run here: {problem}; {exc}") from exc
+        surely(partial(claim.run.remove_namespaces, [Path(netns).name]))
 
 
 def is_openbsd_nc() -> bool:
