@@ -99,3 +99,23 @@ def make_backend(api: FakeApiServer, clock: FakeClock):  # type: ignore[no-untyp
         return KubernetesBackend(api, opts, clock=clock)
 
     return make
+
+
+TINY_SUITE = """\
+name: tiny
+pods:
+  a/p: {labels: {app: p}, ports: [80]}
+expect:
+  - allow: a/p -> a/p:80
+"""
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A home with no kubeconfig and no in-cluster environment, holding tiny.netprobe.yaml
+    (one pod reaching itself)."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    (tmp_path / "tiny.netprobe.yaml").write_text(TINY_SUITE)
+    return tmp_path

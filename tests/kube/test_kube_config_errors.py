@@ -17,14 +17,6 @@ import pytest
 
 from netprobe.cli import main
 
-SUITE = """\
-name: tiny
-pods:
-  a/p: {labels: {app: p}, ports: [80]}
-expect:
-  - allow: a/p -> a/p:80
-"""
-
 
 def closed_port() -> int:
     with socket.socket() as sock:
@@ -66,15 +58,6 @@ MALFORMED: dict[str, str | bytes] = {
     "a context naming a missing cluster": kubeconfig().replace("- name: k\n", "- name: other\n"),
     "empty": "",
 }
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.delenv("KUBECONFIG", raising=False)
-    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    (tmp_path / "tiny.netprobe.yaml").write_text(SUITE)
-    return tmp_path
 
 
 def argv(command: str, home: Path, config: Path) -> list[str]:

@@ -20,13 +20,6 @@ import netprobe.backends.kubernetes.gateway  # noqa: F401  (its import is not wh
 from netprobe.cli import main
 
 TIMEOUT = 1.0
-SUITE = """\
-name: tiny
-pods:
-  a/p: {labels: {app: p}, ports: [80]}
-expect:
-  - allow: a/p -> a/p:80
-"""
 
 
 class Server:
@@ -77,15 +70,6 @@ def serve() -> Iterator[type[Server]]:
     yield start  # type: ignore[misc]
     for server in servers:
         server.close()
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.delenv("KUBECONFIG", raising=False)
-    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    (tmp_path / "tiny.netprobe.yaml").write_text(SUITE)
-    return tmp_path
 
 
 def kubeconfig(home: Path, url: str) -> Path:
