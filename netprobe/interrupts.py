@@ -45,10 +45,12 @@ def interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def install() -> None:
-    """Make SIGINT and SIGTERM raise :class:`Interrupted` from now on."""
+    """Make SIGINT and SIGTERM raise :class:`Interrupted` from now on; one this process was
+    started with ignored (``netprobe run ... &`` in a script) stays ignored."""
     if on_main_thread():
         for signum in HANDLED:
-            signal.signal(signum, interrupt)
+            if signal.getsignal(signum) != signal.SIG_IGN:
+                signal.signal(signum, interrupt)
 
 
 def ignore() -> None:

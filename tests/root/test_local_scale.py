@@ -10,6 +10,7 @@ never each other: the number of entries grows with the pods, not with their pair
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 
 import pytest
 
@@ -84,11 +85,13 @@ def test_a_teardown_cut_short_by_a_second_ctrl_c_is_finished_by_the_next_one(
     real_remove = ownership.RunDir.remove
     calls = []
 
-    def interrupted_once(self: ownership.RunDir) -> list[str]:
+    def interrupted_once(
+        self: ownership.RunDir, run_fd: int, only: Sequence[str] | None = None
+    ) -> list[str]:
         calls.append(self)
         if len(calls) == 1:
             raise KeyboardInterrupt
-        return real_remove(self)
+        return real_remove(self, run_fd, only)
 
     monkeypatch.setattr(ownership.RunDir, "remove", interrupted_once)
     with pytest.raises(KeyboardInterrupt):
@@ -120,8 +123,8 @@ def test_what_teardown_could_not_remove_stays_for_cleanup(
     backend = LocalBackend()
     backend.deploy(SPACES, [POD], [])
     with monkeypatch.context() as patch:  # as if the namespaces could not be unmounted
-        patch.setattr(ownership.RunDir, "remove_namespaces", lambda self, names=None: ["node"])
-        with pytest.raises(BackendError, match="could not remove the network namespaces node"):
+        patch.setattr(ownership.RunDir, "remove", lambda self, fd, only=None: ["ns/node (busy)"])
+        with pytest.raises(BackendError, match=r"could not remove ns/node \(busy\)"):
             backend.teardown()
     assert (STATE_DIR / backend.run_id).is_dir()
     found = cleanup.find()  # as `netprobe cleanup` sees it, once this run let go

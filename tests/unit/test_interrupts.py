@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -57,3 +59,22 @@ def test_surely_runs_a_cleanup_the_interrupt_landed_before() -> None:
     with pytest.raises(Interrupted):
         surely(cleanup)
     assert calls == ["cleanup", "cleanup"]
+
+
+def test_a_signal_the_process_was_started_ignoring_stays_ignored() -> None:
+    # `netprobe run ... &` in a script: the shell starts it with SIGINT ignored
+    script = (
+        "import os, signal\n"
+        "from netprobe import interrupts\n"
+        "interrupts.install()\n"
+        "os.kill(os.getpid(), signal.SIGINT)\n"
+        "signal.sigtimedwait([], 0)\n"
+        "print('still here')"
+    )
+    done = subprocess.run(
+        ["sh", "-c", 'trap "" INT; exec "$0" -c "$1"', sys.executable, script],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "still here\n"

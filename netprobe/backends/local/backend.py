@@ -129,7 +129,7 @@ class LocalBackend:
             if claim is not None:
                 left = surely(claim.release)
         if left:
-            raise _left_behind(claim.run, left)
+            raise _left_behind(left)
         self._kernel_checked = True
 
     def deploy(
@@ -266,10 +266,10 @@ class LocalBackend:
         self._enforcer.close()
         servers.stop(self._servers)
         if self._claim is not None:
-            run, left = self._claim.run, self._claim.release()
+            left = self._claim.release()
             self._claim = None
             if left:
-                raise _left_behind(run, left)
+                raise _left_behind(left)
 
     def _change(self, state: ClusterState) -> None:
         if self._torn_down:
@@ -316,8 +316,8 @@ def _run_parallel(jobs: Sequence[Callable[[], None]]) -> None:
             future.result()
 
 
-def _left_behind(run: ownership.RunDir, names: Sequence[str]) -> BackendError:
+def _left_behind(left: Sequence[str]) -> BackendError:
     return BackendError(
-        f"could not remove the network namespaces {', '.join(names)} in {run.path}/ns; "
-        "`netprobe cleanup` (as root) removes them"
+        f"could not remove {', '.join(left)}; `netprobe cleanup` (as root) removes what is "
+        "netprobe's once the cause is gone"
     )

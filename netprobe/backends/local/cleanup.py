@@ -1,8 +1,9 @@
 """Finding and removing what local runs left: the directories of runs whose process is gone
-(see :mod:`ownership`), with the namespaces in them. Removing a namespace removes its
-interfaces, addresses, routes and nftables tables with it; its own processes (probe servers
-watch their stdin, probes have deadlines) end by themselves once netprobe is gone. Nothing
-outside netprobe's directory is looked at, so nothing else on the machine is touched.
+(see :mod:`ownership`), with the namespaces in them, each under the run's lock. Removing a
+namespace removes its interfaces, addresses, routes and nftables tables with it; its own
+processes (probe servers watch their stdin, probes have deadlines) end by themselves once
+netprobe is gone. Nothing outside netprobe's directory is looked at, so nothing else on
+the machine is touched.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from netprobe.backends.local.ownership import STATE_DIR, RunDir, runs
+from netprobe.backends.local.preflight import missing_capabilities
 from netprobe.errors import BackendError
 
 
@@ -37,23 +39,20 @@ def find(
             continue
         if run_id is None and not include_live and run.is_live():
             continue
-        found.append(Leftover(run, tuple(path.name for path in run.namespaces())))
+        found.append(Leftover(run, tuple(run.namespaces())))
     return found
 
 
-def remove(leftovers: list[Leftover]) -> None:
-    """Remove what :func:`find` found; BackendError naming what could not be removed."""
+def remove(leftovers: list[Leftover], include_live: bool = False) -> None:
+    """Remove what :func:`find` found, each run under its lock (a run that became live
+    meanwhile is left to itself); BackendError naming what could not be removed."""
     left = []
     for item in leftovers:
-        names = item.run.remove()
-        left += [f"{item.run.path}/ns/{name}" for name in names]
-        if not names and item.run.path.exists():
-            left.append(f"{item.run.path} (it holds files netprobe did not make)")
+        with item.run.locked(even_if_live=include_live) as fd:
+            if fd is not None:
+                left += item.run.remove(fd)
     if left:
-        raise BackendError(
-            f"could not remove {', '.join(left)}; run `netprobe cleanup` as root again, or "
-            "`umount` and remove them by hand"
-        )
+        raise BackendError(f"could not remove {', '.join(left)}")
 
 
 def clean(dry_run: bool = False, include_live: bool = False) -> list[Leftover]:
@@ -62,7 +61,10 @@ def clean(dry_run: bool = False, include_live: bool = False) -> list[Leftover]:
         raise BackendError(
             "cleaning up the local backend needs root (e.g. `sudo netprobe cleanup`)"
         )
+    missing = missing_capabilities()
+    if missing:
+        raise BackendError(f"cleaning up the local backend needs {' and '.join(missing)}")
     found = find(include_live=include_live)
     if not dry_run:
-        remove(found)
+        remove(found, include_live)
     return found

@@ -108,7 +108,7 @@ def check_kernel(names: Names, commands: Commands, claim: Claim) -> None:
             except BackendError as exc:
                 raise BackendError(f"the local backend cannot run here: {problem}; {exc}") from exc
     finally:
-        surely(partial(claim.run.remove_namespaces, [Path(netns).name]))
+        surely(partial(claim.remove, [netns]))
 
 
 def is_openbsd_nc() -> bool:

@@ -30,8 +30,12 @@ DEFAULT_POD_CIDRS: tuple[IPNetwork, ...] = (
 """Like kind's pod subnet; the IPv6 one is used only to reach IPv6 external hosts."""
 
 
-MAX_PER_KIND = 10 ** (IFNAME_MAX - len(PREFIX) - RUN_ID_LENGTH - len("-p"))
-"""Pods (and external hosts) a run can name: ``np-<runid>-p<index>`` fits 15 characters."""
+MAX_PODS = 1023
+"""Pods on the node's bridge: the kernel numbers a bridge's ports with 10 bits, port 0
+unused (net/bridge/br_private.h BR_PORT_BITS; a 1,024th port is refused with EXFULL,
+'Exchange full', seen here)."""
+MAX_EXTERNALS = 10 ** (IFNAME_MAX - len(PREFIX) - RUN_ID_LENGTH - len("-x"))
+"""External hosts a run can name: ``np-<runid>-x<index>`` fits 15 characters."""
 
 NODE_IFINDEX = 1000
 BRIDGE_MAC = "02:6e:70:00:00:01"
@@ -110,12 +114,15 @@ def plan(
     cidrs: Sequence[IPNetwork] = DEFAULT_POD_CIDRS,
 ) -> Topology:
     """Assign namespaces, interfaces and addresses to the pods and external hosts."""
-    for count, what in ((len(pods), "pods"), (len(externals), "external addresses")):
-        if count > MAX_PER_KIND:
+    limits = (
+        (len(pods), MAX_PODS, "pods", "the node's bridge takes 1,023 ports"),
+        (len(externals), MAX_EXTERNALS, "external addresses", "interface names are short"),
+    )
+    for count, most, what, why in limits:
+        if count > most:
             raise BackendError(
-                f"the local backend runs at most {MAX_PER_KIND:,} {what} per suite (its "
-                f"interface names have {IFNAME_MAX} characters at most) and this suite has "
-                f"{count:,}: split the suite, or run it with --backend kubernetes"
+                f"the local backend runs at most {most:,} {what} per suite ({why}) and this "
+                f"suite has {count:,}: split the suite, or run it with --backend kubernetes"
             )
     primary = cidrs[0]
     families = {primary.version} | {ip.version for ip in externals}
