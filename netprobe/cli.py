@@ -64,7 +64,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_notes(exc)
         return exc.exit_code
     except KeyboardInterrupt as exc:
-        interrupts.ignore()
         print("netprobe: interrupted", file=sys.stderr)
         _print_notes(exc)
         return EXIT_INTERRUPTED

@@ -47,8 +47,7 @@ def teardown_on_signals(backend: Teardown) -> Iterator[None]:
         try:
             surely(lambda: _teardown(backend, failure))
         finally:
-            # After an interrupt the process is on its way out: further ones stay ignored.
-            if on_main_thread() and not isinstance(failure, Interrupted):
+            if on_main_thread():  # as they were: the caller may go on (pytest, a script)
                 for signum, handler in previous.items():
                     signal.signal(signum, handler)
 
