@@ -39,8 +39,7 @@ def on_main_thread() -> bool:
 
 def interrupt(signum: int, frame: FrameType | None) -> None:
     """The handler: ignore what follows, then unwind."""
-    for each in HANDLED:
-        signal.signal(each, signal.SIG_IGN)
+    ignore()
     raise Interrupted(signum)
 
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Protocol
 
 from netprobe.errors import NetprobeError
-from netprobe.interrupts import HANDLED, Interrupted, interrupt, on_main_thread, surely
+from netprobe.interrupts import HANDLED, Interrupted, install, on_main_thread, surely
 
 __all__ = ["Interrupted", "teardown_on_signals"]
 
@@ -34,9 +34,7 @@ def teardown_on_signals(backend: Teardown) -> Iterator[None]:
     (it says why the run stopped) and the teardown's is added to it as a note.
     """
     previous = {signum: signal.getsignal(signum) for signum in HANDLED}
-    if on_main_thread():
-        for signum in HANDLED:
-            signal.signal(signum, interrupt)
+    install()
     failure: BaseException | None = None
     try:
         yield

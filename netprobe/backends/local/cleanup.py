@@ -28,19 +28,13 @@ class Leftover:
         ]
 
 
-def find(
-    run_id: str | None = None, include_live: bool = False, state_dir: Path = STATE_DIR
-) -> list[Leftover]:
-    """What the runs whose process is gone (or ``run_id`` alone; live ones too with
-    ``include_live``) left."""
-    found = []
-    for run in runs(state_dir):
-        if run_id is not None and run.run_id != run_id:
-            continue
-        if run_id is None and not include_live and run.is_live():
-            continue
-        found.append(Leftover(run, tuple(run.namespaces())))
-    return found
+def find(include_live: bool = False, state_dir: Path = STATE_DIR) -> list[Leftover]:
+    """What the runs whose process is gone (live ones too with ``include_live``) left."""
+    return [
+        Leftover(run, tuple(run.namespaces()))
+        for run in runs(state_dir)
+        if include_live or not run.is_live()
+    ]
 
 
 def remove(leftovers: list[Leftover], include_live: bool = False) -> None:

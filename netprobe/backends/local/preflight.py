@@ -84,14 +84,17 @@ def check_kernel(names: Names, commands: Commands, claim: Claim) -> None:
     steps = (
         (
             [IP, "link", "add", "c0", "type", "veth", "peer", "name", "c1"],
+            None,
             "cannot create veth pairs (needs CONFIG_VETH: modprobe veth)",
         ),
         (
             [IP, "link", "add", "cb", "type", "bridge"],
+            None,
             "cannot create bridges (needs CONFIG_BRIDGE: modprobe bridge)",
         ),
         (
             [NFT, "-f", "-"],
+            _CHECK_RULESET,
             "cannot load nftables rules (needs nf_tables and nf_conntrack: "
             "modprobe nf_tables nf_conntrack)",
         ),
@@ -101,8 +104,7 @@ def check_kernel(names: Names, commands: Commands, claim: Claim) -> None:
             claim.create([netns])
         except BackendError as exc:
             raise BackendError(f"the local backend cannot run here: {exc}") from exc
-        for argv, problem in steps:
-            stdin = _CHECK_RULESET if argv[0] == NFT else None
+        for argv, stdin, problem in steps:
             try:
                 commands.run(in_netns(netns, argv), stdin=stdin)
             except BackendError as exc:
