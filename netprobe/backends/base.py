@@ -8,10 +8,12 @@ else (probe scripts, retries, comparison, reports) is shared and lives above thi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from typing import Protocol as TypingProtocol
 
+from netprobe.errors import BackendError
 from netprobe.model import (
     ClusterState,
     IPAddress,
@@ -23,6 +25,9 @@ from netprobe.model import (
     Protocol,
 )
 from netprobe.selectors import Labels
+
+if TYPE_CHECKING:
+    from netprobe.suite.model import Workload
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +41,34 @@ class ExecResult:
     timed_out: bool = False
 
 
-class Backend(TypingProtocol):
-    name: str
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a backend can probe; the runner skips the rest, with these reasons."""
+
     protocols: frozenset[Protocol]
-    """The protocols this backend can probe; others are skipped with a reason."""
+    """The protocols this backend can probe."""
+    unsupported: Mapping[Protocol, str] = field(default_factory=dict)
+    """Why each protocol outside :attr:`protocols` is not probed (for skip messages)."""
+    externals: str | None = None
+    """Why addresses outside the pods cannot be probed; None: they can."""
+    workloads: bool = False
+    """Whether suite pods may be existing workloads (staging mode, see ``use_workloads``)."""
+
+    def why_not(self, protocol: Protocol, backend: str) -> str | None:
+        """Why ``protocol`` is not probed on ``backend``; None when it is."""
+        if protocol in self.protocols:
+            return None
+        if protocol in self.unsupported:
+            return self.unsupported[protocol]
+        supported = ", ".join(sorted(self.protocols)) or "nothing"
+        return f"the {backend} backend cannot probe {protocol} (it probes {supported})"
+
+
+class Backend(TypingProtocol):
+    """Backends subclass this protocol explicitly, so they inherit the defaults below."""
+
+    name: str
+    capabilities: Capabilities
 
     def deploy(
         self, namespaces: Sequence[Namespace], pods: Sequence[Pod], externals: Sequence[IPAddress]
@@ -66,6 +95,13 @@ class Backend(TypingProtocol):
     def exec(self, pod: PodRef, argv: Sequence[str], timeout: float) -> ExecResult:
         """Run ``argv`` in ``pod``'s network namespace; never take longer than ``timeout``."""
         ...
+
+    def use_workloads(
+        self, workloads: Sequence[Workload], sources: Collection[PodRef] | None = None
+    ) -> None:
+        """Staging mode: these suite pods are existing workloads (call before ``deploy``).
+        Called only when :attr:`Capabilities.workloads` is true."""
+        raise BackendError(f"the {self.name} backend cannot use existing workloads")
 
     def teardown(self) -> None:
         """Remove everything this backend created. Safe to call twice, and after a failed

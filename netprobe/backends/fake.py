@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Network, ip_address
 
 from netprobe.analyzer import evaluate
-from netprobe.backends.base import ExecResult
+from netprobe.backends.base import Backend, Capabilities, ExecResult
 from netprobe.errors import BackendError
 from netprobe.model import (
     NAMESPACE_NAME_LABEL,
@@ -100,12 +100,15 @@ class _Change:
     """How many execs each pod had run when the change was made."""
 
 
+TCP_AND_UDP = Capabilities(frozenset({Protocol.TCP, Protocol.UDP}))
+
+
 @dataclass
-class FakeBackend:
+class FakeBackend(Backend):
     """See the module docstring. Every keyword is a knob a test turns."""
 
     name: str = "fake"
-    protocols: frozenset[Protocol] = frozenset({Protocol.TCP, Protocol.UDP})
+    capabilities: Capabilities = TCP_AND_UDP
     truth: Truth = analyzer_truth
     lag_rounds: int = 0
     lag_seconds: float = 0.0

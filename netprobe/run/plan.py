@@ -10,10 +10,11 @@ place where the dataplane disagrees with the spec (the conformance view).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 
 from netprobe.analyzer import evaluate
+from netprobe.backends.base import Capabilities
 from netprobe.errors import Location
 from netprobe.model import (
     ClusterState,
@@ -69,20 +70,16 @@ def plan_step(
     state: ClusterState,
     *,
     backend: str,
-    protocols: frozenset[Protocol],
-    unsupported: Mapping[Protocol, str] | None = None,
+    capabilities: Capabilities,
     matrix: bool = False,
     location: Location | None = None,
     also: tuple[str, ...] = (),
-    externals: str | None = None,
 ) -> tuple[Planned, ...]:
     """The planned checks of ``step`` on ``state`` (see the module docstring).
 
-    ``unsupported`` says why the backend cannot probe a protocol outside ``protocols``;
-    ``also`` are other names the dataplane goes by (its CNI): skips for them apply too;
-    ``externals`` says why the backend cannot probe addresses outside the pods (None: it
-    can), and skips those expectations with that reason."""
-    can = _Capabilities(backend, protocols, unsupported or {}, also, externals)
+    What ``capabilities`` rule out is skipped with their reasons; ``also`` are other names
+    the dataplane goes by (its CNI): skips for them apply too."""
+    can = _Backend(backend, capabilities, also)
     planned = [_plan(e, state, can) for e in step.expectations]
     if matrix:
         covered = {(p.expectation.source, p.check.probe) for p in planned if p.check}
@@ -106,14 +103,12 @@ def _key(expectation: Expectation) -> tuple[PodRef, Endpoint, int, Protocol]:
     return (expectation.source, expectation.destination, expectation.port, expectation.protocol)
 
 
-def _declared_skips(
-    planned: list[Planned], can: _Capabilities
-) -> dict[tuple[PodRef, Endpoint], str]:
+def _declared_skips(planned: list[Planned], can: _Backend) -> dict[tuple[PodRef, Endpoint], str]:
     """The suite's own skips of this step by pod pair: matrix cells of a pair the suite
     skips here (a CNI's known limitation, say) are skipped with the same reason."""
     declared: dict[tuple[PodRef, Endpoint], str] = {}
     for p in planned:
-        reason = p.expectation.skip_reason(can.backend, *can.also)
+        reason = p.expectation.skip_reason(can.name, *can.also)
         if reason is not None:
             declared.setdefault((p.expectation.source, p.expectation.destination), reason)
     return declared
@@ -146,35 +141,28 @@ def matrix_expectations(state: ClusterState, location: Location) -> tuple[Expect
 
 
 @dataclass(frozen=True, slots=True)
-class _Capabilities:
-    backend: str
-    protocols: frozenset[Protocol]
-    unsupported: Mapping[Protocol, str]
+class _Backend:
+    name: str
+    capabilities: Capabilities
     also: tuple[str, ...] = ()
-    externals: str | None = None
-
-    def why_not(self, protocol: Protocol) -> str | None:
-        if protocol in self.protocols:
-            return None
-        if protocol in self.unsupported:
-            return self.unsupported[protocol]
-        supported = ", ".join(sorted(self.protocols)) or "nothing"
-        return f"the {self.backend} backend cannot probe {protocol} (it probes {supported})"
 
 
-def _plan(expectation: Expectation, state: ClusterState, can: _Capabilities) -> Planned:
+def _plan(expectation: Expectation, state: ClusterState, can: _Backend) -> Planned:
     connection = Connection(
         expectation.source, expectation.destination, expectation.port, expectation.protocol
     )
     verdict = evaluate(connection, state)
-    skip = expectation.skip_reason(can.backend, *can.also) or can.why_not(expectation.protocol)
-    if skip is None and can.externals and not isinstance(expectation.destination, PodRef):
-        skip = can.externals
+    skip = expectation.skip_reason(can.name, *can.also) or can.capabilities.why_not(
+        expectation.protocol, can.name
+    )
+    externals = can.capabilities.externals
+    if skip is None and externals and not isinstance(expectation.destination, PodRef):
+        skip = externals
     if skip is None and verdict.undefined is not None:
         skip = f"NetworkPolicy does not define this: {verdict.undefined}"
     target = _target(expectation, state)
     if skip is None and target is None:
-        skip = f"{expectation.destination} has no IP address on the {can.backend} backend"
+        skip = f"{expectation.destination} has no IP address on the {can.name} backend"
     if skip is not None or target is None:
         return Planned(expectation, verdict, None, skip)
     probe = Probe(target, expectation.port, expectation.protocol)

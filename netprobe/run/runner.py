@@ -130,9 +130,7 @@ def run_suite(
                 step,
                 state,
                 backend=backend.name,
-                protocols=backend.protocols,
-                unsupported=getattr(backend, "unsupported", None),
-                externals=getattr(backend, "externals_unsupported", None),
+                capabilities=backend.capabilities,
                 matrix=options.matrix,
                 location=step.location or Location(str(suite.path)),
                 also=(options.cni,) if options.cni else (),
@@ -165,13 +163,12 @@ def run_suite(
 
 def _use_workloads(backend: Backend, suite: Suite) -> None:
     """Staging mode: the suite's workloads are existing pods, found by the backend."""
-    use = getattr(backend, "use_workloads", None)
-    if use is None:
+    if not backend.capabilities.workloads:
         raise BackendError(
             f"{suite.path}: the suite names existing workloads, which only a cluster has; "
             "run it with --backend kubernetes"
         )
-    use(suite.workloads, {e.source for e in suite.expectations})
+    backend.use_workloads(suite.workloads, {e.source for e in suite.expectations})
 
 
 def _pick(override: float | None, default: float) -> float:

@@ -46,8 +46,8 @@ def test_another_netcat_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_sctp_is_skipped_with_a_reason_and_runs_are_named() -> None:
     local = LocalBackend(LocalOptions(run_id="00ff00"))
-    assert Protocol.SCTP not in local.protocols
-    assert "netcat-openbsd" in local.unsupported[Protocol.SCTP]
+    assert Protocol.SCTP not in local.capabilities.protocols
+    assert "netcat-openbsd" in (local.capabilities.why_not(Protocol.SCTP, "local") or "")
     assert local.names.node == "/run/netprobe/00ff00/ns/node"
     local.teardown()  # nothing deployed: nothing to do, no error
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from netprobe.backends.base import Capabilities
 from netprobe.model import PodRef, Protocol
 from netprobe.run.plan import MATRIX_TAG, plan_step
 from netprobe.suite.check import step_states
@@ -26,8 +27,7 @@ def test_externals_are_skipped_with_the_backends_reason() -> None:
         step,
         suite.initial_state(),
         backend="kubernetes",
-        protocols=frozenset({Protocol.TCP, Protocol.UDP}),
-        externals=REASON,
+        capabilities=Capabilities(frozenset({Protocol.TCP, Protocol.UDP}), externals=REASON),
     )
     external = [p for p in planned if not isinstance(p.expectation.destination, PodRef)]
     assert external
@@ -42,7 +42,7 @@ def test_a_backend_with_external_hosts_probes_them() -> None:
         suite.steps[0],
         suite.initial_state(),
         backend="local",
-        protocols=frozenset({Protocol.TCP, Protocol.UDP}),
+        capabilities=Capabilities(frozenset({Protocol.TCP, Protocol.UDP})),
     )
     external = [p for p in planned if not isinstance(p.expectation.destination, PodRef)]
     assert external and all(p.check is not None for p in external)
@@ -59,7 +59,7 @@ def test_matrix_cells_of_a_pair_the_suite_skips_are_skipped_too(cni: str, skippe
         step,
         state.replace(pods=pods),
         backend="kubernetes",
-        protocols=frozenset({Protocol.TCP, Protocol.UDP}),
+        capabilities=Capabilities(frozenset({Protocol.TCP, Protocol.UDP})),
         matrix=True,
         also=(cni,),
     )

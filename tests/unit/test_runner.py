@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from netprobe.backends.base import Capabilities
 from netprobe.backends.fake import FakeBackend, FakeClock, table_truth
 from netprobe.errors import BackendError, Location
 from netprobe.model import (
@@ -235,7 +236,7 @@ def test_probe_values_reject_anything_but_addresses_and_ints() -> None:
 
 def test_sctp_on_a_backend_that_claims_it_is_an_error_not_a_guess() -> None:
     clock = FakeClock()
-    backend = FakeBackend(clock=clock, protocols=frozenset(Protocol))
+    backend = FakeBackend(clock=clock, capabilities=Capabilities(frozenset(Protocol)))
     step = Step("s", (), (expect(True, 9, Protocol.SCTP),))
     (sctp,) = run(backend, suite(step), clock, options=RunOptions(settle_timeout=0)).results
     assert sctp.status is Status.ERROR

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from netprobe.backends.base import ExecResult
+from netprobe.backends.base import Backend, Capabilities, ExecResult
 from netprobe.backends.kubernetes.api import KubeGateway, Obj
 from netprobe.backends.kubernetes.locks import LeaseLocks, RenewingClock
 from netprobe.backends.kubernetes.manifests import (
@@ -69,22 +69,23 @@ class _Target:
     container: str
 
 
-class KubernetesBackend:
+class KubernetesBackend(Backend):
     """A :class:`~netprobe.backends.base.Backend` on a cluster reached through ``gateway``."""
 
     name = "kubernetes"
-    protocols = frozenset({Protocol.TCP, Protocol.UDP})
-    unsupported: Mapping[Protocol, str] = MappingProxyType(
-        {
-            Protocol.SCTP: "SCTP servers are deployed (agnhost porter), but the shared probe "
-            "engine's nc cannot speak SCTP"
-        }
+    capabilities = Capabilities(
+        protocols=frozenset({Protocol.TCP, Protocol.UDP}),
+        unsupported=MappingProxyType(
+            {
+                Protocol.SCTP: "SCTP servers are deployed (agnhost porter), but the shared "
+                "probe engine's nc cannot speak SCTP"
+            }
+        ),
+        externals="netprobe creates no hosts outside the pods in a cluster: an address "
+        "there answers (or not) as the cluster's network routes it, which says nothing "
+        "about the policy",
+        workloads=True,
     )
-    externals_unsupported = (
-        "netprobe creates no hosts outside the pods in a cluster: an address there answers "
-        "(or not) as the cluster's network routes it, which says nothing about the policy"
-    )
-    """Why expectations to addresses outside the pods are skipped here (see run.plan)."""
 
     def __init__(
         self,

@@ -12,12 +12,12 @@ from __future__ import annotations
 import dataclasses
 import random
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 
-from netprobe.backends.base import ExecResult
+from netprobe.backends.base import Backend, Capabilities, ExecResult
 from netprobe.backends.local import ownership, preflight, servers, topology
 from netprobe.backends.local.enforcer import Enforcer
 from netprobe.backends.local.naming import Names, new_run_id
@@ -73,13 +73,14 @@ class LocalOptions:
     """Six hex digits naming everything of this run; random when None."""
 
 
-class LocalBackend:
+class LocalBackend(Backend):
     """Pods as network namespaces on this machine, policies enforced by nftables."""
 
     name = "local"
-    protocols = frozenset({Protocol.TCP, Protocol.UDP})
-    unsupported: Mapping[Protocol, str] = {Protocol.SCTP: SCTP_REASON}
-    """Why each protocol outside :attr:`protocols` is not probed (for skip messages)."""
+    capabilities = Capabilities(
+        protocols=frozenset({Protocol.TCP, Protocol.UDP}),
+        unsupported=MappingProxyType({Protocol.SCTP: SCTP_REASON}),
+    )
 
     def __init__(self, options: LocalOptions | None = None, commands: Commands | None = None):
         self.options = options or LocalOptions()
