@@ -179,7 +179,7 @@ class NetworkPolicy:
     ref: PolicyRef
     pod_selector: LabelSelector
     policy_types: tuple[PolicyType, ...]
-    """The effective policy types (defaulted as NETWORKPOLICY.md rule 3 says)."""
+    """The effective policy types (defaulted as docs/semantics.md rule 3 says)."""
     ingress: tuple[Rule, ...] = ()
     egress: tuple[Rule, ...] = ()
     location: Location | None = field(default=None, compare=False)

@@ -1,7 +1,7 @@
 """Kubernetes label selectors: an immutable label set and the selector that matches it.
 
 ``matchLabels`` and ``matchExpressions`` are ANDed; ``NotIn`` is also true when the key is
-absent; the empty selector matches everything (NETWORKPOLICY.md, rule 13). Parsing from
+absent; the empty selector matches everything (docs/semantics.md rule 13). Parsing from
 YAML and its validation live in :mod:`netprobe.manifests`; this module only models and
 matches.
 """

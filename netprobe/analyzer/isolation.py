@@ -1,4 +1,4 @@
-"""Which policies isolate a pod for a direction (NETWORKPOLICY.md rules 1-4).
+"""Which policies isolate a pod for a direction (docs/semantics.md rules 1-4).
 
 A pod is isolated for a direction when at least one policy of its own namespace selects it
 and has that direction among its effective policy types. This module answers that question

@@ -1,5 +1,5 @@
 """Whether a ``from``/``to`` entry matches one end of a connection, and how to say what
-an entry admits (NETWORKPOLICY.md rules 9-12).
+an entry admits (docs/semantics.md rules 9-12).
 
 The peer on the other side of a rule is either a pod (matched by selectors, and by
 ipBlocks through its IP) or an address that is not a pod's (matched by ipBlocks only).

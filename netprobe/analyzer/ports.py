@@ -1,4 +1,4 @@
-"""Whether a rule's ``ports`` admit a port and protocol (NETWORKPOLICY.md rules 14-16).
+"""Whether a rule's ``ports`` admit a port and protocol (docs/semantics.md rules 14-16).
 
 Named ports resolve on the pod that receives the connection: for ingress the selected pod,
 for egress the destination pod. A named port never matches when the receiving side is not

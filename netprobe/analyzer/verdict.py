@@ -1,6 +1,6 @@
 """The verdict on one connection, with the reasons a person needs to act on it.
 
-``evaluate`` is the reference implementation of NETWORKPOLICY.md for a single connection:
+``evaluate`` is the reference implementation of docs/semantics.md for a single connection:
 plain loops over policies, rules and peers, written to be obviously right and to explain
 itself. The matrix computes the same answers for every pod pair with grouped bitsets; the
 tests hold the two to agreement.

@@ -5,7 +5,7 @@ addresses — inside and in the ``except`` of each ipBlock of a changed policy, 
 documentation address standing for "the outside world" when a changed policy isolates
 the direction — from each source class whose egress the change touches (towards the
 address), and to each destination class whose ingress it touches (from the address).
-Only the pod's side decides such a connection (NETWORKPOLICY.md rule 7).
+Only the pod's side decides such a connection (docs/semantics.md rule 7).
 """
 
 from __future__ import annotations

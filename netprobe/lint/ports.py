@@ -1,6 +1,6 @@
 """Checks on ``ports`` entries: named ports that no receiving pod declares.
 
-A named port is resolved on the receiving side (NETWORKPOLICY.md rule 15): for ingress the
+A named port is resolved on the receiving side (docs/semantics.md rule 15): for ingress the
 pods the policy selects, for egress the destination pods. A name none of them declares
 (with that protocol) matches nothing, so the rule silently allows nothing.
 """

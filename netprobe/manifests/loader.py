@@ -4,7 +4,7 @@ Dispatches each document by ``apiVersion`` and ``kind``: Namespaces, Pods and
 NetworkPolicies are parsed; lists (``kind: List`` as ``kubectl get -o yaml`` prints it, and
 typed lists such as ``PodList``) are expanded; anything else is skipped with a warning.
 Objects defined twice are an error naming both places. Namespaces that pods or policies use
-without declaring them exist implicitly, as NETWORKPOLICY.md says.
+without declaring them exist implicitly (docs/semantics.md, "Objects").
 """
 
 from __future__ import annotations

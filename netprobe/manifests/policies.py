@@ -1,7 +1,7 @@
 """``networking.k8s.io/v1`` NetworkPolicy documents -> :class:`netprobe.model.NetworkPolicy`.
 
 Validates what the API server validates (networking ``ValidateNetworkPolicySpec``) and
-applies its defaulting of ``policyTypes`` (NETWORKPOLICY.md rule 3). Unknown fields inside
+applies its defaulting of ``policyTypes`` (docs/semantics.md rule 3). Unknown fields inside
 ``spec`` are errors with a did-you-mean, as ``kubectl apply`` reports them under strict field
 validation. Every rule, peer and port keeps its location for reasons and reports.
 """

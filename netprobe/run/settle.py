@@ -1,6 +1,6 @@
 """Settling after a change: probe, re-probe what disagrees, confirm what agreed.
 
-Enforcement is eventually consistent (NETWORKPOLICY.md, "What is undefined"), so a
+Enforcement is eventually consistent (docs/semantics.md, "What is undefined"), so a
 result that differs from what is wanted right after a change is probed again, every
 ``interval`` seconds, until it agrees or ``timeout`` seconds have passed since the change
 (upstream's e2e tests poll 1 s apart for 10 s). Every result that agreed is then probed

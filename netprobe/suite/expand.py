@@ -62,7 +62,7 @@ def expand(
                         raise LocatedError(
                             statement.location,
                             f"{source.ref} cannot be denied to itself: a pod always reaches "
-                            "itself (NetworkPolicy rule 8)",
+                            "itself (docs/semantics.md rule 8)",
                         )
                 for port in _ports(statement, destination, warn, warned):
                     expectation = Expectation(

@@ -1,4 +1,4 @@
-"""Truth tables, one per rule of NETWORKPOLICY.md, over hand-built model values.
+"""Truth tables, one per rule of docs/semantics.md, over hand-built model values.
 
 Every case between two pods is also checked against the matrix (see ``judge``).
 """
@@ -88,7 +88,7 @@ def policy(
     egress: tuple[Rule, ...] = (),
 ) -> NetworkPolicy:
     namespace, name = ref.split("/")
-    if types is None:  # the loader's defaulting, NETWORKPOLICY.md rule 3
+    if types is None:  # the loader's defaulting, docs/semantics.md rule 3
         types = (IN, OUT) if egress else (IN,)
     return NetworkPolicy(PolicyRef(namespace, name), selector or sel(), types, ingress, egress)
 

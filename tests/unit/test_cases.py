@@ -1,6 +1,6 @@
 """Golden scenarios: ``tests/cases/<name>/manifests.yaml`` against ``expected.yaml``.
 
-``expected.yaml`` was written by reasoning from NETWORKPOLICY.md, not by running the
+``expected.yaml`` was written by reasoning from docs/semantics.md, not by running the
 analyzer. It holds ``pods`` (column order), ``ports`` (per port, one string per source:
 ``1`` allowed, ``.`` denied, a character per destination) and optional ``connections``
 (single connections, addresses included). Each case is checked through the analyzer and

@@ -1,5 +1,5 @@
 """The conformance suites (suites/conformance/): they pass the static check, stay small
-enough for a quick run, cover every part of NETWORKPOLICY.md they promise, and take their
+enough for a quick run, cover every part of docs/semantics.md they promise, and take their
 per-CNI skips from fixtures/cni-limitations.yaml."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Every manifest the API server rejects, netprobe rejects too: with file, line, document,
-field path, what is wrong and what to do (NETWORKPOLICY.md "Validation")."""
+field path, what is wrong and what to do (docs/semantics.md, "Validation")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """NetworkPolicies compiled to one nftables ruleset per pod, for the local dataplane.
 
-This is a second, independent implementation of NETWORKPOLICY.md: it must not import
+This is a second, independent implementation of docs/semantics.md: it must not import
 :mod:`netprobe.analyzer`. When the analyzer and the enforced rules disagree, that is a real
 finding about one of them, which is the point of having both.
 
@@ -229,7 +229,7 @@ class _Resolver:
         }
 
     def pods(self, policy: NetworkPolicy, peer: Peer) -> list[Pod]:
-        """The pods a selector peer of ``policy`` matches (NETWORKPOLICY.md rules 9-11)."""
+        """The pods a selector peer of ``policy`` matches (docs/semantics.md rules 9-11)."""
         key = (policy.namespace, peer.pod_selector, peer.namespace_selector)
         found = self._cache.get(key)
         if found is None:
