@@ -86,11 +86,21 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.getgroup("netprobe").addoption(
+    group = parser.getgroup("netprobe")
+    group.addoption(
         "--netprobe-backend",
-        choices=("local", "kubernetes"),
         default=None,
-        help="judge netprobe suites by running them on this backend (default: the analyzer)",
+        metavar="NAME",
+        help="judge netprobe suites by running them on this backend, local or kubernetes "
+        "(default: the analyzer)",
+    )
+    group.addoption(
+        "--netprobe-option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an option of that backend, named as `netprobe run --help` lists it "
+        "(context=kind-calico, ready-timeout=60, use-existing-namespaces=true); repeatable",
     )
 
 
@@ -100,9 +110,19 @@ def pytest_netprobe_evaluator(config: pytest.Config) -> Evaluator | None:
     name = config.getoption("netprobe_backend", None)
     if not name:
         return None
+    from netprobe.errors import NetprobeError
     from netprobe.run.live import LiveEvaluator
 
-    return LiveEvaluator(name)
+    given = {}
+    for text in config.getoption("netprobe_option", []):
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip():
+            raise pytest.UsageError(f"--netprobe-option {text!r}: expected NAME=VALUE")
+        given[key.strip().lstrip("-").replace("-", "_")] = value
+    try:
+        return LiveEvaluator(name, backend_options=given)
+    except NetprobeError as exc:
+        raise pytest.UsageError(f"netprobe: {exc}") from None
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SuiteFile | None:

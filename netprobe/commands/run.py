@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from netprobe.backends.registry import BACKENDS, BackendOptions, create_backend
+from netprobe.backends.registry import PLUGINS, create_backend, fixed_run_id
+from netprobe.commands.backend_options import add_backend_options, backend_options
 from netprobe.commands.common import warn
 from netprobe.errors import EXIT_FAILED, EXIT_OK, InputError
 from netprobe.model import NetworkPolicy
@@ -53,10 +54,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("paths", nargs="+", type=Path, metavar="SUITE_OR_DIR")
     parser.add_argument(
         "--backend",
-        choices=BACKENDS,
-        default="local",
-        help="local (default): network namespaces + nftables on this machine (root); "
-        "kubernetes: the cluster of your kubeconfig",
+        choices=[plugin.name for plugin in PLUGINS],
+        default=PLUGINS[0].name,
+        help="; ".join(f"{plugin.name}: {plugin.summary}" for plugin in PLUGINS)
+        + f" (default: {PLUGINS[0].name})",
     )
     parser.add_argument(
         "--policies",
@@ -95,14 +96,6 @@ def register(subparsers: Any) -> None:
         "dataplane differs from the analyzer (the conformance view)",
     )
     parser.add_argument(
-        "--apply-delay",
-        type=float,
-        default=0.0,
-        metavar="S",
-        help="local backend: policy changes reach each pod after a random delay up to S "
-        "seconds (exercises retries)",
-    )
-    parser.add_argument(
         "--probe-timeout",
         type=float,
         default=None,
@@ -112,7 +105,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="list every expectation in the table"
     )
-    _add_kubernetes_options(parser)
+    add_backend_options(parser, "run")
     parser.set_defaults(func=run)
 
 
@@ -124,17 +117,14 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--probe-timeout must be positive, got {args.probe_timeout:g}")
     suites = load_suites(args.paths, warn)
     policies = _load_policies(args.policies) if args.policies else None
-    backend_options = BackendOptions(
-        apply_delay=args.apply_delay,
-        run_id=os.environ.get("NETPROBE_RUN_ID") or None,
-        kubernetes=_kubernetes_options(args),
-    )
+    chosen = backend_options(args, args.backend, "run")
+    run_id = fixed_run_id()
     options = RunOptions(matrix=args.matrix, probe_timeout=args.probe_timeout, cni=_cni(args.cni))
     progress = ProgressLine(sys.stderr)
     results: list[SuiteResult] = []
     try:
-        for suite in suites:
-            backend = create_backend(args.backend, backend_options)
+        for index, suite in enumerate(suites):
+            backend = create_backend(args.backend, chosen, run_id=run_id, index=index)
             results.append(
                 run_suite(suite, backend, policies=policies, options=options, progress=progress)
             )
@@ -198,26 +188,3 @@ def _load_policies(paths: Sequence[Path]) -> tuple[NetworkPolicy, ...]:
     from netprobe.manifests.loader import load_paths
 
     return load_paths(paths, warn).policies
-
-
-def _add_kubernetes_options(parser: argparse.ArgumentParser) -> None:
-    adder = _kubernetes_hook("add_kubernetes_options")
-    if adder is not None:
-        adder(parser)
-
-
-def _kubernetes_options(args: argparse.Namespace) -> Any:
-    if args.backend != "kubernetes":
-        return None
-    reader = _kubernetes_hook("kubernetes_options_from")
-    return reader(args) if reader is not None else None
-
-
-def _kubernetes_hook(name: str) -> Callable[..., Any] | None:
-    """The kubernetes backend's option helpers; they never import the client library."""
-    try:
-        from netprobe.backends.kubernetes import options
-    except ImportError:
-        return None
-    hook: Callable[..., Any] | None = getattr(options, name, None)
-    return hook

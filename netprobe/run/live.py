@@ -7,10 +7,11 @@ of the suite, and each item then reads its own result. Nothing here imports pyte
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from netprobe.backends.base import Backend
-from netprobe.backends.registry import BackendOptions, create_backend
+from netprobe.backends.options import build
+from netprobe.backends.registry import create_backend, fixed_run_id, plugin
 from netprobe.results import ExpectationResult
 from netprobe.run.runner import RunOptions, run_suite
 from netprobe.suite.model import Expectation, Step, Suite
@@ -23,17 +24,25 @@ class LiveEvaluator:
         self,
         backend: str,
         options: RunOptions | None = None,
-        factory: Callable[[str, BackendOptions], Backend] = create_backend,
+        factory: Callable[..., Backend] = create_backend,
+        backend_options: Mapping[str, str] | None = None,
     ) -> None:
+        """``backend_options``: the backend's options by name, as texts
+        (``--netprobe-option NAME=VALUE``); checked here, before any suite runs."""
         self.backend = backend
         self.options = options or RunOptions()
         self._factory = factory
+        self._backend_options = build(plugin(backend).load().options, backend_options or {})
+        self._run_id = fixed_run_id()
+        self._suites = 0
         self._results: dict[tuple[str, str, int], ExpectationResult] = {}
 
     def start(self, suite: Suite) -> None:
-        result = run_suite(
-            suite, self._factory(self.backend, BackendOptions()), options=self.options
+        backend = self._factory(
+            self.backend, self._backend_options, run_id=self._run_id, index=self._suites
         )
+        self._suites += 1
+        result = run_suite(suite, backend, options=self.options)
         counters: dict[str, int] = {}
         for item in result.results:
             index = counters.get(item.step, 0)

@@ -11,20 +11,23 @@ from fake_api import FakeApiServer
 
 import netprobe.backends.kubernetes as kube
 from netprobe.backends.kubernetes.manifests import DEFAULT_IMAGE, MANAGED_BY_KEY, RUN_ID_KEY
-from netprobe.backends.kubernetes.options import (
-    KubeOptions,
-    add_kubernetes_options,
-    kubernetes_options_from,
-)
-from netprobe.backends.registry import BackendOptions, create_backend
+from netprobe.backends.kubernetes.options import KubeOptions
+from netprobe.backends.registry import create_backend, fixed_run_id
 from netprobe.cli import main
+from netprobe.commands.backend_options import add_backend_options, backend_options
 from netprobe.errors import InputError
 
 
 def parse(*argv: str, cleanup: bool = False) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    add_kubernetes_options(parser, cleanup=cleanup)
+    add_backend_options(parser, "cleanup" if cleanup else "run")
     return parser.parse_args(argv)
+
+
+def kubernetes_options_from(args: argparse.Namespace) -> KubeOptions:
+    options = backend_options(args, "kubernetes", "run")
+    assert isinstance(options, KubeOptions)
+    return options
 
 
 def test_defaults() -> None:
@@ -35,10 +38,9 @@ def test_defaults() -> None:
     assert len(options.run_id) == 12
 
 
-def test_every_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_option(tmp_path: Path) -> None:
     config = tmp_path / "kubeconfig"
     config.write_text("{}")
-    monkeypatch.setenv("NETPROBE_RUN_ID", "ci-1234")
     options = kubernetes_options_from(
         parse(
             "--kubeconfig",
@@ -64,8 +66,15 @@ def test_every_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ready_timeout=30.0,
         cleanup_timeout=40.0,
         lock_namespace="locks",
-        run_id="ci-1234",
+        run_id=options.run_id,
     )
+
+
+def test_netprobe_run_id_names_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NETPROBE_RUN_ID", "ci-1234")
+    monkeypatch.setattr(kube, "connect", lambda options: FakeApiServer())
+    backend = create_backend("kubernetes", KubeOptions(), run_id=fixed_run_id())
+    assert isinstance(backend, kube.KubernetesBackend) and backend.run_id == "ci-1234"
 
 
 @pytest.mark.parametrize(
@@ -83,13 +92,14 @@ def test_bad_options_are_input_errors(argv: tuple[str, ...], message: str) -> No
 
 def test_cleanup_takes_only_the_connection_and_cleanup_options() -> None:
     args = parse("--context", "c", "--cleanup-timeout", "5", cleanup=True)
-    assert not hasattr(args, "image") and args.context == "c"
+    assert not hasattr(args, "backend_kubernetes_image")
+    assert args.backend_kubernetes_context == "c"
 
 
 def test_the_registry_builds_the_backend_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
     api = FakeApiServer()
     monkeypatch.setattr(kube, "connect", lambda options: api)
-    backend = create_backend("kubernetes", BackendOptions(kubernetes=KubeOptions(run_id="r9")))
+    backend = create_backend("kubernetes", KubeOptions(run_id="r9"))
     assert backend.name == "kubernetes"
     assert isinstance(backend, kube.KubernetesBackend) and backend.run_id == "r9"
 
@@ -139,5 +149,5 @@ def test_cleanup_without_rbac_is_exit_3(
 def test_each_backend_of_one_run_gets_its_own_run_id(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kube, "connect", lambda options: FakeApiServer())
     options = KubeOptions(run_id="base77")
-    ids = [kube.create_backend(options).run_id for _ in range(3)]
+    ids = [create_backend("kubernetes", options, index=index).run_id for index in range(3)]
     assert ids == ["base77", "base77-2", "base77-3"]

@@ -21,6 +21,8 @@ import pytest
 import yaml
 
 from netprobe import cli
+from netprobe.backends.kubernetes.options import KubeOptions
+from netprobe.commands.backend_options import backend_options
 
 ROOT = Path(__file__).resolve().parents[2]
 KIND = ROOT / "fixtures" / "kind"
@@ -166,14 +168,16 @@ def test_the_e2e_command_line_is_one_netprobe_accepts(bare_path: str) -> None:
     """The recipe's options are real ``netprobe run`` options (no drift between the two)."""
     run = make_n(bare_path, "e2e", "CNI=cilium")[-1]
     args = cli.build_parser().parse_args(run[3:])
-    assert (args.backend, args.cni, args.context) == (
+    kube = backend_options(args, "kubernetes", "run")
+    assert isinstance(kube, KubeOptions)
+    assert (args.backend, args.cni, kube.context) == (
         "kubernetes",
         "cilium",
         "kind-netprobe-cilium",
     )
     assert args.junit == Path("reports/cilium/junit.xml")
     assert args.json == Path("reports/cilium/results.json")
-    assert args.use_existing_namespaces
+    assert kube.use_existing_namespaces
 
 
 @pytest.mark.parametrize("target", ["kind-up", "kind-down"])

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from netprobe.backends.local import cleanup, ownership
+from netprobe.backends.local import LocalOptions, cleanup, ownership
+from netprobe.backends.registry import Cleanup
 from netprobe.cli import main
 from netprobe.commands import cleanup as cleanup_command
 from netprobe.errors import BackendError
@@ -133,22 +134,23 @@ def test_cleanup_command_prints_what_it_removed(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    calls: list[cleanup_command.CleanupOptions] = []
+    calls: list[Cleanup] = []
 
-    def fake(options: cleanup_command.CleanupOptions) -> list[str]:
-        calls.append(options)
+    def fake(name: str, options: object, cleanup: Cleanup) -> list[str]:
+        assert name == "local" and isinstance(options, LocalOptions)
+        calls.append(cleanup)
         return ["netns node (run aaaaaa)", "run /run/netprobe/aaaaaa"]
 
-    monkeypatch.setitem(cleanup_command.CLEANERS, "local", fake)
+    monkeypatch.setattr(cleanup_command, "clean", fake)
     assert main(argv) == 0
     assert capsys.readouterr().out == output
-    assert calls == [cleanup_command.CleanupOptions(dry_run="--dry-run" in argv)]
+    assert calls == [Cleanup(dry_run="--dry-run" in argv)]
 
 
 def test_cleanup_command_says_when_there_is_nothing(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setitem(cleanup_command.CLEANERS, "local", lambda options: [])
+    monkeypatch.setattr(cleanup_command, "clean", lambda name, options, cleanup: [])
     assert main(["cleanup", "--backend", "local", "--all"]) == 0
     assert capsys.readouterr().out == "nothing to clean up (local backend)\n"
 

@@ -57,7 +57,9 @@ class Backends:
         self.made: list[FakeBackend] = []
         self.knobs: dict[str, Any] = {}
 
-    def create(self, name: str, options: object = None) -> FakeBackend:
+    def create(
+        self, name: str, options: object = None, run_id: str | None = None, index: int = 0
+    ) -> FakeBackend:
         backend = FakeBackend(name=name, clock=FakeClock(), **self.knobs)
         self.made.append(backend)
         return backend

@@ -38,7 +38,7 @@ def test_each_item_reads_the_result_of_one_run(tmp_path: Path) -> None:
     suite = load_suite(path, lambda message: None)
     made: list[FakeBackend] = []
 
-    def factory(name: str, options: object) -> FakeBackend:
+    def factory(name: str, options: object, run_id: str | None, index: int) -> FakeBackend:
         made.append(FakeBackend(name=name, clock=FakeClock()))
         return made[-1]
 

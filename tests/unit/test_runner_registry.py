@@ -8,23 +8,36 @@ import sys
 
 import pytest
 
-from netprobe.backends.registry import BackendOptions, create_backend
+from netprobe import cli
+from netprobe.backends.registry import create_backend
+from netprobe.commands.backend_options import backend_options
 from netprobe.errors import InputError
 
 
 @pytest.mark.parametrize(
-    ("name", "options", "words"),
+    ("backend", "flags", "words"),
     [
-        ("docker", BackendOptions(), "unknown backend 'docker'"),
-        ("local", BackendOptions(apply_delay=-1), "--apply-delay"),
-        ("kubernetes", BackendOptions(apply_delay=2), "only applies to the local backend"),
-        ("local", BackendOptions(run_id="NOT-HEX"), "NETPROBE_RUN_ID"),
+        ("local", ["--apply-delay", "-1"], "--apply-delay must be 0 or more, got -1"),
+        ("local", ["--apply-delay", "soon"], "--apply-delay must be a number of seconds"),
+        ("kubernetes", ["--apply-delay", "2"], "--apply-delay only applies to the local backend"),
+        ("local", ["--context", "kind-x"], "--context only applies to the kubernetes backend"),
     ],
-    ids=["unknown", "negative delay", "delay on a cluster", "bad run id"],
+    ids=["negative delay", "not a number", "delay on a cluster", "context locally"],
 )
-def test_bad_choices_are_input_errors(name: str, options: BackendOptions, words: str) -> None:
+def test_bad_options_are_input_errors(backend: str, flags: list[str], words: str) -> None:
+    args = cli.build_parser().parse_args(["run", "suites", "--backend", backend, *flags])
     with pytest.raises(InputError, match=words):
-        create_backend(name, options)
+        backend_options(args, backend, "run")
+
+
+@pytest.mark.parametrize(
+    ("name", "run_id", "words"),
+    [("docker", None, "unknown backend 'docker'"), ("local", "NOT-HEX", "NETPROBE_RUN_ID")],
+    ids=["unknown", "bad run id"],
+)
+def test_bad_choices_are_input_errors(name: str, run_id: str | None, words: str) -> None:
+    with pytest.raises(InputError, match=words):
+        create_backend(name, run_id=run_id)
 
 
 def test_the_cli_and_the_local_path_never_import_kubernetes() -> None:

@@ -152,7 +152,7 @@ def fake_backends(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_run_suite(suite, backend, clock=clock, sleep=clock.sleep, **kwargs)
 
     monkeypatch.setattr(
-        run_command, "create_backend", lambda name, options=None: FakeBackend(name=name)
+        run_command, "create_backend", lambda name, options=None, **_: FakeBackend(name=name)
     )
     monkeypatch.setattr(run_command, "run_suite", run_suite)
 

@@ -3,23 +3,18 @@ client.
 
 Importing this package does not import the ``kubernetes`` client library (``netprobe run``
 reads :mod:`.options` for its flags whatever the backend); only :func:`create_backend` and
-:func:`cleanup_report` load :mod:`.gateway`, the one module that does.
+:func:`cleanup_report` load :mod:`.gateway`, the one module that does. The registry reaches
+this backend through :mod:`.plugin`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from netprobe.backends.kubernetes.backend import KubernetesBackend
-from netprobe.backends.kubernetes.options import (
-    KubeOptions,
-    add_kubernetes_options,
-    kubernetes_options_from,
-)
+from netprobe.backends.kubernetes.options import KubeOptions
 from netprobe.errors import BackendError
 from netprobe.suite.model import Workload
 
@@ -47,19 +42,9 @@ def connect(options: KubeOptions) -> ClientGateway:
 def create_backend(
     options: KubeOptions | None = None, workloads: Sequence[Workload] = ()
 ) -> KubernetesBackend:
-    """The backend the registry builds for ``--backend kubernetes``."""
+    """A backend on the cluster ``options`` name, its gateway connected."""
     options = options or KubeOptions()
-    # `netprobe run` builds one backend per suite from the same options: each gets its own
-    # run id (the first keeps the base, so NETPROBE_RUN_ID names a single-suite run).
-    with _lock:
-        count = _built[options.run_id] = _built.get(options.run_id, 0) + 1
-    if count > 1:
-        options = dataclasses.replace(options, run_id=f"{options.run_id}-{count}")
     return KubernetesBackend(connect(options), options, workloads=workloads)
-
-
-_built: dict[str, int] = {}
-_lock = threading.Lock()
 
 
 def cleanup_report(
@@ -108,10 +93,8 @@ def cleanup_leftovers(
 __all__ = [
     "KubeOptions",
     "KubernetesBackend",
-    "add_kubernetes_options",
     "cleanup_leftovers",
     "cleanup_report",
     "connect",
     "create_backend",
-    "kubernetes_options_from",
 ]

@@ -23,6 +23,7 @@ from netprobe.backends.local.enforcer import Enforcer
 from netprobe.backends.local.naming import Names, new_run_id
 from netprobe.backends.local.netns import Commands, in_netns
 from netprobe.backends.local.nftables import compile_rulesets
+from netprobe.backends.options import option, seconds_or_zero
 from netprobe.errors import BackendError
 from netprobe.interrupts import shielded, surely
 from netprobe.model import (
@@ -63,7 +64,13 @@ class LocalOptions:
     pod_cidrs: tuple[IPNetwork, ...] = topology.DEFAULT_POD_CIDRS
     """The first CIDR gives the pod IPs; a CIDR of the other family is used only to reach
     external addresses of that family."""
-    apply_delay: float = 0.0
+    apply_delay: float = option(
+        0.0,
+        "policy changes reach each pod after a random delay up to S seconds (exercises retries)",
+        parse=seconds_or_zero,
+        metavar="S",
+        commands=("run",),
+    )
     """Each pod's ruleset changes take effect after a random delay in [0, apply_delay] s."""
     seed: int | None = None
     """Seeds the apply-delay randomness, for reproducible runs."""
