@@ -1,32 +1,36 @@
 """The ``netprobe`` command: parse arguments, build, run, map the outcome to an exit code.
 
-Each subcommand lives in :mod:`netprobe.commands` as a module with ``register(subparsers)``
-that adds its parser and sets ``func`` to a function of the parsed arguments returning the
-exit code. Errors derived from :class:`NetprobeError` become one clear line on stderr and
-their exit code; nothing a user can cause ends in a traceback.
+Each subcommand is a module of :mod:`netprobe.commands` of one shape: ``DESCRIPTION``,
+``EPILOG``, ``add_arguments(parser)`` and ``run(args) -> exit code``. Only the module of
+the command being run is imported (``netprobe explain`` never loads a backend); the
+one-line help of each lives in :data:`COMMANDS`, so ``netprobe --help`` imports none.
+Errors derived from :class:`NetprobeError` become one clear line on stderr and their exit
+code; nothing a user can cause ends in a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
+import textwrap
 from collections.abc import Sequence
 
 from netprobe import __version__, interrupts
 from netprobe.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, NetprobeError
 
-COMMANDS: tuple[str, ...] = (
-    # one name per module in netprobe/commands, in the order --help lists them
-    "matrix",
-    "explain",
-    "check",
-    "run",
-    "cleanup",
-    "lint",
-    "diff",
-    "generate",
-)
+COMMANDS: dict[str, str] = {
+    # one per module in netprobe/commands, in the order --help lists them
+    "matrix": "the reachability matrix of every pod pair, from manifests",
+    "explain": "why one connection is allowed or denied, from manifests",
+    "check": "check suites of expectations against the policies, with no cluster",
+    "run": "run suites on a live dataplane (local network namespaces, or a cluster)",
+    "cleanup": "remove what an interrupted run left behind",
+    "lint": "find the classic NetworkPolicy mistakes in manifests",
+    "diff": "which connections a policy change opens and closes",
+    "generate": "write a suite that pins today's behaviour of the policies",
+}
 
 EPILOG = """\
 exit codes:
@@ -38,25 +42,62 @@ exit codes:
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+class HelpFormatter(argparse.HelpFormatter):
+    """Wraps each paragraph of a description or epilog, but keeps the lines of one whose
+    lines are indented (a table of exit codes, say) as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        paragraphs = re.split(r"\n\s*\n", text.strip("\n"))
+        return "\n\n".join(
+            "\n".join(indent + line for line in paragraph.splitlines())
+            if re.search(r"^\s", paragraph, re.MULTILINE)
+            else textwrap.fill(paragraph, width, initial_indent=indent, subsequent_indent=indent)
+            for paragraph in paragraphs
+        )
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or with ``only``, of that one command (the others are
+    listed but not imported)."""
     parser = argparse.ArgumentParser(
         prog="netprobe",
         description="Prove what Kubernetes NetworkPolicies really allow: model them, "
         "check suites of expectations against the model, and probe a real dataplane.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"netprobe {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
+    for name, summary in COMMANDS.items():
+        if only is not None and name != only:
+            subparsers.add_parser(name, help=summary)
+            continue
         module = importlib.import_module(f"netprobe.commands.{name}")
-        module.register(subparsers)
+        command = subparsers.add_parser(
+            name,
+            help=summary,
+            description=module.DESCRIPTION,
+            epilog=module.EPILOG,
+            formatter_class=HelpFormatter,
+        )
+        module.add_arguments(command)
+        command.set_defaults(func=module.run)
     return parser
 
 
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names (its first word that is not an option), if it is one."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
     try:
-        parser = build_parser()
+        parser = build_parser(only=chosen_command(argv) or "")
         args = parser.parse_args(argv)
         code: int = args.func(args)
     except NetprobeError as exc:

@@ -7,6 +7,7 @@ Arguments become one :class:`CheckOptions`; :func:`build_suites` wires the loade
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,16 +29,18 @@ class CheckOptions:
     verbose: bool = False
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "check",
-        help="check suites of expectations against the policies, with no cluster",
-        description="Judge every expectation of the suites with netprobe's model of "
-        "NetworkPolicy: the regression gate for a policy change. Directories are searched "
-        "for *.netprobe.yaml files.",
-        epilog="exit codes: 0 every expectation holds, 1 an expectation is violated, "
-        "2 bad input (a suite, a manifest or an argument)",
-    )
+DESCRIPTION = (
+    "Judge every expectation of the suites with netprobe's model of "
+    "NetworkPolicy: the regression gate for a policy change. Directories are searched "
+    "for *.netprobe.yaml files."
+)
+EPILOG = (
+    "exit codes: 0 every expectation holds, 1 an expectation is violated, "
+    "2 bad input (a suite, a manifest or an argument)"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "paths",
         metavar="SUITE_OR_DIR",
@@ -68,7 +71,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="table: list every expectation"
     )
-    parser.set_defaults(func=run)
 
 
 def run(args: Any) -> int:

@@ -8,23 +8,22 @@ of netprobe's runs; in a cluster, only objects carrying a run's ownership labels
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from netprobe.backends.registry import PLUGINS, Cleanup, clean
 from netprobe.commands.backend_options import add_backend_options, backend_options
 
+DESCRIPTION = (
+    "Remove what interrupted netprobe runs left behind. Locally: the "
+    "network namespaces (with their interfaces and rules) in the directories of runs "
+    "whose netprobe process is gone, /run/netprobe/<runid>/; nothing outside them is "
+    "looked at, so a namespace of yours is never touched, whatever its name. In a "
+    "cluster: the objects labelled with a run's id. Runs whose netprobe process is "
+    "still alive are left alone unless --all is given."
+)
+EPILOG = ""
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "cleanup",
-        help="remove what an interrupted run left behind",
-        description="Remove what interrupted netprobe runs left behind. Locally: the "
-        "network namespaces (with their interfaces and rules) in the directories of runs "
-        "whose netprobe process is gone, /run/netprobe/<runid>/; nothing outside them is "
-        "looked at, so a namespace of yours is never touched, whatever its name. In a "
-        "cluster: the objects labelled with a run's id. Runs whose netprobe process is "
-        "still alive are left alone unless --all is given.",
-    )
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backend", choices=[plugin.name for plugin in PLUGINS], default=PLUGINS[0].name
     )
@@ -33,7 +32,6 @@ def register(subparsers: Any) -> None:
         "--all", action="store_true", help="also remove runs whose netprobe process still runs"
     )
     add_backend_options(parser, "cleanup")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from netprobe.model import ClusterState
 
 MANIFESTS_HELP = "a manifest file or directory (YAML or JSON); repeat for several"
 
@@ -30,3 +35,10 @@ def add_manifest_arguments(
         default=None if required else [],
         help=help,
     )
+
+
+def load_manifests(paths: Sequence[Path]) -> ClusterState:
+    """The snapshot the manifests describe; loader warnings go to stderr."""
+    from netprobe.manifests import load_state
+
+    return load_state(paths, warn)

@@ -8,6 +8,7 @@ renders the diff and returns the exit code: 1 when ``--fail-on`` finds what it n
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -48,18 +49,20 @@ class DiffOptions:
     output: str = "table"
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "diff",
-        help="which connections a policy change opens and closes",
-        description="Compare the NetworkPolicies of --before and --after over the pods of "
-        "the manifests (or suites) given, on every port asked, and list what the change "
-        "opens and closes, grouped by namespace and labels, each with the rule that "
-        "causes it. Policies in -f files apply on both sides unless --before/--after "
-        "define a policy of the same namespace and name.",
-        epilog="exit codes: 0 done (or nothing --fail-on names), 1 the change opens or "
-        "closes what --fail-on names, 2 bad input (a manifest, a suite or an argument)",
-    )
+DESCRIPTION = (
+    "Compare the NetworkPolicies of --before and --after over the pods of "
+    "the manifests (or suites) given, on every port asked, and list what the change "
+    "opens and closes, grouped by namespace and labels, each with the rule that "
+    "causes it. Policies in -f files apply on both sides unless --before/--after "
+    "define a policy of the same namespace and name."
+)
+EPILOG = (
+    "exit codes: 0 done (or nothing --fail-on names), 1 the change opens or "
+    "closes what --fail-on names, 2 bad input (a manifest, a suite or an argument)"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     for name, text in (("before", "the policies before the change"), ("after", "after it")):
         parser.add_argument(
             f"--{name}",
@@ -94,7 +97,6 @@ def register(subparsers: Any) -> None:
         help="table (default): grouped by cause; json: every change (README); "
         "markdown: a pull-request comment",
     )
-    parser.set_defaults(func=run)
 
 
 def run(args: Any) -> int:

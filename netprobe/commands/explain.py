@@ -12,11 +12,10 @@ import argparse
 import json
 import sys
 from ipaddress import ip_network
-from typing import Any, TextIO
+from typing import TextIO
 
 from netprobe.analyzer import evaluate, resolve_endpoint
-from netprobe.commands.common import add_manifest_arguments
-from netprobe.commands.matrix import load
+from netprobe.commands.common import add_manifest_arguments, load_manifests
 from netprobe.errors import EXIT_OK, InputError
 from netprobe.model import (
     ClusterState,
@@ -28,16 +27,14 @@ from netprobe.model import (
 )
 from netprobe.ports import parse_port_number, parse_protocol
 
+DESCRIPTION = "Judge one connection against the NetworkPolicies in the manifests and say why."
+EPILOG = (
+    "exit codes: 0 done (whatever the verdict), 2 bad input (a manifest, an "
+    "unknown pod, a bad port)"
+)
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "explain",
-        help="why one connection is allowed or denied, from manifests",
-        description="Judge one connection against the NetworkPolicies in the manifests "
-        "and say why.",
-        epilog="exit codes: 0 done (whatever the verdict), 2 bad input (a manifest, an "
-        "unknown pod, a bad port)",
-    )
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_manifest_arguments(parser)
     parser.add_argument("source", metavar="FROM", help="namespace/pod or an IP address")
     parser.add_argument("destination", metavar="TO", help="namespace/pod or an IP address")
@@ -53,11 +50,10 @@ def register(subparsers: Any) -> None:
         default="text",
         help="text (default): the verdict and its reasons; json: the same, for scripts",
     )
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    state = load(args.paths)
+    state = load_manifests(args.paths)
     connection = build_connection(args.source, args.destination, args.port, state)
     verdict = evaluate(connection, state)
     if args.output == "json":

@@ -7,6 +7,7 @@ the suite to stdout. Exit codes: 0 written, 2 bad input.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,16 +25,16 @@ class GenerateOptions:
     name: str = "generated"
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "generate",
-        help="write a suite that pins today's behaviour of the policies",
-        description="Read Namespaces, Pods and NetworkPolicies and print a suite (YAML, "
-        "with comments) that pins what they allow today: for every rule, connections it "
-        "admits and near misses that must stay denied; for every default deny, a denied "
-        "connection. Not the whole matrix: a few expectations per rule.",
-        epilog="exit codes: 0 suite written, 2 bad input (a manifest or an argument)",
-    )
+DESCRIPTION = (
+    "Read Namespaces, Pods and NetworkPolicies and print a suite (YAML, "
+    "with comments) that pins what they allow today: for every rule, connections it "
+    "admits and near misses that must stay denied; for every default deny, a denied "
+    "connection. Not the whole matrix: a few expectations per rule."
+)
+EPILOG = "exit codes: 0 suite written, 2 bad input (a manifest or an argument)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_manifest_arguments(
         parser,
         help="a manifest file or directory (YAML or JSON), or a suite (*.netprobe.yaml) "
@@ -46,7 +47,6 @@ def register(subparsers: Any) -> None:
         "container port of the pods and every port number the policies name",
     )
     parser.add_argument("--name", default="generated", help="the suite's name")
-    parser.set_defaults(func=run)
 
 
 def run(args: Any) -> int:

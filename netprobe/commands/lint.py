@@ -7,6 +7,7 @@ Arguments become one :class:`LintOptions`; :func:`build_input` wires the manifes
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,17 +31,19 @@ class LintOptions:
     disabled: tuple[str, ...] = ()
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "lint",
-        help="find the classic NetworkPolicy mistakes in manifests",
-        description="Check NetworkPolicies (with the Namespaces and Pods given) for the "
-        "mistakes people really make: ORed selectors meant as AND, egress deny without "
-        "DNS, selectors that select nothing, ipBlocks over pod IPs, and more. Rule ids "
-        "are documented in docs/lint.md.",
-        epilog="exit codes: 0 no finding at or above --fail-on, 1 such findings, "
-        "2 bad input (a manifest or an argument)",
-    )
+DESCRIPTION = (
+    "Check NetworkPolicies (with the Namespaces and Pods given) for the "
+    "mistakes people really make: ORed selectors meant as AND, egress deny without "
+    "DNS, selectors that select nothing, ipBlocks over pod IPs, and more. Rule ids "
+    "are documented in docs/lint.md."
+)
+EPILOG = (
+    "exit codes: 0 no finding at or above --fail-on, 1 such findings, "
+    "2 bad input (a manifest or an argument)"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_manifest_arguments(parser)
     parser.add_argument(
         "--fail-on",
@@ -69,7 +72,6 @@ def register(subparsers: Any) -> None:
         default=[],
         help="comma-separated rule ids to skip, e.g. NP004,NP005",
     )
-    parser.set_defaults(func=run)
 
 
 def run(args: Any) -> int:

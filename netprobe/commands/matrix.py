@@ -11,15 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
 from tabulate import tabulate
 
 from netprobe.analyzer import Matrix, matrix
 from netprobe.analyzer.classes import bit_indices
-from netprobe.commands.common import add_manifest_arguments, warn
+from netprobe.commands.common import add_manifest_arguments, load_manifests
 from netprobe.errors import EXIT_OK, InputError
 from netprobe.model import ClusterState, Protocol
 from netprobe.ports import parse_port_spec
@@ -33,14 +32,14 @@ MERGE_LIMIT = 1500
 """Above this many pod classes, identical classes are not merged for the table (cost)."""
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "matrix",
-        help="the reachability matrix of every pod pair, from manifests",
-        description="Compute which pod may reach which, on each port, from Kubernetes "
-        "manifests (Namespaces, Pods, NetworkPolicies).",
-        epilog="exit codes: 0 done, 2 bad input (a manifest or an argument)",
-    )
+DESCRIPTION = (
+    "Compute which pod may reach which, on each port, from Kubernetes "
+    "manifests (Namespaces, Pods, NetworkPolicies)."
+)
+EPILOG = "exit codes: 0 done, 2 bad input (a manifest or an argument)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_manifest_arguments(parser)
     parser.add_argument(
         "--ports",
@@ -55,18 +54,10 @@ def register(subparsers: Any) -> None:
         default="table",
         help="table (default): a truth table per port; json: every cell; summary: counts",
     )
-    parser.set_defaults(func=run)
-
-
-def load(paths: Sequence[Path]) -> ClusterState:
-    """The snapshot the manifests describe; loader warnings go to stderr."""
-    from netprobe.manifests import load_state
-
-    return load_state(paths, warn)
 
 
 def run(args: argparse.Namespace) -> int:
-    state = load(args.paths)
+    state = load_manifests(args.paths)
     ports = parse_port_spec(args.ports) if args.ports is not None else declared_ports(state)
     result = matrix(state, ports)
     write = {"json": write_json, "summary": write_summary, "table": write_table}[args.output]

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from netprobe.backends.registry import PLUGINS, create_backend, fixed_run_id
 from netprobe.commands.backend_options import add_backend_options, backend_options
@@ -41,16 +41,14 @@ exit codes:
 """
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "run",
-        help="run suites on a live dataplane (local network namespaces, or a cluster)",
-        description="Deploy each suite's pods on a backend, apply its policies, probe "
-        "every expectation (retrying while enforcement settles) and compare what was "
-        "observed with what the suite expects and what the analyzer says.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+DESCRIPTION = (
+    "Deploy each suite's pods on a backend, apply its policies, probe "
+    "every expectation (retrying while enforcement settles) and compare what was "
+    "observed with what the suite expects and what the analyzer says."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", type=Path, metavar="SUITE_OR_DIR")
     parser.add_argument(
         "--backend",
@@ -106,7 +104,6 @@ def register(subparsers: Any) -> None:
         "-v", "--verbose", action="store_true", help="list every expectation in the table"
     )
     add_backend_options(parser, "run")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

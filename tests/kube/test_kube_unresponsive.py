@@ -6,6 +6,7 @@ timeout, sends nothing more at teardown (nothing was created), and says what it 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -123,7 +124,8 @@ def test_a_silent_api_server_fails_within_one_request_timeout(
     assert server.accepted == 1, err
     lines = err.splitlines()
     assert len(lines) == 1, err
-    assert url in lines[0] and "did not answer within 1 s" in lines[0]
+    # The wait is measured, not configured: a loaded machine may say 1.1 s.
+    assert url in lines[0] and re.search(r"did not answer within 1(\.\d)? s", lines[0])
 
 
 def test_an_api_server_answering_garbage_is_one_request_and_one_line(
