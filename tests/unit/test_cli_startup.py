@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 
 def test_the_entry_point_imports_no_netprobe_module_but_errors_and_interrupts() -> None:
@@ -23,3 +26,42 @@ def test_the_entry_point_imports_no_netprobe_module_but_errors_and_interrupts() 
         done.stdout.strip()
         == "['netprobe', 'netprobe.cli', 'netprobe.errors', 'netprobe.interrupts']"
     )
+
+
+STATIC = {
+    "explain": ["explain", "-f", "{manifest}", "x/a", "x/a", "80"],
+    "matrix": ["matrix", "-f", "{manifest}"],
+    "lint": ["lint", "-f", "{manifest}"],
+    "help": ["--help"],
+}
+
+
+@pytest.mark.parametrize("argv", STATIC.values(), ids=STATIC.keys())
+def test_a_static_command_imports_no_backend_and_no_other_command(
+    argv: list[str], tmp_path: Path
+) -> None:
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x}\n"
+        "spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}\n"
+        "status: {podIP: 10.0.0.1}\n"
+    )
+    code = (
+        "import sys, contextlib, io\n"
+        "from netprobe.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        "        main(sys.argv[1:])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    args = [a.format(manifest=manifest) for a in argv]
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+    )
+    loaded = done.stdout.split()
+    assert not [m for m in loaded if m.startswith(("netprobe.backends", "kubernetes", "tenacity"))]
+    commands = [m for m in loaded if m.startswith("netprobe.commands.")]
+    expected = set() if argv == ["--help"] else {f"netprobe.commands.{argv[0]}"}
+    assert set(commands) - {"netprobe.commands.common"} == expected
