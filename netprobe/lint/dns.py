@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from netprobe.analyzer import rule_peer_matches, rule_port_matches
 from netprobe.lint.findings import Check, Finding, Severity
-from netprobe.lint.subject import LintInput, peer_matches, port_matches, selector_covers
+from netprobe.lint.subject import LintInput, selector_covers
 from netprobe.model import (
     NAMESPACE_NAME_LABEL,
     ContainerPort,
@@ -48,20 +49,12 @@ def _rule_allows_dns(
     rule: Rule,
     protocol: Protocol,
 ) -> bool:
-    for server in servers:
-        labels = subject.namespace_labels.get(
-            server.namespace, Labels({NAMESPACE_NAME_LABEL: server.namespace})
-        )
-        peer_ok = not rule.peers or any(
-            peer.ip_block is not None or peer_matches(peer, policy.namespace, server, labels)
-            for peer in rule.peers
-        )
-        port_ok = not rule.ports or any(
-            port_matches(entry, DNS_PORT, protocol, server) for entry in rule.ports
-        )
-        if peer_ok and port_ok:
-            return True
-    return False
+    any_address = any(peer.ip_block is not None for peer in rule.peers)
+    return any(
+        (any_address or rule_peer_matches(rule, policy.namespace, server, subject))
+        and rule_port_matches(rule.ports, DNS_PORT, protocol, server)
+        for server in servers
+    )
 
 
 def _missing(
