@@ -34,12 +34,19 @@ def peer_matches(
         return block.contains(endpoint)
     if not isinstance(endpoint, Pod):
         return False
-    if peer.namespace_selector is None:
-        if endpoint.namespace != policy_namespace:
-            return False
-    elif not peer.namespace_selector.matches(state.namespace_labels(endpoint.namespace)):
+    if not peer_namespace_matches(peer, policy_namespace, endpoint.namespace, state):
         return False
     return peer.pod_selector is None or peer.pod_selector.matches(endpoint.labels)
+
+
+def peer_namespace_matches(
+    peer: Peer, policy_namespace: str, namespace: str, state: ClusterState
+) -> bool:
+    """Whether a selector entry (not an ipBlock) reaches into ``namespace``: the policy's own
+    namespace without a namespaceSelector, else the namespaces whose labels it matches."""
+    if peer.namespace_selector is None:
+        return namespace == policy_namespace
+    return peer.namespace_selector.matches(state.namespace_labels(namespace))
 
 
 def rule_peer_matches(

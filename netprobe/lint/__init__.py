@@ -1,8 +1,9 @@
 """``netprobe lint``: the NetworkPolicy mistakes people really make, found in manifests.
 
 Each family of checks is a module (peers, dns, isolation, ipblocks, ports); the registry
-runs them. Checks read the model only (no analyzer verdicts) and never raise on odd input:
-what they cannot judge from the manifests given, they leave alone.
+runs them. Checks read the model and match peers, addresses and ports with the analyzer's
+matchers (never its verdicts), and never raise on odd input: what they cannot judge from
+the manifests given, they leave alone.
 """
 
 from netprobe.lint.findings import Check, Finding, Severity

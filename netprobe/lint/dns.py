@@ -8,10 +8,11 @@ resolver).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
+from netprobe.analyzer import isolating_policies, rule_peer_matches, rule_port_matches
 from netprobe.lint.findings import Check, Finding, Severity
-from netprobe.lint.subject import LintInput, peer_matches, port_matches, selector_covers
+from netprobe.lint.subject import LintInput, selector_covers
 from netprobe.model import (
     NAMESPACE_NAME_LABEL,
     ContainerPort,
@@ -48,24 +49,16 @@ def _rule_allows_dns(
     rule: Rule,
     protocol: Protocol,
 ) -> bool:
-    for server in servers:
-        labels = subject.namespace_labels.get(
-            server.namespace, Labels({NAMESPACE_NAME_LABEL: server.namespace})
-        )
-        peer_ok = not rule.peers or any(
-            peer.ip_block is not None or peer_matches(peer, policy.namespace, server, labels)
-            for peer in rule.peers
-        )
-        port_ok = not rule.ports or any(
-            port_matches(entry, DNS_PORT, protocol, server) for entry in rule.ports
-        )
-        if peer_ok and port_ok:
-            return True
-    return False
+    any_address = any(peer.ip_block is not None for peer in rule.peers)
+    return any(
+        (any_address or rule_peer_matches(rule, policy.namespace, server, subject))
+        and rule_port_matches(rule.ports, DNS_PORT, protocol, server)
+        for server in servers
+    )
 
 
 def _missing(
-    subject: LintInput, servers: tuple[Pod, ...], policies: list[NetworkPolicy]
+    subject: LintInput, servers: tuple[Pod, ...], policies: Sequence[NetworkPolicy]
 ) -> list[Protocol]:
     """The DNS protocols no egress rule of ``policies`` allows."""
     return [
@@ -84,17 +77,21 @@ def _egress_isolating(subject: LintInput) -> list[NetworkPolicy]:
 
 
 def _applying(
-    subject: LintInput, policy: NetworkPolicy, isolating: list[NetworkPolicy]
-) -> list[tuple[Pod | None, list[NetworkPolicy]]]:
+    subject: LintInput, policy: NetworkPolicy
+) -> list[tuple[Pod | None, Sequence[NetworkPolicy]]]:
     """Per pod that ``policy`` isolates, every egress policy that applies to it; without
     pods, the policies whose selectors surely cover ``policy``'s."""
-    same_ns = [p for p in isolating if p.namespace == policy.namespace]
     if subject.knows_pods_of(policy.namespace):
         return [
-            (pod, [p for p in same_ns if p.pod_selector.matches(pod.labels)])
+            (pod, isolating_policies(pod, PolicyType.EGRESS, subject))
             for pod in subject.selected_pods(policy)
         ]
-    return [(None, [p for p in same_ns if selector_covers(p.pod_selector, policy.pod_selector)])]
+    covering = [
+        p
+        for p in subject.policies_in(policy.namespace)
+        if p.isolates(PolicyType.EGRESS) and selector_covers(p.pod_selector, policy.pod_selector)
+    ]
+    return [(None, covering)]
 
 
 def _no_dns(subject: LintInput, check: Check) -> Iterator[Finding]:
@@ -102,11 +99,10 @@ def _no_dns(subject: LintInput, check: Check) -> Iterator[Finding]:
     # One finding per set of pods left without DNS, at its default deny when it has one.
     reported: dict[object, tuple[NetworkPolicy, set[Protocol], int]] = {}
     servers = _dns_pods(subject)
-    isolating = _egress_isolating(subject)
-    for policy in isolating:
+    for policy in _egress_isolating(subject):
         missing: set[Protocol] = set()
         without: list[PodRef] = []
-        for pod, applying in _applying(subject, policy, isolating):
+        for pod, applying in _applying(subject, policy):
             key = tuple(id(p) for p in applying)
             lacking = known.get(key)
             if lacking is None:

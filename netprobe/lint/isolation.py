@@ -42,10 +42,8 @@ def _default_denies(
 ) -> list[NetworkPolicy]:
     return [
         policy
-        for policy in subject.policies
-        if policy.namespace == namespace
-        and policy.isolates(direction)
-        and not policy.rules(direction)
+        for policy in subject.policies_in(namespace)
+        if policy.isolates(direction) and not policy.rules(direction)
     ]
 
 

@@ -44,7 +44,7 @@ def _split_and(subject: LintInput, check: Check) -> Iterator[Finding]:
 def _namespace_hint(selector: LabelSelector, subject: LintInput) -> str | None:
     """The 'name: frontend' mistake: a value naming a known namespace under another key."""
     for key, value in selector.match_labels.items():
-        if key != NAMESPACE_NAME_LABEL and value in subject.namespace_labels:
+        if key != NAMESPACE_NAME_LABEL and value in subject.known_namespaces:
             return (
                 f"namespace '{value}' does not carry {key}={value}; select a namespace by name "
                 f"with '{NAMESPACE_NAME_LABEL}: {value}', which every namespace has"
@@ -105,7 +105,7 @@ def _empty_pod_selectors(subject: LintInput, check: Check) -> Iterator[Finding]:
                 namespaces = subject.peer_namespaces(peer, policy.namespace)
                 if not any(subject.knows_pods_of(name) for name in namespaces):
                     continue  # no pods given there: nothing to judge by
-                if subject.peer_pods(peer, policy.namespace):
+                if next(subject.peer_pods(peer, policy.namespace), None) is not None:
                     continue
                 yield check.finding(
                     peer.location or rule.location,

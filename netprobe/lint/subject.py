@@ -1,49 +1,44 @@
 """What lint looks at: the objects read from the manifests, with the lookups checks share.
 
-Checks only need selector matching over the pods and namespaces given, not the analyzer's
-full verdicts, so the little matching they need lives here. Namespaces that pods or
-policies live in but that no manifest declares are known by their name label only.
+A :class:`LintInput` is a :class:`ClusterState`, so checks match peers, addresses and ports
+with the analyzer's own matchers (one home per NetworkPolicy rule) without asking it for
+verdicts. Namespaces that pods or policies live in but that no manifest declares are known
+by their name label only, as in the analyzer.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
+from netprobe.analyzer import peer_matches, peer_namespace_matches
 from netprobe.model import (
-    NAMESPACE_NAME_LABEL,
-    IPAddress,
+    ClusterState,
     IPNetwork,
-    Namespace,
     NetworkPolicy,
     Peer,
     Pod,
-    PolicyPort,
     PolicyType,
-    Protocol,
     Rule,
 )
-from netprobe.selectors import Labels, LabelSelector
+from netprobe.selectors import LabelSelector
 
 
 @dataclass(frozen=True)
-class LintInput:
-    """Namespaces, pods and policies to lint, plus the pod CIDRs the user declared."""
+class LintInput(ClusterState):
+    """Namespaces, pods and policies to lint (a snapshot the analyzer's matchers take as it
+    is), plus the pod CIDRs the user declared."""
 
-    namespaces: tuple[Namespace, ...] = ()
-    pods: tuple[Pod, ...] = ()
-    policies: tuple[NetworkPolicy, ...] = ()
     pod_cidrs: tuple[IPNetwork, ...] = ()
 
     @cached_property
-    def namespace_labels(self) -> dict[str, Labels]:
-        """Labels of every namespace known: declared ones, then the implied ones."""
-        known = {ns.name: ns.labels for ns in self.namespaces}
-        for name in [pod.namespace for pod in self.pods] + [p.namespace for p in self.policies]:
-            known.setdefault(name, Labels({NAMESPACE_NAME_LABEL: name}))
-        return known
+    def known_namespaces(self) -> tuple[str, ...]:
+        """Every namespace known: declared ones, then the implied ones."""
+        names = [ns.name for ns in self.namespaces]
+        names += [pod.namespace for pod in self.pods] + [p.namespace for p in self.policies]
+        return tuple(dict.fromkeys(names))
 
     @property
     def declares_namespaces(self) -> bool:
@@ -72,57 +67,24 @@ class LintInput:
         """The known namespaces a selector peer reaches into (none for an ipBlock)."""
         if peer.ip_block is not None:
             return ()
-        if peer.namespace_selector is None:
-            return (policy_namespace,)
-        selector = peer.namespace_selector
         return tuple(
-            name for name, labels in self.namespace_labels.items() if selector.matches(labels)
+            name
+            for name in self.known_namespaces
+            if peer_namespace_matches(peer, policy_namespace, name, self)
         )
 
-    def peer_pods(self, peer: Peer, policy_namespace: str) -> tuple[Pod, ...]:
-        """The pods of the input a peer selects (pods whose IP an ipBlock holds, too)."""
+    def peer_pods(self, peer: Peer, policy_namespace: str) -> Iterator[Pod]:
+        """The pods of the input a peer selects (pods whose IP an ipBlock holds, too), found
+        lazily: a check that only asks whether there is one stops at the first."""
         if peer.ip_block is not None:
-            block = peer.ip_block
-            return tuple(pod for pod in self.pods if any(map(block.contains, addresses(pod))))
-        selector = peer.pod_selector or LabelSelector()
-        return tuple(
-            pod
-            for name in self.peer_namespaces(peer, policy_namespace)
-            for pod in self.pods_by_namespace.get(name, ())
-            if selector.matches(pod.labels)
-        )
-
-
-def addresses(pod: Pod) -> tuple[IPAddress, ...]:
-    """Every address of ``pod`` (none in static manifests)."""
-    if pod.ips:
-        return pod.ips
-    return (pod.ip,) if pod.ip is not None else ()
-
-
-def peer_matches(peer: Peer, policy_namespace: str, pod: Pod, namespace_labels: Labels) -> bool:
-    """Whether a ``from``/``to`` entry selects ``pod`` (whose namespace has those labels)."""
-    if peer.ip_block is not None:
-        return any(map(peer.ip_block.contains, addresses(pod)))
-    if peer.namespace_selector is None:
-        if pod.namespace != policy_namespace:
-            return False
-    elif not peer.namespace_selector.matches(namespace_labels):
-        return False
-    return peer.pod_selector is None or peer.pod_selector.matches(pod.labels)
-
-
-def port_matches(entry: PolicyPort, port: int, protocol: Protocol, receiver: Pod | None) -> bool:
-    """Whether a ``ports`` entry admits ``port``/``protocol`` on the receiving pod."""
-    if entry.protocol is not protocol:
-        return False
-    if entry.port is None:
-        return True
-    if isinstance(entry.port, str):
-        return receiver is not None and receiver.named_port(entry.port, protocol) == port
-    if entry.end_port is not None:
-        return entry.port <= port <= entry.end_port
-    return entry.port == port
+            candidates: Iterable[Pod] = self.pods
+        else:  # only the pods of the namespaces it reaches into can match
+            candidates = (
+                pod
+                for name in self.peer_namespaces(peer, policy_namespace)
+                for pod in self.pods_by_namespace.get(name, ())
+            )
+        return (pod for pod in candidates if peer_matches(peer, policy_namespace, pod, self))
 
 
 def selector_covers(wider: LabelSelector, narrower: LabelSelector) -> bool:
