@@ -33,11 +33,12 @@ run: deps install
 test:
 	$(PYTHON) -m pytest
 
-## check: lint, format and types
+## check: lint, format, types, and the layers of .importlinter (docs/architecture.md)
 check:
 	ruff check netprobe tests bench
 	ruff format --check netprobe tests bench
 	mypy
+	lint-imports
 
 ## bench: performance benchmarks; they print figures, they do not pass or fail
 bench:

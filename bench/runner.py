@@ -45,10 +45,10 @@ from netprobe.model import (
     Rule,
 )
 from netprobe.probes import Probe
+from netprobe.run import matrix_expectations, probe_round
 from netprobe.run.engine import RoundResults
 from netprobe.run.plan import with_addresses
 from netprobe.run.signals import teardown_on_signals
-from netprobe.runner import matrix_expectations, probe_round
 from netprobe.selectors import Labels, LabelSelector, Operator, Requirement
 
 NAMESPACES = ("x", "y", "z")

@@ -7,8 +7,8 @@ that other readers of policies (lint) apply the same rules. The analyzer never d
 front ends load the state and render the answers.
 """
 
+from netprobe.analyzer.classes import ClassIndex, bit_indices
 from netprobe.analyzer.isolation import isolating_policies
-from netprobe.analyzer.matrix import Matrix, matrix
 from netprobe.analyzer.peers import (
     peer_matches,
     peer_namespace_matches,
@@ -16,10 +16,13 @@ from netprobe.analyzer.peers import (
     rule_peer_matches,
 )
 from netprobe.analyzer.ports import rule_port_matches
+from netprobe.analyzer.reachability import Matrix, matrix
 from netprobe.analyzer.verdict import evaluate, resolve_endpoint
 
 __all__ = [
+    "ClassIndex",
     "Matrix",
+    "bit_indices",
     "evaluate",
     "isolating_policies",
     "matrix",

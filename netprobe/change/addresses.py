@@ -14,9 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from ipaddress import IPv4Address, IPv6Address
 
-from netprobe.analyzer.classes import bit_indices
-from netprobe.analyzer.peers import rule_peer_matches
-from netprobe.analyzer.ports import rule_port_matches
+from netprobe.analyzer import bit_indices, rule_peer_matches, rule_port_matches
 from netprobe.change.model import OUTSIDE, Cause, CauseKind, ChangeKind, PortSpec
 from netprobe.change.sides import Side, Sides
 from netprobe.model import IPAddress, NetworkPolicy, Pod, PolicyRef, PolicyType, Protocol

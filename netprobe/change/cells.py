@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from netprobe.analyzer import Matrix
-from netprobe.analyzer.classes import bit_indices
+from netprobe.analyzer import Matrix, bit_indices
 from netprobe.model import ClusterState, NetworkPolicy, PolicyRef, PolicyType
 
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from netprobe.analyzer import evaluate, matrix
-from netprobe.analyzer.classes import bit_indices
+from netprobe.analyzer import bit_indices, evaluate, matrix
 from netprobe.change.addresses import flips as address_flips
 from netprobe.change.addresses import representatives
 from netprobe.change.cells import affected, changed_policies, flips, joint_classes

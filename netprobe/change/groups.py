@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from netprobe.analyzer.classes import bit_indices
+from netprobe.analyzer import bit_indices
 from netprobe.change.cells import JointClasses
 from netprobe.change.model import PodGroup, PodSet
 from netprobe.model import ClusterState, NetworkPolicy, Pod, PodRef

@@ -11,8 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from netprobe.analyzer.peers import rule_peer_matches
-from netprobe.analyzer.ports import rule_port_matches
+from netprobe.analyzer import rule_peer_matches, rule_port_matches
 from netprobe.change.model import Cause, CauseKind, ChangeKind
 from netprobe.model import ClusterState, NetworkPolicy, Pod, PolicyRef, PolicyType, Protocol, Rule
 

@@ -16,8 +16,7 @@ from typing import TextIO
 
 from tabulate import tabulate
 
-from netprobe.analyzer import Matrix, matrix
-from netprobe.analyzer.classes import bit_indices
+from netprobe.analyzer import Matrix, bit_indices, matrix
 from netprobe.commands.common import add_manifest_arguments, load_manifests
 from netprobe.errors import EXIT_OK, InputError
 from netprobe.model import ClusterState, Protocol

@@ -1,7 +1,7 @@
 """``netprobe run``: run suites on a live dataplane and compare expected, analyzer, observed.
 
 Parse, build (suites, policies, a backend per suite), run, report, map to an exit code.
-Everything else lives in :mod:`netprobe.runner` (probing, settling, comparison) and
+Everything else lives in :mod:`netprobe.run` (probing, settling, comparison) and
 :mod:`netprobe.report` (the same reports as ``check``, with observations).
 """
 
@@ -21,7 +21,7 @@ from netprobe.errors import EXIT_FAILED, EXIT_OK, InputError
 from netprobe.model import NetworkPolicy
 from netprobe.report import FORMATS, render, write_junit
 from netprobe.results import SuiteResult
-from netprobe.runner import Progress, RunOptions, run_suite
+from netprobe.run import Progress, RunOptions, run_suite
 
 EPILOG = """\
 each expectation is classified three ways (expected vs analyzer vs observed):

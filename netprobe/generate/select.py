@@ -15,9 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv6Address
 
-from netprobe.analyzer import Matrix, evaluate, matrix
-from netprobe.analyzer.classes import ClassIndex, bit_indices
-from netprobe.analyzer.ports import rule_port_matches
+from netprobe.analyzer import ClassIndex, Matrix, bit_indices, evaluate, matrix, rule_port_matches
 from netprobe.model import (
     ClusterState,
     Connection,

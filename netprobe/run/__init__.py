@@ -5,3 +5,20 @@
 checks; :mod:`.settle` retries the checks that disagree until they settle or the budget
 runs out; :mod:`.runner` drives a whole suite through a backend and always tears it down.
 """
+
+from netprobe.run.engine import probe_round
+from netprobe.run.plan import MATRIX_TAG, matrix_expectations
+from netprobe.run.runner import Progress, RunOptions, run_suite
+from netprobe.run.settle import Check, SettlePolicy, settle
+
+__all__ = [
+    "MATRIX_TAG",
+    "Check",
+    "Progress",
+    "RunOptions",
+    "SettlePolicy",
+    "matrix_expectations",
+    "probe_round",
+    "run_suite",
+    "settle",
+]

@@ -86,7 +86,7 @@ def test_wrong_expectation_fails_with_exit_1(
 def test_analyzer_and_local_dataplane_agree_on_every_pair(case: Path) -> None:
     from netprobe.backends.registry import create_backend
     from netprobe.manifests import load_state
-    from netprobe.runner import RunOptions, run_suite
+    from netprobe.run import RunOptions, run_suite
 
     state: ClusterState = load_state([case / "manifests.yaml"], lambda message: None)
     # The backend assigns its own pod IPs; the analyzer judges the snapshot's, so ipBlocks

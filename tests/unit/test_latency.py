@@ -15,7 +15,7 @@ from netprobe.model import PodRef, Protocol, Verdict
 from netprobe.probes import Outcome
 from netprobe.report import render
 from netprobe.results import ExpectationResult, Observation, SuiteResult
-from netprobe.runner import RunOptions, run_suite
+from netprobe.run import RunOptions, run_suite
 from netprobe.suite.loader import load_suite
 from netprobe.suite.model import Expectation
 

@@ -14,7 +14,7 @@ from netprobe import cli
 from netprobe.backends.fake import FakeBackend, FakeClock, table_truth
 from netprobe.commands import run as run_command
 from netprobe.results import SuiteResult
-from netprobe.runner import Progress
+from netprobe.run import Progress
 from netprobe.suite.model import Suite
 
 SUITE = """\

@@ -22,7 +22,7 @@ from netprobe.model import (
 )
 from netprobe.probes import Outcome, Probe
 from netprobe.results import Status
-from netprobe.runner import MATRIX_TAG, Progress, RunOptions, run_suite
+from netprobe.run import MATRIX_TAG, Progress, RunOptions, run_suite
 from netprobe.selectors import Labels, LabelSelector
 from netprobe.suite.model import ApplyPolicy, DeletePolicy, Expectation, Settings, Step, Suite
 

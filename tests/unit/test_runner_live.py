@@ -6,8 +6,8 @@ from pathlib import Path
 
 from netprobe.backends.fake import FakeBackend, FakeClock
 from netprobe.results import Status
+from netprobe.run import RunOptions
 from netprobe.run.live import LiveEvaluator
-from netprobe.runner import RunOptions
 from netprobe.suite.loader import load_suite
 
 SUITE = """\

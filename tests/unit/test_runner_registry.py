@@ -45,7 +45,7 @@ def test_the_cli_and_the_local_path_never_import_kubernetes() -> None:
         "import sys\n"
         "from netprobe import cli\n"
         "cli.build_parser().parse_args(['run', 'suites', '--backend', 'local'])\n"
-        "import netprobe.backends.registry, netprobe.runner, netprobe.backends.fake\n"
+        "import netprobe.backends.registry, netprobe.run, netprobe.backends.fake\n"
         "print('kubernetes' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
