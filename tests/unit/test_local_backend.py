@@ -53,10 +53,10 @@ def test_sctp_is_skipped_with_a_reason_and_runs_are_named() -> None:
 
 
 def test_the_backend_waits_for_what_the_server_prints() -> None:
-    from netprobe.backends.local import server, servers
+    from netprobe.backends.local import listener, servers
 
-    assert server.READY.encode() == servers.READY
-    assert Path(server.__file__) == servers.SERVER_SCRIPT
+    assert listener.READY.encode() == servers.READY
+    assert Path(listener.__file__) == servers.SERVER_SCRIPT
 
 
 def test_root_without_capabilities_is_told_which_are_missing(tmp_path: Path) -> None:

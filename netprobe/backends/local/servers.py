@@ -1,6 +1,6 @@
 """Starting the per-namespace servers of the local dataplane and waiting until they serve.
 
-Each server is :mod:`netprobe.backends.local.server` run as a script inside its namespace.
+Each server is :mod:`netprobe.backends.local.listener` run as a script inside its namespace.
 All are started at once; :func:`wait_ready` reads their ``READY`` lines together under one
 deadline, and says which server failed and what it printed when one does not come up.
 """
@@ -20,10 +20,10 @@ from pathlib import Path
 from netprobe.backends.local.netns import KILL_GRACE, in_netns
 from netprobe.errors import BackendError
 
-# Not imported: `python -m netprobe.backends.local.server` must find it unloaded.
-SERVER_SCRIPT = Path(__file__).with_name("server.py")
+# Not imported: `python -m netprobe.backends.local.listener` must find it unloaded.
+SERVER_SCRIPT = Path(__file__).with_name("listener.py")
 READY = b"READY"
-"""What :mod:`server` prints once it listens (its ``READY``)."""
+"""What :mod:`listener` prints once it listens (its ``READY``)."""
 
 
 @dataclass(frozen=True, slots=True)

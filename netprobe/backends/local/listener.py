@@ -6,8 +6,8 @@ backend knows the pod serves. With ``--watch-stdin`` it exits when its stdin clo
 backend that dies (even by SIGKILL) takes its servers with it.
 
 Only the standard library, and no netprobe import: the backend starts it as a script
-(``python -I -S .../server.py``) to keep start-up to a few milliseconds; ``python -m
-netprobe.backends.local.server`` works too.
+(``python -I -S .../listener.py``) to keep start-up to a few milliseconds; ``python -m
+netprobe.backends.local.listener`` works too.
 """
 
 from __future__ import annotations
