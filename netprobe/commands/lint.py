@@ -18,7 +18,7 @@ from typing import Any
 from netprobe.commands.common import add_manifest_arguments, warn
 from netprobe.errors import EXIT_FAILED, EXIT_OK, InputError
 from netprobe.lint import LintInput, Severity, lint
-from netprobe.lint.output import render_json, render_text
+from netprobe.report.lint import render_json, render_text
 from netprobe.model import IPNetwork
 
 

@@ -2,6 +2,9 @@
 stable document, see docs/suites.md), ``markdown`` (a pull-request comment), and JUnit XML
 written to a file. Used by ``netprobe check`` (static results) and ``netprobe run`` (live
 results, where observations add columns); reports never decide exit codes.
+
+Every command's output lives in this package: the modules here render suite results;
+:mod:`.lint` renders lint findings (the other commands' renderers follow).
 """
 
 from __future__ import annotations
