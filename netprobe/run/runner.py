@@ -31,9 +31,8 @@ from netprobe.suite.model import (
     SetNamespaceLabels,
     SetPodLabels,
     Suite,
-    apply_action,
+    step_states,
 )
-from netprobe.suite.workloads import with_workloads
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,17 +109,15 @@ def run_suite(
         if suite.workloads:
             _use_workloads(backend, suite)
         backend.deploy(suite.namespaces, unplaced, suite.externals)
-        model = with_workloads(suite.initial_state(), suite.workloads)
-        real = frozenset(workload.ref for workload in suite.workloads)
         if policies is not None:
-            model = model.replace(policies=tuple(policies))
-        for network_policy in model.policies:
+            suite = replace(suite, policies=tuple(policies))
+        for network_policy in suite.policies:
             backend.apply_policy(network_policy)
-        before = model.replace(policies=())
-        for number, step in enumerate(suite.steps, start=1):
+        real = frozenset(workload.ref for workload in suite.workloads)
+        before = suite.initial_state().replace(policies=())
+        for number, (step, model) in enumerate(step_states(suite), start=1):
             for action in step.actions:
                 _perform(backend, action)
-                model = apply_action(model, action)
             changed = clock()
             snapshot = backend.snapshot()
             state = with_addresses(model, snapshot, real)
