@@ -1,10 +1,10 @@
 """A scripted dataplane for tests: a first-class :class:`Backend`, not a chain of mocks.
 
-It keeps the cluster state the runner asks for, and answers the probe scripts of
-:mod:`netprobe.probes` by reading their ``np`` lines and printing markers exactly as the
-script would, so the whole path (script, exec, markers, parsing) is exercised without a
-network. What a probe finds comes from the analyzer on the state in force, or from a
-given truth function. It can misbehave on purpose:
+It keeps the cluster state the runner asks for (each action's own ``apply``), and answers
+the probe scripts of :mod:`netprobe.probes` by reading their ``np`` lines and printing
+markers exactly as the script would, so the whole path (script, exec, markers, parsing) is
+exercised without a network. What a probe finds comes from the analyzer on the state in
+force, or from a given truth function. It can misbehave on purpose:
 
 - **lag**: a change takes effect only after ``lag_rounds`` execs of a source pod, or
   ``lag_seconds`` on the injected clock (eventual consistency);
@@ -27,20 +27,15 @@ from ipaddress import IPv4Network, ip_address
 from netprobe.analyzer import evaluate
 from netprobe.backends.base import ExecResult
 from netprobe.errors import BackendError
-from netprobe.model import (
-    NAMESPACE_NAME_LABEL,
-    ClusterState,
-    Connection,
-    IPAddress,
-    Namespace,
-    NetworkPolicy,
-    Pod,
-    PodRef,
-    PolicyRef,
-    Protocol,
-)
+from netprobe.model import ClusterState, Connection, IPAddress, Namespace, Pod, PodRef, Protocol
 from netprobe.probes import DONE_MARKER, MARKER, Outcome, Probe
-from netprobe.selectors import Labels
+from netprobe.suite.model import (
+    Action,
+    ApplyPolicy,
+    DeletePolicy,
+    SetNamespaceLabels,
+    SetPodLabels,
+)
 
 POD_CIDR = IPv4Network("10.40.0.0/16")
 """Where the fake places pods that come without an IP."""
@@ -140,29 +135,9 @@ class FakeBackend:
         self._change(ClusterState(tuple(namespaces), placed, ()))
         return self._state
 
-    def apply_policy(self, policy: NetworkPolicy) -> None:
-        self.calls.append(f"apply_policy {policy.ref}")
-        kept = tuple(p for p in self._state.policies if p.ref != policy.ref)
-        self._change(self._state.replace(policies=(*kept, policy)))
-
-    def delete_policy(self, ref: PolicyRef) -> None:
-        self.calls.append(f"delete_policy {ref}")
-        kept = tuple(p for p in self._state.policies if p.ref != ref)
-        self._change(self._state.replace(policies=kept))
-
-    def set_pod_labels(self, pod: PodRef, labels: Labels) -> None:
-        self.calls.append(f"set_pod_labels {pod}")
-        pods = tuple(replace(p, labels=labels) if p.ref == pod else p for p in self._state.pods)
-        self._change(self._state.replace(pods=pods))
-
-    def set_namespace_labels(self, namespace: str, labels: Labels) -> None:
-        self.calls.append(f"set_namespace_labels {namespace}")
-        labels = labels.with_changes({NAMESPACE_NAME_LABEL: namespace})
-        namespaces = tuple(
-            replace(ns, labels=labels) if ns.name == namespace else ns
-            for ns in self._state.namespaces
-        )
-        self._change(self._state.replace(namespaces=namespaces))
+    def perform(self, action: Action) -> None:
+        self.calls.append(_call(action))
+        self._change(action.apply(self._state))
 
     def snapshot(self) -> ClusterState:
         return self._state
@@ -206,6 +181,19 @@ class FakeBackend:
         if scripted:
             return scripted.popleft()
         return self.truth(pod, probe, state)
+
+
+def _call(action: Action) -> str:
+    """How :attr:`FakeBackend.calls` records ``action``: ``apply_policy x/p``, ..."""
+    match action:
+        case ApplyPolicy(policy):
+            return f"apply_policy {policy.ref}"
+        case DeletePolicy(ref):
+            return f"delete_policy {ref}"
+        case SetPodLabels(pod):
+            return f"set_pod_labels {pod}"
+        case SetNamespaceLabels(namespace):
+            return f"set_namespace_labels {namespace}"
 
 
 def _read_script(argv: Sequence[str]) -> list[Probe]:

@@ -24,15 +24,7 @@ from netprobe.run.engine import DEFAULT_WORKERS, RoundResults, probe_round
 from netprobe.run.plan import Planned, plan_step, with_addresses
 from netprobe.run.settle import Check, SettlePolicy, settle
 from netprobe.run.signals import teardown_on_signals
-from netprobe.suite.model import (
-    Action,
-    ApplyPolicy,
-    DeletePolicy,
-    SetNamespaceLabels,
-    SetPodLabels,
-    Suite,
-    step_states,
-)
+from netprobe.suite.model import ApplyPolicy, Suite, step_states
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,12 +104,12 @@ def run_suite(
         if policies is not None:
             suite = replace(suite, policies=tuple(policies))
         for network_policy in suite.policies:
-            backend.apply_policy(network_policy)
+            backend.perform(ApplyPolicy(network_policy))
         real = frozenset(workload.ref for workload in suite.workloads)
         before = suite.initial_state().replace(policies=())
         for number, (step, model) in enumerate(step_states(suite), start=1):
             for action in step.actions:
-                _perform(backend, action)
+                backend.perform(action)
             changed = clock()
             snapshot = backend.snapshot()
             state = with_addresses(model, snapshot, real)
@@ -173,17 +165,6 @@ def _use_workloads(backend: Backend, suite: Suite) -> None:
 
 def _pick(override: float | None, default: float) -> float:
     return default if override is None else override
-
-
-def _perform(backend: Backend, action: Action) -> None:
-    if isinstance(action, ApplyPolicy):
-        backend.apply_policy(action.policy)
-    elif isinstance(action, DeletePolicy):
-        backend.delete_policy(action.ref)
-    elif isinstance(action, SetPodLabels):
-        backend.set_pod_labels(action.pod, action.labels)
-    elif isinstance(action, SetNamespaceLabels):
-        backend.set_namespace_labels(action.namespace, action.labels)
 
 
 def _result(

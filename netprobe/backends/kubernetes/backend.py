@@ -57,7 +57,14 @@ from netprobe.model import (
     Protocol,
 )
 from netprobe.selectors import Labels
-from netprobe.suite.model import Workload
+from netprobe.suite.model import (
+    Action,
+    ApplyPolicy,
+    DeletePolicy,
+    SetNamespaceLabels,
+    SetPodLabels,
+    Workload,
+)
 
 log = logging.getLogger(__name__)
 
@@ -262,6 +269,17 @@ class KubernetesBackend:
         self._pods[workload.ref] = _Target(workload.ref.namespace, staged.name, staged.container)
 
     # -- changes --------------------------------------------------------------------
+    def perform(self, action: Action) -> None:
+        match action:
+            case ApplyPolicy(policy):
+                self.apply_policy(policy)
+            case DeletePolicy(ref):
+                self.delete_policy(ref)
+            case SetPodLabels(pod, labels):
+                self.set_pod_labels(pod, labels)
+            case SetNamespaceLabels(namespace, labels):
+                self.set_namespace_labels(namespace, labels)
+
     def apply_policy(self, policy: NetworkPolicy) -> None:
         self._locks.renew_if_due()
         ref = policy.ref
