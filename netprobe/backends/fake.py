@@ -12,7 +12,8 @@ force, or from a given truth function. It can misbehave on purpose:
   truth takes over;
 - **broken pods**: execs in those pods fail without markers (a lost transport).
 
-It must not sleep or touch the network: tests drive time through :class:`FakeClock`.
+It must not sleep or touch the network: tests drive time through a
+:class:`~netprobe.clock.FakeClock`, shared with the runner.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ipaddress import IPv4Network, ip_address
 
 from netprobe.analyzer import evaluate
 from netprobe.backends.base import ExecResult
+from netprobe.clock import Clock, FakeClock
 from netprobe.errors import BackendError
 from netprobe.model import ClusterState, Connection, IPAddress, Namespace, Pod, PodRef, Protocol
 from netprobe.probes import DONE_MARKER, MARKER, Outcome, Probe
@@ -53,23 +55,6 @@ _ERR = {
 
 
 _NO_SCTP = "no SCTP prober: nc cannot speak SCTP"
-
-
-class FakeClock:
-    """A clock whose time moves only when someone sleeps on it."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.slept: list[float] = []
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.slept.append(seconds)
-            self.now += seconds
 
 
 def analyzer_truth(source: PodRef, probe: Probe, state: ClusterState) -> Outcome:
@@ -104,7 +89,7 @@ class FakeBackend:
     truth: Truth = analyzer_truth
     lag_rounds: int = 0
     lag_seconds: float = 0.0
-    clock: Callable[[], float] = field(default_factory=FakeClock)
+    clock: Clock = field(default_factory=FakeClock)
     flaps: Mapping[tuple[PodRef, IPAddress, int, Protocol], Sequence[Outcome]] = field(
         default_factory=dict
     )
@@ -165,11 +150,11 @@ class FakeBackend:
     def _change(self, state: ClusterState) -> None:
         with self._lock:
             self._state = state
-            self._history.append(_Change(state, self.clock(), dict(self._execs)))
+            self._history.append(_Change(state, self.clock.monotonic(), dict(self._execs)))
 
     def _in_force(self, pod: PodRef) -> ClusterState:
         """The newest state that has had time (rounds and seconds) to reach ``pod``."""
-        now = self.clock()
+        now = self.clock.monotonic()
         for change in reversed(self._history):
             rounds = self._execs[pod] - change.execs.get(pod, 0)
             if rounds >= self.lag_rounds and now - change.at >= self.lag_seconds:

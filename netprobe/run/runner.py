@@ -9,12 +9,12 @@ is always torn down, whatever happens: errors, Ctrl-C and SIGTERM (both raise
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 
 from netprobe.backends.base import Backend
+from netprobe.clock import SYSTEM_CLOCK, Clock
 from netprobe.errors import BackendError, Location
 from netprobe.model import NetworkPolicy, PodRef
 from netprobe.probes import Probe
@@ -68,8 +68,7 @@ def run_suite(
     *,
     policies: Sequence[NetworkPolicy] | None = None,
     options: RunOptions = RunOptions(),
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    clock: Clock = SYSTEM_CLOCK,
     progress: Callable[[Progress], None] | None = None,
 ) -> SuiteResult:
     """Run ``suite`` on ``backend`` and compare expected, analyzer and observed.
@@ -79,14 +78,14 @@ def run_suite(
         backend: a fresh backend; it is torn down before this returns or raises.
         policies: replace the suite's policies (``--policies``); steps still act.
         options: matrix mode, timeouts and concurrency.
-        clock, sleep: time, injected so tests never sleep.
+        clock: time, injected so tests never sleep (the fake backend's, say).
         progress: told after every exec and round.
 
     Raises:
         BackendError: the backend could not deploy or act (after teardown).
         KeyboardInterrupt: interrupted (after teardown).
     """
-    began = clock()
+    began = clock.monotonic()
     settings = suite.settings
     timeout = options.probe_timeout or settings.probe_timeout
     policy = SettlePolicy(
@@ -110,7 +109,7 @@ def run_suite(
         for number, (step, model) in enumerate(step_states(suite), start=1):
             for action in step.actions:
                 backend.perform(action)
-            changed = clock()
+            changed = clock.monotonic()
             snapshot = backend.snapshot()
             state = with_addresses(model, snapshot, real)
             previous = with_addresses(before, snapshot, real)
@@ -135,7 +134,6 @@ def run_suite(
                 prober,
                 policy,
                 clock=clock,
-                sleep=sleep,
                 start=changed,
                 on_confirm=counter.confirming,
             )
@@ -147,7 +145,7 @@ def run_suite(
         path=suite.path,
         results=tuple(results),
         backend=backend.name,
-        duration=round(clock() - began, 3),
+        duration=round(clock.monotonic() - began, 3),
         cni=options.cni,
     )
 

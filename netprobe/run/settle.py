@@ -8,7 +8,7 @@ once more after ``interval``: one that changed back has *flapped*, and its later
 is the one that counts. Attempts, the time to settle and flapping are recorded, so a
 report can say when a result only held after retries.
 
-Time comes from an injected clock and sleep, so tests never sleep.
+Time comes from an injected :class:`~netprobe.clock.Clock`, so tests never sleep.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from tenacity import RetryCallState, Retrying, retry_if_result, wait_fixed
 
+from netprobe.clock import Clock
 from netprobe.model import PodRef
 from netprobe.probes import Probe, ProbeResult
 from netprobe.results import Observation
@@ -62,8 +63,7 @@ def settle(
     prober: Prober,
     policy: SettlePolicy,
     *,
-    clock: Callable[[], float],
-    sleep: Callable[[float], None],
+    clock: Clock,
     start: float | None = None,
     on_confirm: Callable[[], None] | None = None,
 ) -> dict[Check, Observation]:
@@ -73,20 +73,19 @@ def settle(
         checks: what to probe; duplicates are probed once.
         prober: runs one round for the checks given.
         policy: interval, budget and confirmation.
-        clock: seconds, monotonic.
-        sleep: waits that many seconds (on ``clock``).
+        clock: what time it is, and how to wait between rounds.
         start: when the change happened (default: now); settle times count from it.
         on_confirm: told before the confirmation round (progress counts it apart).
     """
     unique = tuple(dict.fromkeys(checks))
-    began = clock() if start is None else start
+    began = clock.monotonic() if start is None else start
     tracks = {check: _Track() for check in unique}
 
     def attempt(pending: tuple[Check, ...]) -> tuple[Check, ...]:
         # A result that agrees was already true when its probe was sent: the settle time
         # counts to the round's start, not to the end of the probe (a denied probe takes
         # its whole timeout to be seen).
-        sent = clock()
+        sent = clock.monotonic()
         results = prober(pending)
         still: list[Check] = []
         for check in pending:
@@ -100,7 +99,7 @@ def settle(
         return tuple(still)
 
     def out_of_budget(state: RetryCallState) -> bool:
-        return clock() - began + policy.interval > policy.timeout
+        return clock.monotonic() - began + policy.interval > policy.timeout
 
     def give_up(state: RetryCallState) -> tuple[Check, ...]:
         assert state.outcome is not None
@@ -115,7 +114,7 @@ def settle(
         return pending
 
     retrying = Retrying(
-        sleep=sleep,
+        sleep=clock.sleep,
         stop=out_of_budget,
         wait=wait_fixed(policy.interval),
         retry=retry_if_result(bool),
@@ -127,7 +126,7 @@ def settle(
     flapped: dict[Check, ProbeResult] = {}
     agreed = tuple(c for c in unique if tracks[c].settled_after is not None)
     if policy.confirm and agreed:
-        sleep(policy.interval)
+        clock.sleep(policy.interval)
         if on_confirm is not None:
             on_confirm()
         results = prober(agreed)

@@ -42,8 +42,8 @@ from netprobe.backends.kubernetes.staging import (
     stage,
 )
 from netprobe.backends.kubernetes.teardown import Leftovers, delete_and_wait
-from netprobe.backends.kubernetes.timing import Clock, SystemClock
 from netprobe.backends.kubernetes.waits import wait_for_pods
+from netprobe.clock import SYSTEM_CLOCK, Clock
 from netprobe.errors import BackendError
 from netprobe.model import (
     NAMESPACE_NAME_LABEL,
@@ -103,7 +103,7 @@ class KubernetesBackend:
     ) -> None:
         self._gateway = gateway
         self._options = options or KubeOptions()
-        self._clock = clock or SystemClock()
+        self._clock = clock or SYSTEM_CLOCK
         self._run_id = self._options.run_id
         self._workloads = {w.ref: w for w in workloads}
         self._sources: frozenset[PodRef] | None = None
