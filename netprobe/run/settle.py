@@ -81,47 +81,35 @@ def settle(
     began = clock.monotonic() if start is None else start
     tracks = {check: _Track() for check in unique}
 
-    def attempt(pending: tuple[Check, ...]) -> tuple[Check, ...]:
+    def probe_disagreeing() -> tuple[Check, ...]:
+        """One round for the checks that do not agree yet; those that still do not."""
+        pending = tuple(check for check in unique if tracks[check].settled_after is None)
         # A result that agrees was already true when its probe was sent: the settle time
         # counts to the round's start, not to the end of the probe (a denied probe takes
         # its whole timeout to be seen).
         sent = clock.monotonic()
         results = prober(pending)
-        still: list[Check] = []
         for check in pending:
             track = tracks[check]
             track.attempts += 1
             track.result = results[check.key]
             if _agrees(check, track.result):
                 track.settled_after = round(max(0.0, sent - began), 3)
-            else:
-                still.append(check)
-        return tuple(still)
+        return tuple(check for check in pending if tracks[check].settled_after is None)
 
     def out_of_budget(state: RetryCallState) -> bool:
+        """Whether the next round, one interval from now, would start past the budget
+        (on ``clock``: tenacity's own ``stop_*_delay`` read the system's time)."""
         return clock.monotonic() - began + policy.interval > policy.timeout
 
-    def give_up(state: RetryCallState) -> tuple[Check, ...]:
-        assert state.outcome is not None
-        left: tuple[Check, ...] = state.outcome.result()
-        return left
-
-    pending = unique
-
-    def next_round() -> tuple[Check, ...]:
-        nonlocal pending
-        pending = attempt(pending)
-        return pending
-
-    retrying = Retrying(
-        sleep=clock.sleep,
-        stop=out_of_budget,
-        wait=wait_fixed(policy.interval),
-        retry=retry_if_result(bool),
-        retry_error_callback=give_up,
-    )
-    if pending:
-        retrying(next_round)
+    if unique:
+        Retrying(
+            sleep=clock.sleep,
+            wait=wait_fixed(policy.interval),
+            stop=out_of_budget,
+            retry=retry_if_result(bool),  # while some check disagrees
+            retry_error_callback=lambda state: None,  # out of budget: observed as they are
+        )(probe_disagreeing)
 
     flapped: dict[Check, ProbeResult] = {}
     agreed = tuple(c for c in unique if tracks[c].settled_after is not None)
