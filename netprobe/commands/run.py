@@ -21,6 +21,7 @@ from netprobe.model import NetworkPolicy
 from netprobe.report import FORMATS, render, write_junit
 from netprobe.results import SuiteResult
 from netprobe.runner import Progress, RunOptions, run_suite
+from netprobe.suite.model import Settings
 
 EPILOG = """\
 each expectation is classified three ways (expected vs analyzer vs observed):
@@ -107,7 +108,8 @@ def register(subparsers: Any) -> None:
         type=float,
         default=None,
         metavar="S",
-        help="seconds each probe waits (default: the suite's probe_timeout, 1)",
+        help="seconds each probe waits (default: the suite's probe_timeout, "
+        f"{Settings().probe_timeout:g})",
     )
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="list every expectation in the table"

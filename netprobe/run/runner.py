@@ -24,7 +24,7 @@ from netprobe.run.engine import DEFAULT_WORKERS, RoundResults, probe_round
 from netprobe.run.plan import Planned, plan_step, with_addresses
 from netprobe.run.settle import Check, SettlePolicy, settle
 from netprobe.run.signals import teardown_on_signals
-from netprobe.suite.model import ApplyPolicy, Suite, step_states
+from netprobe.suite.model import ApplyPolicy, Settings, Suite, step_states
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +34,10 @@ class RunOptions:
     matrix: bool = False
     """Also probe every pod pair on every declared port, against the analyzer."""
     probe_timeout: float | None = None
-    """Overrides the suite's ``probe_timeout``."""
     settle_interval: float | None = None
     settle_timeout: float | None = None
+    """These three override the suite's settings of the same names; None keeps the
+    suite's, and so does a probe timeout of 0 (see :meth:`settings`)."""
     confirm: bool = True
     workers: int = DEFAULT_WORKERS
     """How many execs (source pods) run at the same time."""
@@ -44,6 +45,14 @@ class RunOptions:
     """One exec per probe instead of one per source pod (for the benchmark only)."""
     cni: str | None = None
     """The cluster's CNI (``--cni``): skips declared for it apply, with their reason."""
+
+    def settings(self, suite: Settings) -> Settings:
+        """A suite's settings with this run's overrides."""
+        return suite.with_timings(
+            probe_timeout=self.probe_timeout or None,  # no probe waits 0 s: the suite's
+            settle_interval=self.settle_interval,
+            settle_timeout=self.settle_timeout,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,13 +95,8 @@ def run_suite(
         KeyboardInterrupt: interrupted (after teardown).
     """
     began = clock.monotonic()
-    settings = suite.settings
-    timeout = options.probe_timeout or settings.probe_timeout
-    policy = SettlePolicy(
-        interval=_pick(options.settle_interval, settings.settle_interval),
-        timeout=_pick(options.settle_timeout, settings.settle_timeout),
-        confirm=options.confirm,
-    )
+    settings = options.settings(suite.settings)
+    policy = SettlePolicy(settings.settle_interval, settings.settle_timeout, options.confirm)
     results: list[ExpectationResult] = []
     with teardown_on_signals(backend):
         # Pods get their addresses from the backend, whatever a manifest said.
@@ -126,7 +130,7 @@ def run_suite(
                 also=(options.cni,) if options.cni else (),
             )
             counter = _Counter(suite.name, number, len(suite.steps), progress)
-            prober = partial(_probe, backend, timeout, options, counter)
+            prober = partial(_probe, backend, settings.probe_timeout, options, counter)
             checks = [p.check for p in planned if p.check is not None]
             counter.start(len(dict.fromkeys(checks)))
             observed = settle(
@@ -159,10 +163,6 @@ def _use_workloads(backend: Backend, suite: Suite) -> None:
             "run it with --backend kubernetes"
         )
     use(suite.workloads, {e.source for e in suite.expectations})
-
-
-def _pick(override: float | None, default: float) -> float:
-    return default if override is None else override
 
 
 def _result(

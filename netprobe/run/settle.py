@@ -39,9 +39,11 @@ class Check:
 
 @dataclass(frozen=True, slots=True)
 class SettlePolicy:
-    interval: float = 1.0
+    """How to settle; the timings come from the run's settings (``Settings.with_timings``)."""
+
+    interval: float
     """Seconds between two probes of a result that does not agree yet."""
-    timeout: float = 10.0
+    timeout: float
     """Seconds after the change during which disagreeing results are probed again."""
     confirm: bool = True
     """Probe every agreeing result once more at the end, to catch flapping."""

@@ -182,6 +182,23 @@ class Settings:
     """The suite's skip rules, as declared; the loader has already copied the ones that
     apply onto each expectation (``Expectation.skip`` / ``Expectation.skips``)."""
 
+    def with_timings(
+        self,
+        *,
+        probe_timeout: float | None = None,
+        settle_interval: float | None = None,
+        settle_timeout: float | None = None,
+    ) -> Settings:
+        """These settings with each timing given in place of their own (None keeps it):
+        the one merge, of a suite's ``settings:`` over the defaults above and of a run's
+        options over the suite's."""
+        return replace(
+            self,
+            probe_timeout=self.probe_timeout if probe_timeout is None else probe_timeout,
+            settle_interval=self.settle_interval if settle_interval is None else settle_interval,
+            settle_timeout=self.settle_timeout if settle_timeout is None else settle_timeout,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Workload:

@@ -261,7 +261,17 @@ def test_settle_time_counts_to_when_the_agreeing_probe_was_sent() -> None:
         clock.sleep(0.05 if outcome is Outcome.CONNECTED else 1.0)  # a drop waits out nc -w 1
         return {c.key: ProbeResult(outcome) for c in checks}
 
-    observed = settle([check], prober, SettlePolicy(), clock=clock, start=clock.monotonic())
+    observed = settle(
+        [check], prober, SettlePolicy(1.0, 10.0), clock=clock, start=clock.monotonic()
+    )
     # rounds are sent at 0, 1.05 and 2.1; the third is the first that sees the drop
     assert observed[check].attempts == 3
     assert observed[check].settled_after == 2.1
+
+
+def test_run_options_override_the_suites_timings_once() -> None:
+    suite = Settings(probe_timeout=2.0, settle_interval=0.5, settle_timeout=30.0, tags=("t",))
+    merged = RunOptions(probe_timeout=3.0, settle_timeout=0).settings(suite)
+    assert (merged.probe_timeout, merged.settle_interval, merged.settle_timeout) == (3.0, 0.5, 0)
+    assert merged.tags == ("t",)
+    assert RunOptions(probe_timeout=0).settings(suite) == suite
