@@ -50,6 +50,7 @@ from netprobe.run.engine import RoundResults
 from netprobe.run.plan import with_addresses
 from netprobe.run.signals import teardown_on_signals
 from netprobe.selectors import Labels, LabelSelector, Operator, Requirement
+from netprobe.suite.model import ApplyPolicy
 
 NAMESPACES = ("x", "y", "z")
 PODS = ("a", "b", "c")
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         began = time.perf_counter()
         backend.deploy(state.namespaces, state.pods, ())
         for policy in state.policies:
-            backend.apply_policy(policy)
+            backend.perform(ApplyPolicy(policy))
         live = with_addresses(state, backend.snapshot())
         print(f"deploy + policies: {time.perf_counter() - began:.2f}s")
         cells = matrix_expectations(live, Location("bench"))

@@ -53,7 +53,7 @@ class StaticEvaluator:
         self._states: dict[tuple[Path, str], ClusterState] = {}
 
     def start(self, suite: Suite) -> None:
-        from netprobe.suite.check import step_states
+        from netprobe.suite.model import step_states
 
         for step, state in step_states(suite):
             self._states[(suite.path, step.name)] = state

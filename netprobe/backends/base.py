@@ -1,9 +1,11 @@
 """The seam between netprobe and a dataplane.
 
 A backend creates a suite's namespaces and probe pods (with servers listening on every
-declared port), applies and removes policies, changes labels, reports what it runs as a
-:class:`ClusterState` snapshot, and executes a command in a pod under a deadline. Everything
-else (probe scripts, retries, comparison, reports) is shared and lives above this seam.
+declared port), performs a suite's actions (:data:`~netprobe.suite.model.Action`: apply and
+delete policies, change labels; each action's ``apply`` says what it does to the state),
+reports what it runs as a :class:`ClusterState` snapshot, and executes a command in a pod
+under a deadline. Everything else (probe scripts, retries, comparison, reports) is shared
+and lives above this seam.
 """
 
 from __future__ import annotations
@@ -14,17 +16,8 @@ from typing import TYPE_CHECKING
 from typing import Protocol as TypingProtocol
 
 from netprobe.errors import BackendError
-from netprobe.model import (
-    ClusterState,
-    IPAddress,
-    Namespace,
-    NetworkPolicy,
-    Pod,
-    PodRef,
-    PolicyRef,
-    Protocol,
-)
-from netprobe.selectors import Labels
+from netprobe.model import ClusterState, IPAddress, Namespace, Pod, PodRef, Protocol
+from netprobe.suite.model import Action
 
 if TYPE_CHECKING:
     from netprobe.suite.model import Workload
@@ -78,15 +71,10 @@ class Backend(TypingProtocol):
         with pod IPs."""
         ...
 
-    def apply_policy(self, policy: NetworkPolicy) -> None:
-        """Create ``policy``, or replace the one with the same namespace and name."""
+    def perform(self, action: Action) -> None:
+        """Make ``action`` happen in the dataplane: the runner applies a suite's policies
+        with :class:`~netprobe.suite.model.ApplyPolicy`, then each step's actions."""
         ...
-
-    def delete_policy(self, ref: PolicyRef) -> None: ...
-
-    def set_pod_labels(self, pod: PodRef, labels: Labels) -> None: ...
-
-    def set_namespace_labels(self, namespace: str, labels: Labels) -> None: ...
 
     def snapshot(self) -> ClusterState:
         """What the backend runs now: namespaces, pods with IPs, the policies applied."""

@@ -1,10 +1,10 @@
 """A scripted dataplane for tests: a first-class :class:`Backend`, not a chain of mocks.
 
-It keeps the cluster state the runner asks for, and answers the probe scripts of
-:mod:`netprobe.probes` by reading their ``np`` lines and printing markers exactly as the
-script would, so the whole path (script, exec, markers, parsing) is exercised without a
-network. What a probe finds comes from the analyzer on the state in force, or from a
-given truth function. It can misbehave on purpose:
+It keeps the cluster state the runner asks for (each action's own ``apply``), and answers
+the probe scripts of :mod:`netprobe.probes` by reading their ``np`` lines and printing
+markers exactly as the script would, so the whole path (script, exec, markers, parsing) is
+exercised without a network. What a probe finds comes from the analyzer on the state in
+force, or from a given truth function. It can misbehave on purpose:
 
 - **lag**: a change takes effect only after ``lag_rounds`` execs of a source pod, or
   ``lag_seconds`` on the injected clock (eventual consistency);
@@ -12,7 +12,8 @@ given truth function. It can misbehave on purpose:
   truth takes over;
 - **broken pods**: execs in those pods fail without markers (a lost transport).
 
-It must not sleep or touch the network: tests drive time through :class:`FakeClock`.
+It must not sleep or touch the network: tests drive time through a
+:class:`~netprobe.clock.FakeClock`, shared with the runner.
 """
 
 from __future__ import annotations
@@ -26,21 +27,17 @@ from ipaddress import IPv4Network, ip_address
 
 from netprobe.analyzer import evaluate
 from netprobe.backends.base import Backend, Capabilities, ExecResult
+from netprobe.clock import Clock, FakeClock
 from netprobe.errors import BackendError
-from netprobe.model import (
-    NAMESPACE_NAME_LABEL,
-    ClusterState,
-    Connection,
-    IPAddress,
-    Namespace,
-    NetworkPolicy,
-    Pod,
-    PodRef,
-    PolicyRef,
-    Protocol,
-)
+from netprobe.model import ClusterState, Connection, IPAddress, Namespace, Pod, PodRef, Protocol
 from netprobe.probes import DONE_MARKER, MARKER, Outcome, Probe
-from netprobe.selectors import Labels
+from netprobe.suite.model import (
+    Action,
+    ApplyPolicy,
+    DeletePolicy,
+    SetNamespaceLabels,
+    SetPodLabels,
+)
 
 POD_CIDR = IPv4Network("10.40.0.0/16")
 """Where the fake places pods that come without an IP."""
@@ -58,23 +55,6 @@ _ERR = {
 
 
 _NO_SCTP = "no SCTP prober: nc cannot speak SCTP"
-
-
-class FakeClock:
-    """A clock whose time moves only when someone sleeps on it."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.slept: list[float] = []
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.slept.append(seconds)
-            self.now += seconds
 
 
 def analyzer_truth(source: PodRef, probe: Probe, state: ClusterState) -> Outcome:
@@ -112,7 +92,7 @@ class FakeBackend(Backend):
     truth: Truth = analyzer_truth
     lag_rounds: int = 0
     lag_seconds: float = 0.0
-    clock: Callable[[], float] = field(default_factory=FakeClock)
+    clock: Clock = field(default_factory=FakeClock)
     flaps: Mapping[tuple[PodRef, IPAddress, int, Protocol], Sequence[Outcome]] = field(
         default_factory=dict
     )
@@ -143,29 +123,9 @@ class FakeBackend(Backend):
         self._change(ClusterState(tuple(namespaces), placed, ()))
         return self._state
 
-    def apply_policy(self, policy: NetworkPolicy) -> None:
-        self.calls.append(f"apply_policy {policy.ref}")
-        kept = tuple(p for p in self._state.policies if p.ref != policy.ref)
-        self._change(self._state.replace(policies=(*kept, policy)))
-
-    def delete_policy(self, ref: PolicyRef) -> None:
-        self.calls.append(f"delete_policy {ref}")
-        kept = tuple(p for p in self._state.policies if p.ref != ref)
-        self._change(self._state.replace(policies=kept))
-
-    def set_pod_labels(self, pod: PodRef, labels: Labels) -> None:
-        self.calls.append(f"set_pod_labels {pod}")
-        pods = tuple(replace(p, labels=labels) if p.ref == pod else p for p in self._state.pods)
-        self._change(self._state.replace(pods=pods))
-
-    def set_namespace_labels(self, namespace: str, labels: Labels) -> None:
-        self.calls.append(f"set_namespace_labels {namespace}")
-        labels = labels.with_changes({NAMESPACE_NAME_LABEL: namespace})
-        namespaces = tuple(
-            replace(ns, labels=labels) if ns.name == namespace else ns
-            for ns in self._state.namespaces
-        )
-        self._change(self._state.replace(namespaces=namespaces))
+    def perform(self, action: Action) -> None:
+        self.calls.append(_call(action))
+        self._change(action.apply(self._state))
 
     def snapshot(self) -> ClusterState:
         return self._state
@@ -193,11 +153,11 @@ class FakeBackend(Backend):
     def _change(self, state: ClusterState) -> None:
         with self._lock:
             self._state = state
-            self._history.append(_Change(state, self.clock(), dict(self._execs)))
+            self._history.append(_Change(state, self.clock.monotonic(), dict(self._execs)))
 
     def _in_force(self, pod: PodRef) -> ClusterState:
         """The newest state that has had time (rounds and seconds) to reach ``pod``."""
-        now = self.clock()
+        now = self.clock.monotonic()
         for change in reversed(self._history):
             rounds = self._execs[pod] - change.execs.get(pod, 0)
             if rounds >= self.lag_rounds and now - change.at >= self.lag_seconds:
@@ -209,6 +169,19 @@ class FakeBackend(Backend):
         if scripted:
             return scripted.popleft()
         return self.truth(pod, probe, state)
+
+
+def _call(action: Action) -> str:
+    """How :attr:`FakeBackend.calls` records ``action``: ``apply_policy x/p``, ..."""
+    match action:
+        case ApplyPolicy(policy):
+            return f"apply_policy {policy.ref}"
+        case DeletePolicy(ref):
+            return f"delete_policy {ref}"
+        case SetPodLabels(pod):
+            return f"set_pod_labels {pod}"
+        case SetNamespaceLabels(namespace):
+            return f"set_namespace_labels {namespace}"
 
 
 def _read_script(argv: Sequence[str]) -> list[Probe]:

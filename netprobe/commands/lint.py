@@ -18,8 +18,8 @@ from typing import Any
 from netprobe.commands.common import add_manifest_arguments, warn
 from netprobe.errors import EXIT_FAILED, EXIT_OK, InputError
 from netprobe.lint import LintInput, Severity, lint
-from netprobe.report.lint import render_json, render_text
 from netprobe.model import IPNetwork
+from netprobe.report.lint import render_json, render_text
 
 
 @dataclass(frozen=True, slots=True)

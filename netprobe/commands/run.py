@@ -22,6 +22,7 @@ from netprobe.model import NetworkPolicy
 from netprobe.report import FORMATS, render, write_junit
 from netprobe.results import SuiteResult
 from netprobe.run import Progress, RunOptions, run_suite
+from netprobe.suite.model import Settings
 
 EPILOG = """\
 each expectation is classified three ways (expected vs analyzer vs observed):
@@ -98,7 +99,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         metavar="S",
-        help="seconds each probe waits (default: the suite's probe_timeout, 1)",
+        help="seconds each probe waits (default: the suite's probe_timeout, "
+        f"{Settings().probe_timeout:g})",
     )
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="list every expectation in the table"

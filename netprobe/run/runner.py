@@ -9,12 +9,12 @@ is always torn down, whatever happens: errors, Ctrl-C and SIGTERM (both raise
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 
 from netprobe.backends.base import Backend
+from netprobe.clock import SYSTEM_CLOCK, Clock
 from netprobe.errors import BackendError, Location
 from netprobe.model import NetworkPolicy, PodRef
 from netprobe.probes import Probe
@@ -24,16 +24,7 @@ from netprobe.run.engine import DEFAULT_WORKERS, RoundResults, probe_round
 from netprobe.run.plan import Planned, plan_step, with_addresses
 from netprobe.run.settle import Check, SettlePolicy, settle
 from netprobe.run.signals import teardown_on_signals
-from netprobe.suite.model import (
-    Action,
-    ApplyPolicy,
-    DeletePolicy,
-    SetNamespaceLabels,
-    SetPodLabels,
-    Suite,
-    apply_action,
-)
-from netprobe.suite.workloads import with_workloads
+from netprobe.suite.model import ApplyPolicy, Settings, Suite, step_states
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +34,10 @@ class RunOptions:
     matrix: bool = False
     """Also probe every pod pair on every declared port, against the analyzer."""
     probe_timeout: float | None = None
-    """Overrides the suite's ``probe_timeout``."""
     settle_interval: float | None = None
     settle_timeout: float | None = None
+    """These three override the suite's settings of the same names; None keeps the
+    suite's, and so does a probe timeout of 0 (see :meth:`settings`)."""
     confirm: bool = True
     workers: int = DEFAULT_WORKERS
     """How many execs (source pods) run at the same time."""
@@ -53,6 +45,14 @@ class RunOptions:
     """One exec per probe instead of one per source pod (for the benchmark only)."""
     cni: str | None = None
     """The cluster's CNI (``--cni``): skips declared for it apply, with their reason."""
+
+    def settings(self, suite: Settings) -> Settings:
+        """A suite's settings with this run's overrides."""
+        return suite.with_timings(
+            probe_timeout=self.probe_timeout or None,  # no probe waits 0 s: the suite's
+            settle_interval=self.settle_interval,
+            settle_timeout=self.settle_timeout,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +77,7 @@ def run_suite(
     *,
     policies: Sequence[NetworkPolicy] | None = None,
     options: RunOptions = RunOptions(),
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    clock: Clock = SYSTEM_CLOCK,
     progress: Callable[[Progress], None] | None = None,
 ) -> SuiteResult:
     """Run ``suite`` on ``backend`` and compare expected, analyzer and observed.
@@ -88,21 +87,16 @@ def run_suite(
         backend: a fresh backend; it is torn down before this returns or raises.
         policies: replace the suite's policies (``--policies``); steps still act.
         options: matrix mode, timeouts and concurrency.
-        clock, sleep: time, injected so tests never sleep.
+        clock: time, injected so tests never sleep (the fake backend's, say).
         progress: told after every exec and round.
 
     Raises:
         BackendError: the backend could not deploy or act (after teardown).
         KeyboardInterrupt: interrupted (after teardown).
     """
-    began = clock()
-    settings = suite.settings
-    timeout = options.probe_timeout or settings.probe_timeout
-    policy = SettlePolicy(
-        interval=_pick(options.settle_interval, settings.settle_interval),
-        timeout=_pick(options.settle_timeout, settings.settle_timeout),
-        confirm=options.confirm,
-    )
+    began = clock.monotonic()
+    settings = options.settings(suite.settings)
+    policy = SettlePolicy(settings.settle_interval, settings.settle_timeout, options.confirm)
     results: list[ExpectationResult] = []
     with teardown_on_signals(backend):
         # Pods get their addresses from the backend, whatever a manifest said.
@@ -110,18 +104,16 @@ def run_suite(
         if suite.workloads:
             _use_workloads(backend, suite)
         backend.deploy(suite.namespaces, unplaced, suite.externals)
-        model = with_workloads(suite.initial_state(), suite.workloads)
-        real = frozenset(workload.ref for workload in suite.workloads)
         if policies is not None:
-            model = model.replace(policies=tuple(policies))
-        for network_policy in model.policies:
-            backend.apply_policy(network_policy)
-        before = model.replace(policies=())
-        for number, step in enumerate(suite.steps, start=1):
+            suite = replace(suite, policies=tuple(policies))
+        for network_policy in suite.policies:
+            backend.perform(ApplyPolicy(network_policy))
+        real = frozenset(workload.ref for workload in suite.workloads)
+        before = suite.initial_state().replace(policies=())
+        for number, (step, model) in enumerate(step_states(suite), start=1):
             for action in step.actions:
-                _perform(backend, action)
-                model = apply_action(model, action)
-            changed = clock()
+                backend.perform(action)
+            changed = clock.monotonic()
             snapshot = backend.snapshot()
             state = with_addresses(model, snapshot, real)
             previous = with_addresses(before, snapshot, real)
@@ -136,7 +128,7 @@ def run_suite(
                 also=(options.cni,) if options.cni else (),
             )
             counter = _Counter(suite.name, number, len(suite.steps), progress)
-            prober = partial(_probe, backend, timeout, options, counter)
+            prober = partial(_probe, backend, settings.probe_timeout, options, counter)
             checks = [p.check for p in planned if p.check is not None]
             counter.start(len(dict.fromkeys(checks)))
             observed = settle(
@@ -144,7 +136,6 @@ def run_suite(
                 prober,
                 policy,
                 clock=clock,
-                sleep=sleep,
                 start=changed,
                 on_confirm=counter.confirming,
             )
@@ -156,7 +147,7 @@ def run_suite(
         path=suite.path,
         results=tuple(results),
         backend=backend.name,
-        duration=round(clock() - began, 3),
+        duration=round(clock.monotonic() - began, 3),
         cni=options.cni,
     )
 
@@ -169,21 +160,6 @@ def _use_workloads(backend: Backend, suite: Suite) -> None:
             "run it with --backend kubernetes"
         )
     backend.use_workloads(suite.workloads, {e.source for e in suite.expectations})
-
-
-def _pick(override: float | None, default: float) -> float:
-    return default if override is None else override
-
-
-def _perform(backend: Backend, action: Action) -> None:
-    if isinstance(action, ApplyPolicy):
-        backend.apply_policy(action.policy)
-    elif isinstance(action, DeletePolicy):
-        backend.delete_policy(action.ref)
-    elif isinstance(action, SetPodLabels):
-        backend.set_pod_labels(action.pod, action.labels)
-    elif isinstance(action, SetNamespaceLabels):
-        backend.set_namespace_labels(action.namespace, action.labels)
 
 
 def _result(

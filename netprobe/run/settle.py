@@ -8,7 +8,7 @@ once more after ``interval``: one that changed back has *flapped*, and its later
 is the one that counts. Attempts, the time to settle and flapping are recorded, so a
 report can say when a result only held after retries.
 
-Time comes from an injected clock and sleep, so tests never sleep.
+Time comes from an injected :class:`~netprobe.clock.Clock`, so tests never sleep.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from tenacity import RetryCallState, Retrying, retry_if_result, wait_fixed
 
+from netprobe.clock import Clock
 from netprobe.model import PodRef
 from netprobe.probes import Probe, ProbeResult
 from netprobe.results import Observation
@@ -38,9 +39,11 @@ class Check:
 
 @dataclass(frozen=True, slots=True)
 class SettlePolicy:
-    interval: float = 1.0
+    """How to settle; the timings come from the run's settings (``Settings.with_timings``)."""
+
+    interval: float
     """Seconds between two probes of a result that does not agree yet."""
-    timeout: float = 10.0
+    timeout: float
     """Seconds after the change during which disagreeing results are probed again."""
     confirm: bool = True
     """Probe every agreeing result once more at the end, to catch flapping."""
@@ -62,8 +65,7 @@ def settle(
     prober: Prober,
     policy: SettlePolicy,
     *,
-    clock: Callable[[], float],
-    sleep: Callable[[float], None],
+    clock: Clock,
     start: float | None = None,
     on_confirm: Callable[[], None] | None = None,
 ) -> dict[Check, Observation]:
@@ -73,61 +75,48 @@ def settle(
         checks: what to probe; duplicates are probed once.
         prober: runs one round for the checks given.
         policy: interval, budget and confirmation.
-        clock: seconds, monotonic.
-        sleep: waits that many seconds (on ``clock``).
+        clock: what time it is, and how to wait between rounds.
         start: when the change happened (default: now); settle times count from it.
         on_confirm: told before the confirmation round (progress counts it apart).
     """
     unique = tuple(dict.fromkeys(checks))
-    began = clock() if start is None else start
+    began = clock.monotonic() if start is None else start
     tracks = {check: _Track() for check in unique}
 
-    def attempt(pending: tuple[Check, ...]) -> tuple[Check, ...]:
+    def probe_disagreeing() -> tuple[Check, ...]:
+        """One round for the checks that do not agree yet; those that still do not."""
+        pending = tuple(check for check in unique if tracks[check].settled_after is None)
         # A result that agrees was already true when its probe was sent: the settle time
         # counts to the round's start, not to the end of the probe (a denied probe takes
         # its whole timeout to be seen).
-        sent = clock()
+        sent = clock.monotonic()
         results = prober(pending)
-        still: list[Check] = []
         for check in pending:
             track = tracks[check]
             track.attempts += 1
             track.result = results[check.key]
             if _agrees(check, track.result):
                 track.settled_after = round(max(0.0, sent - began), 3)
-            else:
-                still.append(check)
-        return tuple(still)
+        return tuple(check for check in pending if tracks[check].settled_after is None)
 
     def out_of_budget(state: RetryCallState) -> bool:
-        return clock() - began + policy.interval > policy.timeout
+        """Whether the next round, one interval from now, would start past the budget
+        (on ``clock``: tenacity's own ``stop_*_delay`` read the system's time)."""
+        return clock.monotonic() - began + policy.interval > policy.timeout
 
-    def give_up(state: RetryCallState) -> tuple[Check, ...]:
-        assert state.outcome is not None
-        left: tuple[Check, ...] = state.outcome.result()
-        return left
-
-    pending = unique
-
-    def next_round() -> tuple[Check, ...]:
-        nonlocal pending
-        pending = attempt(pending)
-        return pending
-
-    retrying = Retrying(
-        sleep=sleep,
-        stop=out_of_budget,
-        wait=wait_fixed(policy.interval),
-        retry=retry_if_result(bool),
-        retry_error_callback=give_up,
-    )
-    if pending:
-        retrying(next_round)
+    if unique:
+        Retrying(
+            sleep=clock.sleep,
+            wait=wait_fixed(policy.interval),
+            stop=out_of_budget,
+            retry=retry_if_result(bool),  # while some check disagrees
+            retry_error_callback=lambda state: None,  # out of budget: observed as they are
+        )(probe_disagreeing)
 
     flapped: dict[Check, ProbeResult] = {}
     agreed = tuple(c for c in unique if tracks[c].settled_after is not None)
     if policy.confirm and agreed:
-        sleep(policy.interval)
+        clock.sleep(policy.interval)
         if on_confirm is not None:
             on_confirm()
         results = prober(agreed)

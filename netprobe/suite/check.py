@@ -7,24 +7,11 @@ would be asked to enforce them; pods have no IPs here, so ipBlocks never match p
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-
 from netprobe.analyzer import evaluate
+from netprobe.clock import SYSTEM_CLOCK, Clock
 from netprobe.model import ClusterState, Connection
 from netprobe.results import ExpectationResult, SuiteResult
-from netprobe.suite.model import STATIC_CHECK, Expectation, Step, Suite, apply_action
-from netprobe.suite.workloads import with_workloads
-
-
-def step_states(suite: Suite) -> Iterator[tuple[Step, ClusterState]]:
-    """Each step with the state its expectations are checked in (after its actions);
-    workloads of a staging suite are there as stand-in pods."""
-    state = with_workloads(suite.initial_state(), suite.workloads)
-    for step in suite.steps:
-        for action in step.actions:
-            state = apply_action(state, action)
-        yield step, state
+from netprobe.suite.model import STATIC_CHECK, Expectation, Step, Suite, step_states
 
 
 def check_expectation(
@@ -42,12 +29,12 @@ def check_expectation(
     )
 
 
-def check_suite(suite: Suite, clock: Callable[[], float] = time.perf_counter) -> SuiteResult:
+def check_suite(suite: Suite, clock: Clock = SYSTEM_CLOCK) -> SuiteResult:
     """Every expectation of ``suite`` judged by the analyzer, in order."""
-    started = clock()
+    started = clock.monotonic()
     results = tuple(
         check_expectation(expectation, step, state)
         for step, state in step_states(suite)
         for expectation in step.expectations
     )
-    return SuiteResult(suite.name, suite.path, results, duration=clock() - started)
+    return SuiteResult(suite.name, suite.path, results, duration=clock.monotonic() - started)

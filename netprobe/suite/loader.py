@@ -1,9 +1,10 @@
 """Loading suite files: YAML -> :class:`Suite`, every error located at file:line field.
 
 The loader reads the probe pods, loads the policies under test (fixture paths relative to
-the suite file, and inline manifests, both through :mod:`netprobe.manifests`), walks the
-steps applying their actions to a :class:`ClusterState` with :func:`apply_action`, and
-expands each step's entries against the state at that step. The result holds only concrete
+the suite file, and inline manifests, both through :mod:`netprobe.manifests`), then reads
+the steps in order: each step's actions are read against the state before it (what they
+delete or relabel must exist there), and its entries are expanded against the state after
+them (:func:`~netprobe.suite.model.apply_actions`). The result holds only concrete
 expectations; nothing after loading reads YAML.
 """
 
@@ -18,12 +19,12 @@ from netprobe.errors import InputError, LocatedError, Location
 from netprobe.model import NetworkPolicy
 from netprobe.suite.entries import parse_entries
 from netprobe.suite.expand import Warn, expand
-from netprobe.suite.model import Settings, Step, Suite, apply_action
+from netprobe.suite.model import Settings, Step, Suite, apply_actions
 from netprobe.suite.objects import merge_fixtures, parse_policy_sources
 from netprobe.suite.pods import implicit_namespaces, parse_namespaces, parse_pods
 from netprobe.suite.settings import parse_settings
 from netprobe.suite.steps import parse_actions
-from netprobe.suite.workloads import parse_workloads, with_workloads
+from netprobe.suite.workloads import parse_workloads
 
 SUFFIX = ".netprobe.yaml"
 """Suites found in directories (and collected by the pytest plugin) end with this."""
@@ -129,7 +130,7 @@ def _no_clash(suite: Suite, root: Field) -> None:
 
 
 def _steps(root: Field, suite: Suite, warn: Warn) -> tuple[Step, ...]:
-    state = with_workloads(suite.initial_state(), suite.workloads)
+    state = suite.initial_state()
     settings: Settings = suite.settings
     expect_field = root.get("expect")
     steps_field = root.get("steps")
@@ -158,8 +159,7 @@ def _steps(root: Field, suite: Suite, warn: Warn) -> tuple[Step, ...]:
                 f"step name '{name}' is used twice", hint="give each step its own name"
             )
         actions = parse_actions(step_field, state, suite.path.parent, warn)
-        for action in actions:
-            state = apply_action(state, action)
+        state = apply_actions(state, actions)
         expect = step_field.get("expect")
         statements = parse_entries(expect) if expect is not None else ()
         if not statements:

@@ -7,6 +7,7 @@ numeric port: everything after loading works on concrete pairs.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv6Address
 from pathlib import Path
@@ -26,7 +27,7 @@ from netprobe.model import (
     PolicyRef,
     Protocol,
 )
-from netprobe.selectors import Labels, LabelSelector
+from netprobe.selectors import Labels, LabelSelector, Operator
 
 STATIC_CHECK = "static"
 """The name a skip's ``backends`` use for the static check (``netprobe check``), e.g. for
@@ -101,10 +102,17 @@ class ApplyPolicy:
 
     policy: NetworkPolicy
 
+    def apply(self, state: ClusterState) -> ClusterState:
+        kept = tuple(p for p in state.policies if p.ref != self.policy.ref)
+        return state.replace(policies=(*kept, self.policy))
+
 
 @dataclass(frozen=True, slots=True)
 class DeletePolicy:
     ref: PolicyRef
+
+    def apply(self, state: ClusterState) -> ClusterState:
+        return state.replace(policies=tuple(p for p in state.policies if p.ref != self.ref))
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +122,12 @@ class SetPodLabels:
     pod: PodRef
     labels: Labels
 
+    def apply(self, state: ClusterState) -> ClusterState:
+        pods = tuple(
+            replace(pod, labels=self.labels) if pod.ref == self.pod else pod for pod in state.pods
+        )
+        return state.replace(pods=pods)
+
 
 @dataclass(frozen=True, slots=True)
 class SetNamespaceLabels:
@@ -122,8 +136,26 @@ class SetNamespaceLabels:
     namespace: str
     labels: Labels
 
+    def apply(self, state: ClusterState) -> ClusterState:
+        labels = self.labels.with_changes({NAMESPACE_NAME_LABEL: self.namespace})
+        namespaces = tuple(
+            replace(ns, labels=labels) if ns.name == self.namespace else ns
+            for ns in state.namespaces
+        )
+        return state.replace(namespaces=namespaces)
+
 
 Action = ApplyPolicy | DeletePolicy | SetPodLabels | SetNamespaceLabels
+"""A change a step makes. ``action.apply(state)`` is the state after it: the one definition
+of what an action does, shared by the loader, the static check, the runner and the
+backends that keep their own state (local, fake)."""
+
+
+def apply_actions(state: ClusterState, actions: Iterable[Action]) -> ClusterState:
+    """``state`` after ``actions``, in order."""
+    for action in actions:
+        state = action.apply(state)
+    return state
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +182,23 @@ class Settings:
     """The suite's skip rules, as declared; the loader has already copied the ones that
     apply onto each expectation (``Expectation.skip`` / ``Expectation.skips``)."""
 
+    def with_timings(
+        self,
+        *,
+        probe_timeout: float | None = None,
+        settle_interval: float | None = None,
+        settle_timeout: float | None = None,
+    ) -> Settings:
+        """These settings with each timing given in place of their own (None keeps it):
+        the one merge, of a suite's ``settings:`` over the defaults above and of a run's
+        options over the suite's."""
+        return replace(
+            self,
+            probe_timeout=self.probe_timeout if probe_timeout is None else probe_timeout,
+            settle_interval=self.settle_interval if settle_interval is None else settle_interval,
+            settle_timeout=self.settle_timeout if settle_timeout is None else settle_timeout,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Workload:
@@ -163,6 +212,16 @@ class Workload:
     ports: tuple[ContainerPort, ...] = ()
     """Ports the suite declares for it (checked against the real pod's when it runs)."""
     location: Location | None = field(default=None, compare=False)
+
+    def standin(self) -> Pod:
+        """The pod that represents this workload for expanding expectations and for the
+        static check: the labels its selector requires (``matchLabels`` and single-value
+        ``In``) and the ports the suite declares; the live backend uses the real pod."""
+        labels = dict(self.selector.match_labels)
+        for requirement in self.selector.match_expressions:
+            if requirement.operator is Operator.IN and len(requirement.values) == 1:
+                (labels[requirement.key],) = requirement.values
+        return Pod(self.ref, Labels(labels), self.ports, location=self.location)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,24 +249,16 @@ class Suite:
         return tuple(sorted(found, key=lambda ip: (ip.version, ip)))
 
     def initial_state(self) -> ClusterState:
-        return ClusterState(self.namespaces, self.pods, self.policies)
+        """What the first step starts from: the suite's namespaces, pods and policies, and
+        the workloads of a staging suite as stand-in pods (see :meth:`Workload.standin`)."""
+        pods = (*self.pods, *(workload.standin() for workload in self.workloads))
+        return ClusterState(self.namespaces, pods, self.policies)
 
 
-def apply_action(state: ClusterState, action: Action) -> ClusterState:
-    """The state after ``action``; the analyzer's view of what a backend does."""
-    if isinstance(action, ApplyPolicy):
-        kept = tuple(p for p in state.policies if p.ref != action.policy.ref)
-        return state.replace(policies=(*kept, action.policy))
-    if isinstance(action, DeletePolicy):
-        return state.replace(policies=tuple(p for p in state.policies if p.ref != action.ref))
-    if isinstance(action, SetPodLabels):
-        pods = tuple(
-            replace(pod, labels=action.labels) if pod.ref == action.pod else pod
-            for pod in state.pods
-        )
-        return state.replace(pods=pods)
-    labels = action.labels.with_changes({NAMESPACE_NAME_LABEL: action.namespace})
-    namespaces = tuple(
-        replace(ns, labels=labels) if ns.name == action.namespace else ns for ns in state.namespaces
-    )
-    return state.replace(namespaces=namespaces)
+def step_states(suite: Suite) -> Iterator[tuple[Step, ClusterState]]:
+    """Each step of ``suite`` with the state its expectations are checked in: the suite's
+    initial state after the actions of that step and of every step before it."""
+    state = suite.initial_state()
+    for step in suite.steps:
+        state = apply_actions(state, step.actions)
+        yield step, state

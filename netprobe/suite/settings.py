@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from netprobe.documents import Field, load_yaml_documents
@@ -31,15 +32,16 @@ def parse_settings(field: Field | None, base: Path | None = None) -> Settings:
     field.check_keys(
         ["probeTimeout", "settleInterval", "settleTimeout", "tags", "skip", "skipFrom"]
     )
-    defaults = Settings()
-    probe_timeout = _duration(field.get("probeTimeout"), defaults.probe_timeout)
-    settle_interval = _duration(field.get("settleInterval"), defaults.settle_interval)
-    settle_timeout = _duration(field.get("settleTimeout"), defaults.settle_timeout)
-    if settle_timeout < probe_timeout:
+    timings = Settings().with_timings(
+        probe_timeout=_duration(field.get("probeTimeout")),
+        settle_interval=_duration(field.get("settleInterval")),
+        settle_timeout=_duration(field.get("settleTimeout")),
+    )
+    if timings.settle_timeout < timings.probe_timeout:
         timeout_field = field.get("settleTimeout") or field.require("probeTimeout")
         timeout_field.fail(
-            f"settleTimeout ({settle_timeout:g}s) is shorter than probeTimeout "
-            f"({probe_timeout:g}s): no probe could be repeated"
+            f"settleTimeout ({timings.settle_timeout:g}s) is shorter than probeTimeout "
+            f"({timings.probe_timeout:g}s): no probe could be repeated"
         )
     tags_field = field.get("tags")
     skip_field = field.get("skip")
@@ -47,13 +49,7 @@ def parse_settings(field: Field | None, base: Path | None = None) -> Settings:
     from_field = field.get("skipFrom")
     if from_field is not None:
         skips = (*skips, *load_skip_files(from_field, base or Path.cwd()))
-    return Settings(
-        probe_timeout=probe_timeout,
-        settle_interval=settle_interval,
-        settle_timeout=settle_timeout,
-        tags=parse_tags(tags_field) if tags_field else (),
-        skips=skips,
-    )
+    return replace(timings, tags=parse_tags(tags_field) if tags_field else (), skips=skips)
 
 
 def load_skip_files(field: Field, base: Path) -> tuple[Skip, ...]:
@@ -124,9 +120,9 @@ def _reason(field: Field) -> str:
     return text
 
 
-def _duration(field: Field | None, default: float) -> float:
+def _duration(field: Field | None) -> float | None:
     if field is None:
-        return default
+        return None
     if isinstance(field.value, str):
         match = _DURATION.match(field.value)
         if not match:

@@ -4,19 +4,15 @@ A ``workloads:`` entry (namespace, name, label selector, ports) names pods that 
 in the cluster; the Kubernetes backend probes from and to them
 (:mod:`netprobe.backends.kubernetes.staging`). For
 expanding expectations and for the static check each workload is represented by a
-stand-in pod carrying the labels its selector requires (``matchLabels`` and single-value
-``In``) and the ports the suite declares for it; the live backend uses the real pod.
+stand-in pod (:meth:`Workload.standin`, part of the suite's initial state).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from netprobe.documents import Field
 from netprobe.manifests.labels import parse_label_selector
 from netprobe.manifests.names import dns_label_problem
-from netprobe.model import ClusterState, ContainerPort, Pod, PodRef, Protocol
-from netprobe.selectors import Labels, Operator
+from netprobe.model import ContainerPort, PodRef, Protocol
 from netprobe.suite.model import Workload
 
 
@@ -65,21 +61,3 @@ def _port(field: Field) -> ContainerPort:
         (protocol_field or field).fail(f"unknown protocol '{text}'", hint="TCP, UDP or SCTP")
     name = field.get("name")
     return ContainerPort(number, Protocol(text), name.as_str() if name else None)
-
-
-def standin_pods(workloads: Iterable[Workload]) -> tuple[Pod, ...]:
-    """One pod per workload, with the labels its selector requires."""
-    pods = []
-    for workload in workloads:
-        labels = dict(workload.selector.match_labels)
-        for requirement in workload.selector.match_expressions:
-            if requirement.operator is Operator.IN and len(requirement.values) == 1:
-                (labels[requirement.key],) = requirement.values
-        pods.append(Pod(workload.ref, Labels(labels), workload.ports, location=workload.location))
-    return tuple(pods)
-
-
-def with_workloads(state: ClusterState, workloads: Iterable[Workload]) -> ClusterState:
-    """``state`` with the stand-in pods of ``workloads`` added."""
-    standins = standin_pods(workloads)
-    return state.replace(pods=(*state.pods, *standins)) if standins else state

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from fake_api import FakeApiServer, FakeClock
+from fake_api import FakeApiServer
 
 from netprobe.backends.kubernetes.backend import KubernetesBackend
 from netprobe.backends.kubernetes.options import KubeOptions
+from netprobe.clock import FakeClock
 from netprobe.errors import Location
 from netprobe.model import (
     NAMESPACE_NAME_LABEL,

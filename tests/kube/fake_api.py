@@ -56,29 +56,6 @@ Key = tuple[str, str]  # (namespace, name)
 Dataplane = Callable[["FakeApiServer", PodRef, str, Sequence[str], float], ExecResult]
 
 
-class FakeClock:
-    """Monotonic and wall time that only move when something sleeps."""
-
-    def __init__(self, start: float = 1_800_000_000.0) -> None:
-        self.now = start
-        self.slept: list[float] = []
-        self._lock = threading.Lock()
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def wall(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.slept.append(seconds)
-            self.now += seconds
-
-    def __call__(self) -> float:  # the runner's clock() shape
-        return self.now
-
-
 # -- label selectors in the API's query syntax -------------------------------------------
 
 _TERM = re.compile(

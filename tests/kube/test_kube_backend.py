@@ -7,7 +7,7 @@ from ipaddress import ip_address
 
 import pytest
 from conftest import allow_from, deny_all_ingress, ns, pod
-from fake_api import FakeApiServer, FakeClock
+from fake_api import FakeApiServer
 
 from netprobe.backends.kubernetes.manifests import (
     DEFAULT_IMAGE,
@@ -15,6 +15,7 @@ from netprobe.backends.kubernetes.manifests import (
     PROBE_CONTAINER,
     RUN_ID_KEY,
 )
+from netprobe.clock import FakeClock
 from netprobe.errors import EXIT_BACKEND, BackendError
 from netprobe.model import NAMESPACE_NAME_LABEL, PodRef, PolicyRef, Protocol
 from netprobe.selectors import Labels

@@ -8,8 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fake_api import FakeApiServer, FakeClock
+from fake_api import FakeApiServer
 
+from netprobe.clock import FakeClock
 from netprobe.results import Status
 from netprobe.run.runner import RunOptions, run_suite
 from netprobe.suite.loader import load_suite
@@ -22,9 +23,7 @@ def test_the_conformance_suite_passes_on_the_kubernetes_backend(
     api: FakeApiServer, clock: FakeClock, make_backend, cni: str, skipped: int
 ) -> None:  # type: ignore[no-untyped-def]
     suite = load_suite(FOLDER / "conformance.netprobe.yaml", lambda message: None)
-    result = run_suite(
-        suite, make_backend(), options=RunOptions(cni=cni), clock=clock, sleep=clock.sleep
-    )
+    result = run_suite(suite, make_backend(), options=RunOptions(cni=cni), clock=clock)
     failed = [(r.step, r.expectation.id, r.status) for r in result.results if r.failed]
     assert not failed
     skips = [r for r in result.results if r.status is Status.SKIPPED]
@@ -39,7 +38,7 @@ def test_the_sctp_suite_skips_sctp_with_a_reason(
     api: FakeApiServer, clock: FakeClock, make_backend
 ) -> None:  # type: ignore[no-untyped-def]
     suite = load_suite(FOLDER / "sctp.netprobe.yaml", lambda message: None)
-    result = run_suite(suite, make_backend(), clock=clock, sleep=clock.sleep)
+    result = run_suite(suite, make_backend(), clock=clock)
     assert not result.failed
     reasons = {r.skip for r in result.results if r.expectation.protocol.value == "SCTP"}
     assert len(reasons) == 1 and "SCTP" in str(reasons.pop())

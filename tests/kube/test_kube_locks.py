@@ -6,11 +6,12 @@ import threading
 
 import pytest
 from conftest import ns, pod
-from fake_api import FakeApiServer, FakeClock
+from fake_api import FakeApiServer
 
 from netprobe.backends.kubernetes.api import ConflictError
 from netprobe.backends.kubernetes.cleanup import clean_cluster
 from netprobe.backends.kubernetes.locks import LeaseLocks, format_time, lease_expired, parse_time
+from netprobe.clock import FakeClock
 from netprobe.errors import BackendError
 
 NAMESPACES = (ns("x"),)

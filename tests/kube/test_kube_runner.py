@@ -8,8 +8,9 @@ import signal
 
 import pytest
 from conftest import allow_from, deny_all_ingress, expect, ns, pod, suite
-from fake_api import FakeApiServer, FakeClock
+from fake_api import FakeApiServer
 
+from netprobe.clock import FakeClock
 from netprobe.model import PodRef
 from netprobe.results import Status
 from netprobe.run.runner import RunOptions, run_suite
@@ -28,7 +29,6 @@ def run(api: FakeApiServer, clock: FakeClock, make_backend, the_suite, **options
         backend,
         options=RunOptions(**options),
         clock=clock,
-        sleep=clock.sleep,
     )
 
 
@@ -132,7 +132,7 @@ def test_sigterm_during_a_run_still_cleans_up(
     api.exec = exec_then_sigterm  # type: ignore[method-assign]
     backend = make_backend()
     with pytest.raises(KeyboardInterrupt):
-        run_suite(the_suite, backend, clock=clock, sleep=clock.sleep, options=RunOptions(workers=1))
+        run_suite(the_suite, backend, clock=clock, options=RunOptions(workers=1))
     assert "x" not in api.namespaces and not api.pods and not api.leases
 
 

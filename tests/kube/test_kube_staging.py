@@ -7,10 +7,11 @@ from dataclasses import replace
 
 import pytest
 from conftest import expect, ns, pod, suite
-from fake_api import FakeApiServer, FakeClock
+from fake_api import FakeApiServer
 
 from netprobe.backends.kubernetes.manifests import DEFAULT_IMAGE, policy_manifest
 from netprobe.backends.kubernetes.staging import probe_container_name
+from netprobe.clock import FakeClock
 from netprobe.documents import parse_yaml_documents
 from netprobe.errors import BackendError, LocatedError
 from netprobe.model import (
@@ -91,7 +92,7 @@ def test_a_staging_suite_probes_from_the_real_pods(
     before = {k: v["metadata"]["labels"] for k, v in api.pods.items()}
     backend = make_backend()
     backend.use_workloads((WEB, DB, BATCH), sources={WEB.ref, BATCH.ref, DB.ref})
-    result = run_suite(staging_suite(), backend, clock=clock, sleep=clock.sleep)
+    result = run_suite(staging_suite(), backend, clock=clock)
     assert [r.status for r in result.results] == [Status.PASS] * 3, [
         (r.expectation.id, r.observation) for r in result.results
     ]
@@ -270,7 +271,7 @@ def test_the_runner_hands_a_suites_workloads_to_the_backend(
     staging: FakeApiServer, clock: FakeClock, make_backend
 ) -> None:
     workload_suite = replace(staging_suite(), pods=(), workloads=(WEB, DB, BATCH))
-    result = run_suite(workload_suite, make_backend(), clock=clock, sleep=clock.sleep)
+    result = run_suite(workload_suite, make_backend(), clock=clock)
     assert [r.status for r in result.results] == [Status.PASS] * 3
     # the analyzer judged the real pods: their labels and ports come from the cluster
     assert {(e[1], e[2]) for e in staging.execs} == {
@@ -285,4 +286,4 @@ def test_a_backend_without_workloads_refuses_a_staging_suite(clock: FakeClock) -
 
     workload_suite = replace(staging_suite(), pods=(), workloads=(WEB, DB))
     with pytest.raises(BackendError, match="only a cluster has; run it with --backend kubernetes"):
-        run_suite(workload_suite, FakeBackend(clock=clock), clock=clock, sleep=clock.sleep)
+        run_suite(workload_suite, FakeBackend(clock=clock), clock=clock)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 from conftest import ns, pod
-from fake_api import FakeApiServer, FakeClock
+from fake_api import FakeApiServer
 
 from netprobe.backends.kubernetes.timing import Backoff, poll_until
 from netprobe.backends.kubernetes.waits import diagnose, is_ready
+from netprobe.clock import FakeClock
 from netprobe.errors import BackendError
 from netprobe.model import PodRef
 

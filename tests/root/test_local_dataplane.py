@@ -36,6 +36,7 @@ from netprobe.model import (
     Rule,
 )
 from netprobe.selectors import Labels, LabelSelector
+from netprobe.suite.model import ApplyPolicy, DeletePolicy, SetNamespaceLabels, SetPodLabels
 
 pytestmark = pytest.mark.root
 
@@ -104,11 +105,11 @@ def net(backend: LocalBackend) -> Iterator[LocalBackend]:
     start = backend.snapshot()
     yield backend
     for policy in backend.snapshot().policies:
-        backend.delete_policy(policy.ref)
+        backend.perform(DeletePolicy(policy.ref))
     for pod in start.pods:
-        backend.set_pod_labels(pod.ref, pod.labels)
+        backend.perform(SetPodLabels(pod.ref, pod.labels))
     for space in start.namespaces:
-        backend.set_namespace_labels(space.name, space.labels)
+        backend.perform(SetNamespaceLabels(space.name, space.labels))
 
 
 def ingress(name: str, ns: str, *rules: Rule, selector: LabelSelector = EVERY) -> NetworkPolicy:
@@ -132,7 +133,7 @@ def test_every_pod_serves_tcp_and_udp_and_closed_ports_refuse(net: LocalBackend)
 
 
 def test_default_deny_times_out_while_an_open_namespace_still_refuses(net: LocalBackend) -> None:
-    net.apply_policy(ingress("deny", "y"))
+    net.perform(ApplyPolicy(ingress("deny", "y")))
     cases = [
         (XA, ip(net, YA), 80, TCP),
         (XA, ip(net, YA), 82, TCP),
@@ -152,13 +153,14 @@ def test_default_deny_times_out_while_an_open_namespace_still_refuses(net: Local
 
 
 def test_an_allow_opens_exactly_the_intended_pair_and_port(net: LocalBackend) -> None:
-    net.apply_policy(ingress("deny", "y"))
+    net.perform(ApplyPolicy(ingress("deny", "y")))
     from_x_a = Peer(
         pod_selector=sel(app="a"), namespace_selector=sel(**{NAMESPACE_NAME_LABEL: "x"})
     )
-    net.apply_policy(
-        ingress("allow", "y", Rule((from_x_a,), (PolicyPort(TCP, "http"),)), selector=sel(app="b"))
+    allow = ingress(
+        "allow", "y", Rule((from_x_a,), (PolicyPort(TCP, "http"),)), selector=sel(app="b")
     )
+    net.perform(ApplyPolicy(allow))
     yb = ip(net, YB)
     cases = [
         (XA, yb, 80, TCP),
@@ -173,12 +175,12 @@ def test_an_allow_opens_exactly_the_intended_pair_and_port(net: LocalBackend) ->
 def test_relabeling_pods_and_namespaces_changes_enforcement(net: LocalBackend) -> None:
     clients = Rule((Peer(pod_selector=sel(role="client"), namespace_selector=LabelSelector()),))
     team = Rule((Peer(namespace_selector=sel(team="blue")),))
-    net.apply_policy(ingress("clients", "y", clients, team))
+    net.perform(ApplyPolicy(ingress("clients", "y", clients, team)))
     ya = ip(net, YA)
     assert probe_all(net, [(XA, ya, 80, TCP), (XB, ya, 80, TCP)]) == ["timeout", "timeout"]
-    net.set_pod_labels(XA, Labels({"app": "a", "role": "client"}))
+    net.perform(SetPodLabels(XA, Labels({"app": "a", "role": "client"})))
     assert probe_all(net, [(XA, ya, 80, TCP), (XB, ya, 80, TCP)]) == ["connected", "timeout"]
-    net.set_namespace_labels("x", Labels({"team": "blue"}))
+    net.perform(SetNamespaceLabels("x", Labels({"team": "blue"})))
     assert probe_all(net, [(XB, ya, 80, TCP)]) == ["connected"]
     snapshot = net.snapshot().namespace("x")
     assert snapshot is not None and snapshot.labels[NAMESPACE_NAME_LABEL] == "x"
@@ -186,7 +188,8 @@ def test_relabeling_pods_and_namespaces_changes_enforcement(net: LocalBackend) -
 
 def test_external_hosts_answer_and_ipblock_except_blocks_one(net: LocalBackend) -> None:
     block = IPBlock(ip_network("192.0.2.0/24"), (ip_network(f"{BLOCKED_EXTERNAL}/32"),))
-    net.apply_policy(egress("out", "x", Rule((Peer(ip_block=block),)), selector=sel(app="a")))
+    out = egress("out", "x", Rule((Peer(ip_block=block),)), selector=sel(app="a"))
+    net.perform(ApplyPolicy(out))
     cases = [
         (XA, ALLOWED_EXTERNAL, 443, TCP),
         (XA, ALLOWED_EXTERNAL, 53, UDP),
@@ -225,7 +228,7 @@ def test_every_kind_of_rule_loads_into_nftables(net: LocalBackend) -> None:
         (everything,),
         (everything,),
     )
-    net.apply_policy(both)
+    net.perform(ApplyPolicy(both))
     assert probe_all(net, [(XA, ip(net, XB), 80, TCP), (XA, ip(net, XB), 81, TCP)]) == [
         "connected",
         "timeout",
@@ -243,7 +246,7 @@ def test_exec_kills_the_whole_process_group_at_the_deadline(net: LocalBackend) -
 def test_apply_delay_converges_within_the_bound() -> None:
     with LocalBackend(LocalOptions(apply_delay=0.6, seed=4)) as local:
         local.deploy(namespaces("x", "y"), pods(XA, YA), [])
-        local.apply_policy(ingress("deny", "y"))
+        local.perform(ApplyPolicy(ingress("deny", "y")))
         assert local.pending_changes() == 1
         deadline = time.monotonic() + 2
         while local.pending_changes() and time.monotonic() < deadline:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from netprobe.backends.fake import FakeBackend, FakeClock
+from netprobe.backends.fake import FakeBackend
+from netprobe.clock import FakeClock
 from netprobe.errors import Location
 from netprobe.latency import LatencySummary, latency_summary, percentile
 from netprobe.model import PodRef, Protocol, Verdict
@@ -125,7 +126,7 @@ def test_a_run_marks_the_pairs_each_change_moved_and_times_them(tmp_path: Path) 
     suite = load_suite(path, lambda message: None)
     clock = FakeClock()
     backend = FakeBackend(clock=clock, lag_seconds=2.5)
-    run = run_suite(suite, backend, options=RunOptions(), clock=clock, sleep=clock.sleep)
+    run = run_suite(suite, backend, options=RunOptions(), clock=clock)
     moved = {(r.step, r.expectation.id) for r in run.results if r.changed}
     assert moved == {
         ("initial", "deny x/a -> x/c:80/TCP"),  # the suite's policies are the first change
@@ -170,7 +171,6 @@ def test_the_cni_is_named_in_the_json_and_junit_reports(tmp_path: Path) -> None:
         FakeBackend(clock=clock),
         options=RunOptions(cni="cilium"),
         clock=clock,
-        sleep=clock.sleep,
     )
     assert run.cni == "cilium"
     assert json.loads(render("json", [run]))["suites"][0]["cni"] == "cilium"

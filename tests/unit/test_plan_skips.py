@@ -13,8 +13,8 @@ import pytest
 from netprobe.backends.base import Capabilities
 from netprobe.model import PodRef, Protocol
 from netprobe.run.plan import MATRIX_TAG, plan_step
-from netprobe.suite.check import step_states
 from netprobe.suite.loader import load_suite
+from netprobe.suite.model import step_states
 
 ROOT = Path(__file__).resolve().parents[2]
 REASON = "no external hosts here"

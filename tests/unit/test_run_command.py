@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from netprobe import cli
-from netprobe.backends.fake import FakeBackend, FakeClock, table_truth
+from netprobe.backends.fake import FakeBackend, table_truth
+from netprobe.clock import FakeClock
 from netprobe.commands import run as run_command
 from netprobe.results import SuiteResult
 from netprobe.run import Progress
@@ -56,11 +57,12 @@ class Backends:
     def __init__(self) -> None:
         self.made: list[FakeBackend] = []
         self.knobs: dict[str, Any] = {}
+        self.clock: type[FakeClock] = FakeClock
 
     def create(
         self, name: str, options: object = None, run_id: str | None = None, index: int = 0
     ) -> FakeBackend:
-        backend = FakeBackend(name=name, clock=FakeClock(), **self.knobs)
+        backend = FakeBackend(name=name, clock=self.clock(), **self.knobs)
         self.made.append(backend)
         return backend
 
@@ -73,7 +75,7 @@ def backends(monkeypatch: pytest.MonkeyPatch) -> Backends:
     def run_suite(suite: Suite, backend: FakeBackend, **kwargs: Any) -> SuiteResult:
         clock = backend.clock
         assert isinstance(clock, FakeClock)
-        return real_run_suite(suite, backend, clock=clock, sleep=clock.sleep, **kwargs)
+        return real_run_suite(suite, backend, clock=clock, **kwargs)
 
     monkeypatch.setattr(run_command, "create_backend", registry.create)
     monkeypatch.setattr(run_command, "run_suite", run_suite)
@@ -144,14 +146,16 @@ def test_backend_error_exits_3_after_teardown(
     assert backends.made[0].torn_down == 1
 
 
-def test_interrupt_exits_130_after_teardown(
-    tmp_path: Path, backends: Backends, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def interrupted(*args: object, **kwargs: object) -> None:
+class InterruptedClock(FakeClock):
+    """Ctrl-C comes at the first wait."""
+
+    def sleep(self, seconds: float) -> None:
         raise KeyboardInterrupt
 
+
+def test_interrupt_exits_130_after_teardown(tmp_path: Path, backends: Backends) -> None:
     backends.knobs["lag_rounds"] = 3
-    monkeypatch.setattr(FakeClock, "sleep", interrupted)
+    backends.clock = InterruptedClock
     assert cli.main(["run", str(write_suite(tmp_path))]) == 130
     assert backends.made[0].torn_down >= 1
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from netprobe.backends.base import Capabilities
-from netprobe.backends.fake import FakeBackend, FakeClock, table_truth
+from netprobe.backends.fake import FakeBackend, table_truth
+from netprobe.clock import FakeClock
 from netprobe.errors import BackendError, Location
 from netprobe.model import (
     ContainerPort,
@@ -46,7 +47,7 @@ def suite(*steps: Step, policies: tuple[NetworkPolicy, ...] = ()) -> Suite:
 
 
 def run(backend: FakeBackend, the_suite: Suite, clock: FakeClock, **kwargs: object):  # type: ignore[no-untyped-def]
-    return run_suite(the_suite, backend, clock=clock, sleep=clock.sleep, **kwargs)  # type: ignore[arg-type]
+    return run_suite(the_suite, backend, clock=clock, **kwargs)  # type: ignore[arg-type]
 
 
 def test_all_agree_first_time_then_confirmed_once() -> None:
@@ -206,16 +207,19 @@ def test_backend_is_torn_down_when_deploy_fails() -> None:
     assert backend.torn_down == 1
 
 
-def test_backend_is_torn_down_when_interrupted() -> None:
-    clock = FakeClock()
+class InterruptedClock(FakeClock):
+    """Ctrl-C comes at the first wait."""
 
-    def interrupt(seconds: float) -> None:
+    def sleep(self, seconds: float) -> None:
         raise KeyboardInterrupt
 
+
+def test_backend_is_torn_down_when_interrupted() -> None:
+    clock = InterruptedClock()
     backend = FakeBackend(clock=clock, lag_rounds=5)
     steps = (Step("closed", (ApplyPolicy(deny_all("y")),), (expect(False),)),)
     with pytest.raises(KeyboardInterrupt):
-        run_suite(suite(*steps), backend, clock=clock, sleep=interrupt)
+        run_suite(suite(*steps), backend, clock=clock)
     assert backend.torn_down == 1
 
 
@@ -259,8 +263,16 @@ def test_settle_time_counts_to_when_the_agreeing_probe_was_sent() -> None:
         return {c.key: ProbeResult(outcome) for c in checks}
 
     observed = settle(
-        [check], prober, SettlePolicy(), clock=clock, sleep=clock.sleep, start=clock()
+        [check], prober, SettlePolicy(1.0, 10.0), clock=clock, start=clock.monotonic()
     )
     # rounds are sent at 0, 1.05 and 2.1; the third is the first that sees the drop
     assert observed[check].attempts == 3
     assert observed[check].settled_after == 2.1
+
+
+def test_run_options_override_the_suites_timings_once() -> None:
+    suite = Settings(probe_timeout=2.0, settle_interval=0.5, settle_timeout=30.0, tags=("t",))
+    merged = RunOptions(probe_timeout=3.0, settle_timeout=0).settings(suite)
+    assert (merged.probe_timeout, merged.settle_interval, merged.settle_timeout) == (3.0, 0.5, 0)
+    assert merged.tags == ("t",)
+    assert RunOptions(probe_timeout=0).settings(suite) == suite

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from netprobe.backends.fake import FakeBackend, FakeClock
+from netprobe.backends.fake import FakeBackend
+from netprobe.clock import FakeClock
 from netprobe.results import Status
 from netprobe.run import RunOptions
 from netprobe.run.live import LiveEvaluator

@@ -142,14 +142,15 @@ expect:
 @pytest.fixture
 def fake_backends(monkeypatch: pytest.MonkeyPatch) -> None:
     """``netprobe run`` on fake backends whose clocks never sleep."""
-    from netprobe.backends.fake import FakeBackend, FakeClock
+    from netprobe.backends.fake import FakeBackend
+    from netprobe.clock import FakeClock
     from netprobe.commands import run as run_command
 
     real_run_suite = run_command.run_suite
 
     def run_suite(suite: Suite, backend: FakeBackend, **kwargs: Any) -> Any:
         clock = FakeClock()
-        return real_run_suite(suite, backend, clock=clock, sleep=clock.sleep, **kwargs)
+        return real_run_suite(suite, backend, clock=clock, **kwargs)
 
     monkeypatch.setattr(
         run_command, "create_backend", lambda name, options=None, **_: FakeBackend(name=name)

@@ -52,7 +52,7 @@ def cleanup_report(
 ) -> CleanupReport:
     """Remove leftovers of earlier runs, by label (``netprobe cleanup``)."""
     from netprobe.backends.kubernetes.cleanup import clean_cluster
-    from netprobe.backends.kubernetes.timing import SystemClock
+    from netprobe.clock import SYSTEM_CLOCK
 
     gateway = connect(options)
     try:
@@ -60,7 +60,7 @@ def cleanup_report(
             gateway,
             options.lock_namespace,
             options.cleanup_timeout,
-            SystemClock(),
+            SYSTEM_CLOCK,
             include_live=include_live,
             dry_run=dry_run,
         )

@@ -42,8 +42,8 @@ from netprobe.backends.kubernetes.staging import (
     stage,
 )
 from netprobe.backends.kubernetes.teardown import Leftovers, delete_and_wait
-from netprobe.backends.kubernetes.timing import Clock, SystemClock
 from netprobe.backends.kubernetes.waits import wait_for_pods
+from netprobe.clock import SYSTEM_CLOCK, Clock
 from netprobe.errors import BackendError
 from netprobe.model import (
     NAMESPACE_NAME_LABEL,
@@ -57,7 +57,14 @@ from netprobe.model import (
     Protocol,
 )
 from netprobe.selectors import Labels
-from netprobe.suite.model import Workload
+from netprobe.suite.model import (
+    Action,
+    ApplyPolicy,
+    DeletePolicy,
+    SetNamespaceLabels,
+    SetPodLabels,
+    Workload,
+)
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +104,7 @@ class KubernetesBackend(Backend):
     ) -> None:
         self._gateway = gateway
         self._options = options or KubeOptions()
-        self._clock = clock or SystemClock()
+        self._clock = clock or SYSTEM_CLOCK
         self._run_id = self._options.run_id
         self._workloads = {w.ref: w for w in workloads}
         self._sources: frozenset[PodRef] | None = None
@@ -263,6 +270,17 @@ class KubernetesBackend(Backend):
         self._pods[workload.ref] = _Target(workload.ref.namespace, staged.name, staged.container)
 
     # -- changes --------------------------------------------------------------------
+    def perform(self, action: Action) -> None:
+        match action:
+            case ApplyPolicy(policy):
+                self.apply_policy(policy)
+            case DeletePolicy(ref):
+                self.delete_policy(ref)
+            case SetPodLabels(pod, labels):
+                self.set_pod_labels(pod, labels)
+            case SetNamespaceLabels(namespace, labels):
+                self.set_namespace_labels(namespace, labels)
+
     def apply_policy(self, policy: NetworkPolicy) -> None:
         self._locks.renew_if_due()
         ref = policy.ref

@@ -17,7 +17,7 @@ from netprobe.backends.kubernetes.locks import holder_of, lease_expired, live_ru
 from netprobe.backends.kubernetes.manifests import MANAGED_SELECTOR, RUN_ID_KEY, run_id_of
 from netprobe.backends.kubernetes.preflight import cleanup_checks, require_access
 from netprobe.backends.kubernetes.teardown import CleanupOutcome, Leftovers, delete_and_wait
-from netprobe.backends.kubernetes.timing import Clock
+from netprobe.clock import Clock
 from netprobe.model import PodRef, PolicyRef
 
 

@@ -22,7 +22,7 @@ from netprobe.backends.kubernetes.manifests import (
     ROLE_KEY,
     RUN_ID_KEY,
 )
-from netprobe.backends.kubernetes.timing import Clock
+from netprobe.clock import Clock
 from netprobe.errors import BackendError
 
 LOCK_ROLE = "locks"

@@ -30,8 +30,9 @@ from dataclasses import dataclass
 
 from netprobe.backends.kubernetes.api import KubeGateway, Obj
 from netprobe.backends.kubernetes.manifests import ephemeral_container
-from netprobe.backends.kubernetes.timing import Clock, poll_until
+from netprobe.backends.kubernetes.timing import poll_until
 from netprobe.backends.kubernetes.waits import is_ready
+from netprobe.clock import Clock
 from netprobe.errors import BackendError
 from netprobe.model import ContainerPort
 from netprobe.suite.model import Workload

@@ -1,33 +1,14 @@
-"""Time as an injected value, so waits and Lease expiry are tested without sleeping."""
+"""Polling the API server with backoff, on an injected :class:`~netprobe.clock.Clock`."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TypeVar
+
+from netprobe.clock import Clock
 
 T = TypeVar("T")
-
-
-class Clock(Protocol):
-    def monotonic(self) -> float: ...
-    def wall(self) -> float:
-        """Seconds since the epoch (for Lease times, which other processes read)."""
-        ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def wall(self) -> float:
-        return time.time()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
 
 
 @dataclass(frozen=True, slots=True)

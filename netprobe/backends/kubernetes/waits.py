@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 from netprobe.backends.kubernetes.api import KubeGateway, Obj
 from netprobe.backends.kubernetes.manifests import run_selector
-from netprobe.backends.kubernetes.timing import Clock, poll_until
+from netprobe.backends.kubernetes.timing import poll_until
+from netprobe.clock import Clock
 from netprobe.errors import BackendError
 from netprobe.model import PodRef
 

@@ -2,9 +2,10 @@
 
 :class:`LocalBackend` implements :class:`netprobe.backends.base.Backend` on this machine
 (root needed): the topology of :mod:`topology`, a server per pod from :mod:`servers`, and
-rulesets from :mod:`nftables` recompiled for every pod whenever policies or labels change
-and put into effect by :mod:`enforcer` (optionally after a random delay). It is a context
-manager; leaving it (also on errors) tears everything down.
+rulesets from :mod:`nftables` recompiled for every pod whenever an action changes the state
+(policies or labels, by the action's own ``apply``) and put into effect by :mod:`enforcer`
+(optionally after a random delay). It is a context manager; leaving it (also on errors)
+tears everything down.
 """
 
 from __future__ import annotations
@@ -32,13 +33,11 @@ from netprobe.model import (
     IPAddress,
     IPNetwork,
     Namespace,
-    NetworkPolicy,
     Pod,
     PodRef,
-    PolicyRef,
     Protocol,
 )
-from netprobe.selectors import Labels
+from netprobe.suite.model import Action, SetNamespaceLabels, SetPodLabels
 
 EXTERNAL_PORT = 7
 """External hosts serve on this port; an nft redirect sends every TCP/UDP port to it, so an
@@ -220,36 +219,14 @@ class LocalBackend(Backend):
             what=f"setting up external host {ext.ip} (needs nf_tables, nf_nat)",
         )
 
-    def apply_policy(self, policy: NetworkPolicy) -> None:
+    def perform(self, action: Action) -> None:
         with self._lock:
-            kept = tuple(p for p in self._state.policies if p.ref != policy.ref)
-            self._change(self._state.replace(policies=(*kept, policy)))
-
-    def delete_policy(self, ref: PolicyRef) -> None:
-        with self._lock:
-            kept = tuple(p for p in self._state.policies if p.ref != ref)
-            self._change(self._state.replace(policies=kept))
-
-    def set_pod_labels(self, pod: PodRef, labels: Labels) -> None:
-        with self._lock:
-            if self._state.pod(pod) is None:
-                raise BackendError(f"no pod {pod} is deployed on the local backend")
-            placed = tuple(
-                dataclasses.replace(p, labels=labels) if p.ref == pod else p
-                for p in self._state.pods
-            )
-            self._change(self._state.replace(pods=placed))
-
-    def set_namespace_labels(self, namespace: str, labels: Labels) -> None:
-        with self._lock:
-            if self._state.namespace(namespace) is None:
-                raise BackendError(f"no namespace {namespace} is deployed on the local backend")
-            fixed = labels.with_changes({NAMESPACE_NAME_LABEL: namespace})
-            spaces = tuple(
-                dataclasses.replace(ns, labels=fixed) if ns.name == namespace else ns
-                for ns in self._state.namespaces
-            )
-            self._change(self._state.replace(namespaces=spaces))
+            match action:
+                case SetPodLabels(pod) if self._state.pod(pod) is None:
+                    raise BackendError(f"no pod {pod} is deployed on the local backend")
+                case SetNamespaceLabels(name) if self._state.namespace(name) is None:
+                    raise BackendError(f"no namespace {name} is deployed on the local backend")
+            self._change(action.apply(self._state))
 
     def snapshot(self) -> ClusterState:
         with self._lock:
