@@ -59,11 +59,11 @@ class StaticEvaluator:
             self._states[(suite.path, step.name)] = state
 
     def evaluate(self, suite: Suite, step: Step, expectation: Expectation) -> ExpectationResult:
-        from netprobe.suite.check import check_expectation
+        from netprobe.judge import judge_expectation
 
         if (suite.path, step.name) not in self._states:
             self.start(suite)
-        return check_expectation(expectation, step, self._states[(suite.path, step.name)])
+        return judge_expectation(expectation, step, self._states[(suite.path, step.name)])
 
     def finish(self, suite: Suite) -> None:
         for key in [key for key in self._states if key[0] == suite.path]:

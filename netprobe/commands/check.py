@@ -85,10 +85,10 @@ def run(args: Any) -> int:
 
 
 def check(options: CheckOptions) -> int:
-    from netprobe.suite.check import check_suite
+    from netprobe.judge import judge_suite
 
     suites = build_suites(options.paths, options.policies)
-    results = [check_suite(suite) for suite in suites]
+    results = [judge_suite(suite) for suite in suites]
     sys.stdout.write(render(options.output, results, verbose=options.verbose))
     if options.junit is not None:
         write_junit(results, options.junit)

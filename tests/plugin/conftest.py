@@ -1,5 +1,5 @@
 # Imported here, in the outer session, so that pytester's in-process runs reuse them:
 # pytester drops modules first imported inside a run, and libyaml's C loader does not
 # survive being imported twice.
-import netprobe.suite.check
+import netprobe.judge
 import netprobe.suite.loader  # noqa: F401

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from netprobe.cli import main
+from netprobe.judge import judge_suite
 from netprobe.manifests import load_state
-from netprobe.suite.check import check_suite
 from netprobe.suite.loader import load_suite
 
 CASES = Path(__file__).parent.parent / "cases"
@@ -34,7 +34,7 @@ def test_suites_pods_and_policies_can_be_pinned(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, example: Path
 ) -> None:
     path = generate(capsys, tmp_path, "-f", str(example))
-    assert not check_suite(load_suite(path, lambda message: None)).failed
+    assert not judge_suite(load_suite(path, lambda message: None)).failed
 
 
 @pytest.mark.parametrize("manifests", MANIFESTS, ids=lambda path: path.parent.name)
@@ -45,7 +45,7 @@ def test_generated_suite_loads_and_passes_check(
     warnings: list[str] = []
     suite = load_suite(path, warnings.append)
     assert warnings == []
-    result = check_suite(suite)
+    result = judge_suite(suite)
     assert result.results and not result.failed
     assert {e.allowed for e in suite.expectations} == {True, False}
     assert main(["check", str(path)]) == 0

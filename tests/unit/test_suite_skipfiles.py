@@ -11,7 +11,7 @@ import pytest
 
 from netprobe import cli
 from netprobe.errors import LocatedError
-from netprobe.suite.check import check_suite
+from netprobe.judge import judge_suite
 from netprobe.suite.loader import load_suite
 from netprobe.suite.model import Suite
 
@@ -115,7 +115,7 @@ def test_the_static_check_has_skips_of_its_own(tmp_path: Path) -> None:
         )
     )
     suite = load(path)
-    results = check_suite(suite).results
+    results = judge_suite(suite).results
     assert [r.skip for r in results] == ["needs pod IPs", None]
     assert suite.expectations[0].skip_reason("local") is None
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from netprobe.errors import LocatedError
+from netprobe.judge import judge_suite
 from netprobe.model import PodRef
-from netprobe.suite.check import check_suite
 from netprobe.suite.loader import load_suite
 
 SUITE = """\
@@ -40,7 +40,7 @@ def test_workloads_resolve_like_pods_and_are_not_probe_pods(tmp_path: Path) -> N
     assert suite.pods == ()
     assert [w.ref for w in suite.workloads] == [PodRef("prod", "web"), PodRef("prod", "db")]
     assert [e.id for e in suite.expectations] == ["allow prod/web -> prod/db:5432/TCP"]
-    assert not check_suite(suite).failed
+    assert not judge_suite(suite).failed
 
 
 def test_a_workload_may_not_share_a_pods_name(tmp_path: Path) -> None:

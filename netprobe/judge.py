@@ -1,4 +1,4 @@
-"""The static check: every expectation of a suite judged by the analyzer, no cluster.
+"""The static judgement: every expectation of a suite judged by the analyzer, no cluster.
 
 This is what ``netprobe check`` and the pytest plugin (without a backend) run. Each step's
 expectations are judged against the state after that step's actions, exactly as a backend
@@ -14,7 +14,7 @@ from netprobe.results import ExpectationResult, SuiteResult
 from netprobe.suite.model import STATIC_CHECK, Expectation, Step, Suite, step_states
 
 
-def check_expectation(
+def judge_expectation(
     expectation: Expectation, step: Step, state: ClusterState
 ) -> ExpectationResult:
     """The analyzer's verdict on one expectation in ``state``."""
@@ -29,11 +29,11 @@ def check_expectation(
     )
 
 
-def check_suite(suite: Suite, clock: Clock = SYSTEM_CLOCK) -> SuiteResult:
+def judge_suite(suite: Suite, clock: Clock = SYSTEM_CLOCK) -> SuiteResult:
     """Every expectation of ``suite`` judged by the analyzer, in order."""
     started = clock.monotonic()
     results = tuple(
-        check_expectation(expectation, step, state)
+        judge_expectation(expectation, step, state)
         for step, state in step_states(suite)
         for expectation in step.expectations
     )
