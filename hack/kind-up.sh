@@ -83,7 +83,7 @@ install_cilium() {
 preload_probe_image() {
   [ "${PRELOAD:-1}" = 1 ] || return 0
   local image
-  image="${NETPROBE_IMAGE:-$("${PYTHON:-python3}" -c 'from netprobe.backends.kubernetes.manifests import DEFAULT_IMAGE; print(DEFAULT_IMAGE)' 2>/dev/null || true)}"
+  image="${NETPROBE_IMAGE:-$("${PYTHON:-python3}" -c 'from netprobe.backends.kubernetes.bodies import DEFAULT_IMAGE; print(DEFAULT_IMAGE)' 2>/dev/null || true)}"
   if [ -z "$image" ]; then
     warn "netprobe is not importable (make install): the probe image is pulled by each node instead"
     return 0

@@ -9,7 +9,7 @@ import pytest
 from conftest import allow_from, deny_all_ingress, ns, pod
 from fake_api import FakeApiServer
 
-from netprobe.backends.kubernetes.manifests import (
+from netprobe.backends.kubernetes.bodies import (
     DEFAULT_IMAGE,
     MANAGED_BY_KEY,
     PROBE_CONTAINER,

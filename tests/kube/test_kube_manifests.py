@@ -9,7 +9,7 @@ import pytest
 from conftest import ns, pod
 from fake_api import policy_from_api
 
-from netprobe.backends.kubernetes.manifests import (
+from netprobe.backends.kubernetes.bodies import (
     CREATED_KEY,
     MANAGED_BY_KEY,
     RUN_ID_KEY,

@@ -10,7 +10,7 @@ import pytest
 from fake_api import FakeApiServer
 
 import netprobe.backends.kubernetes as kube
-from netprobe.backends.kubernetes.manifests import DEFAULT_IMAGE, MANAGED_BY_KEY, RUN_ID_KEY
+from netprobe.backends.kubernetes.bodies import DEFAULT_IMAGE, MANAGED_BY_KEY, RUN_ID_KEY
 from netprobe.backends.kubernetes.options import KubeOptions
 from netprobe.backends.registry import create_backend, fixed_run_id
 from netprobe.cli import main

@@ -9,7 +9,7 @@ import pytest
 from conftest import expect, ns, pod, suite
 from fake_api import FakeApiServer
 
-from netprobe.backends.kubernetes.manifests import DEFAULT_IMAGE, policy_manifest
+from netprobe.backends.kubernetes.bodies import DEFAULT_IMAGE, policy_manifest
 from netprobe.backends.kubernetes.staging import probe_container_name
 from netprobe.clock import FakeClock
 from netprobe.documents import parse_yaml_documents

@@ -51,7 +51,7 @@ def test_exec_keeps_stdout_stderr_and_exit_code_apart(kube_options) -> None:  # 
 
 def test_the_example_suites_pass_and_leave_nothing_behind(kube_options, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from netprobe.backends.kubernetes import connect
-    from netprobe.backends.kubernetes.manifests import MANAGED_SELECTOR, RUN_ID_KEY
+    from netprobe.backends.kubernetes.bodies import MANAGED_SELECTOR, RUN_ID_KEY
     from netprobe.cli import main
 
     argv = ["run", str(SUITES), "--backend", "kubernetes", "--junit", str(tmp_path / "junit.xml")]

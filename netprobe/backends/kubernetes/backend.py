@@ -20,8 +20,7 @@ from types import MappingProxyType
 
 from netprobe.backends.base import Backend, Capabilities, ExecResult
 from netprobe.backends.kubernetes.api import KubeGateway, Obj
-from netprobe.backends.kubernetes.locks import LeaseLocks, RenewingClock
-from netprobe.backends.kubernetes.manifests import (
+from netprobe.backends.kubernetes.bodies import (
     OWNERSHIP_KEYS,
     PROBE_CONTAINER,
     is_managed,
@@ -31,6 +30,7 @@ from netprobe.backends.kubernetes.manifests import (
     run_id_of,
     run_selector,
 )
+from netprobe.backends.kubernetes.locks import LeaseLocks, RenewingClock
 from netprobe.backends.kubernetes.options import KubeOptions
 from netprobe.backends.kubernetes.preflight import require_access, run_checks
 from netprobe.backends.kubernetes.readback import container_ports, namespace_from_api, pod_from_api

@@ -13,8 +13,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from netprobe.backends.kubernetes.api import KubeGateway
+from netprobe.backends.kubernetes.bodies import MANAGED_SELECTOR, RUN_ID_KEY, run_id_of
 from netprobe.backends.kubernetes.locks import holder_of, lease_expired, live_runs
-from netprobe.backends.kubernetes.manifests import MANAGED_SELECTOR, RUN_ID_KEY, run_id_of
 from netprobe.backends.kubernetes.preflight import cleanup_checks, require_access
 from netprobe.backends.kubernetes.teardown import CleanupOutcome, Leftovers, delete_and_wait
 from netprobe.clock import Clock

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterable
 
 from netprobe.backends.kubernetes.api import ConflictError, KubeGateway, Obj
-from netprobe.backends.kubernetes.manifests import (
+from netprobe.backends.kubernetes.bodies import (
     MANAGED_BY,
     MANAGED_BY_KEY,
     ROLE_KEY,

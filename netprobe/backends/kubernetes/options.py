@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netprobe.backends.kubernetes.manifests import DEFAULT_IMAGE
+from netprobe.backends.kubernetes.bodies import DEFAULT_IMAGE
 from netprobe.backends.options import existing_file, option, positive_seconds, switch
 
 

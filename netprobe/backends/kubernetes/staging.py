@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from netprobe.backends.kubernetes.api import KubeGateway, Obj
-from netprobe.backends.kubernetes.manifests import ephemeral_container
+from netprobe.backends.kubernetes.bodies import ephemeral_container
 from netprobe.backends.kubernetes.timing import poll_until
 from netprobe.backends.kubernetes.waits import is_ready
 from netprobe.clock import Clock

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netprobe.backends.kubernetes.api import KubeApiError, KubeGateway, Obj
-from netprobe.backends.kubernetes.manifests import RUN_ID_KEY, is_managed, labels_of
+from netprobe.backends.kubernetes.bodies import RUN_ID_KEY, is_managed, labels_of
 from netprobe.backends.kubernetes.timing import poll_until
 from netprobe.clock import Clock
 from netprobe.model import PodRef, PolicyRef

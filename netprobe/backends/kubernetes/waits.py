@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from netprobe.backends.kubernetes.api import KubeGateway, Obj
-from netprobe.backends.kubernetes.manifests import run_selector
+from netprobe.backends.kubernetes.bodies import run_selector
 from netprobe.backends.kubernetes.timing import poll_until
 from netprobe.clock import Clock
 from netprobe.errors import BackendError
