@@ -15,7 +15,7 @@ import importlib
 import re
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from netprobe import __version__, interrupts
 from netprobe.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, NetprobeError
@@ -94,12 +94,21 @@ def chosen_command(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    if argv is None:
-        argv = sys.argv[1:]
-    try:
-        parser = build_parser(only=chosen_command(argv) or "")
-        args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+
+    def command() -> int:
+        args = build_parser(only=chosen_command(words) or "").parse_args(words)
         code: int = args.func(args)
+        return code
+
+    return guarded(command)
+
+
+def guarded(command: Callable[[], int]) -> int:
+    """``command``'s exit code; a NetprobeError is one line on stderr and its exit code,
+    an interrupt 130, a closed pipe 0 (its reader has seen enough)."""
+    try:
+        return command()
     except NetprobeError as exc:
         print(f"netprobe: error: {exc}", file=sys.stderr)
         _print_notes(exc)
@@ -110,7 +119,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
-    return code
 
 
 def _print_notes(exc: BaseException) -> None:
@@ -129,4 +137,4 @@ def run() -> None:
     sys.exit(code)
 
 
-__all__ = ["EXIT_BAD_INPUT", "build_parser", "main", "run"]
+__all__ = ["EXIT_BAD_INPUT", "build_parser", "guarded", "main", "run"]

@@ -1,6 +1,7 @@
 """``netprobe run``: run suites on a live dataplane and compare expected, analyzer, observed.
 
-Parse, build (suites, policies, a backend per suite), run, report, map to an exit code.
+Parse (:func:`request_from`), build and run (:func:`execute`: suites, policies, a backend
+per suite from an injectable factory, one clock), report, map to an exit code.
 Everything else lives in :mod:`netprobe.run` (probing, settling, comparison) and
 :mod:`netprobe.report` (the same reports as ``check``, with observations).
 """
@@ -10,11 +11,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from netprobe.backends.base import Backend
 from netprobe.backends.registry import PLUGINS, create_backend, fixed_run_id
+from netprobe.clock import SYSTEM_CLOCK, Clock
 from netprobe.commands.backend_options import add_backend_options, backend_options
 from netprobe.commands.common import warn
 from netprobe.errors import EXIT_FAILED, EXIT_OK, InputError
@@ -108,33 +112,85 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_backend_options(parser, "run")
 
 
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    """What ``netprobe run`` was asked to do, checked."""
+
+    paths: tuple[Path, ...]
+    backend: str = "local"
+    backend_options: object = None
+    """The backend's options (None: its defaults)."""
+    run_id: str | None = None
+    """Fixed by NETPROBE_RUN_ID; None: each backend makes its own."""
+    policies: tuple[Path, ...] = ()
+    run: RunOptions = field(default_factory=RunOptions)
+    output: str = "table"
+    junit: Path | None = None
+    json: Path | None = None
+    strict: bool = False
+    verbose: bool = False
+
+
 def run(args: argparse.Namespace) -> int:
     """The ``run`` subcommand; returns the exit code."""
-    from netprobe.suite.loader import load_suites
+    return execute(request_from(args))
 
+
+def request_from(args: argparse.Namespace) -> RunRequest:
+    """The request the parsed arguments make; InputError for a value netprobe refuses."""
     if args.probe_timeout is not None and args.probe_timeout <= 0:
         raise InputError(f"--probe-timeout must be positive, got {args.probe_timeout:g}")
-    suites = load_suites(args.paths, warn)
-    policies = _load_policies(args.policies) if args.policies else None
-    chosen = backend_options(args, args.backend, "run")
-    run_id = fixed_run_id()
-    options = RunOptions(matrix=args.matrix, probe_timeout=args.probe_timeout, cni=_cni(args.cni))
+    return RunRequest(
+        paths=tuple(args.paths),
+        backend=args.backend,
+        backend_options=backend_options(args, args.backend, "run"),
+        run_id=fixed_run_id(),
+        policies=tuple(args.policies or ()),
+        run=RunOptions(matrix=args.matrix, probe_timeout=args.probe_timeout, cni=_cni(args.cni)),
+        output=args.output,
+        junit=args.junit,
+        json=args.json,
+        strict=args.strict,
+        verbose=args.verbose,
+    )
+
+
+def execute(
+    request: RunRequest,
+    *,
+    create: Callable[..., Backend] = create_backend,
+    clock: Clock = SYSTEM_CLOCK,
+) -> int:
+    """Run the suites (a backend each, from ``create``), report, and return the exit code."""
+    from netprobe.suite.loader import load_suites
+
+    suites = load_suites(request.paths, warn)
+    policies = _load_policies(request.policies) if request.policies else None
     progress = ProgressLine(sys.stderr)
     results: list[SuiteResult] = []
     try:
         for index, suite in enumerate(suites):
-            backend = create_backend(args.backend, chosen, run_id=run_id, index=index)
+            backend = create(
+                request.backend, request.backend_options, run_id=request.run_id, index=index
+            )
             results.append(
-                run_suite(suite, backend, policies=policies, options=options, progress=progress)
+                run_suite(
+                    suite,
+                    backend,
+                    policies=policies,
+                    options=request.run,
+                    clock=clock,
+                    progress=progress,
+                )
             )
     finally:
         progress.clear()
-    print(render(args.output, results, args.verbose))
-    if args.junit is not None:
-        write_junit(results, args.junit, strict=args.strict)
-    if args.json is not None:
-        _write_json(results, args.json)
-    return exit_code(results, strict=args.strict)
+    print(render(request.output, results, request.verbose))
+    if request.junit is not None:
+        write_junit(results, request.junit, strict=request.strict)
+    if request.json is not None:
+        _write_json(results, request.json)
+    return exit_code(results, strict=request.strict)
 
 
 def exit_code(results: Sequence[SuiteResult], *, strict: bool = False) -> int:

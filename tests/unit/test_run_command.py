@@ -14,9 +14,7 @@ from netprobe import cli
 from netprobe.backends.fake import FakeBackend, table_truth
 from netprobe.clock import FakeClock
 from netprobe.commands import run as run_command
-from netprobe.results import SuiteResult
 from netprobe.run import Progress
-from netprobe.suite.model import Suite
 
 SUITE = """\
 name: shop
@@ -51,35 +49,34 @@ spec: {podSelector: {}}
 
 
 class Backends:
-    """Stands in for the backend registry: makes fake backends (with ``knobs``) on fake
-    clocks that never sleep, and keeps them for the test to inspect."""
+    """Stands in for the backend registry: makes fake backends (with ``knobs``) on one fake
+    clock that never sleeps, and keeps them for the test to inspect."""
 
     def __init__(self) -> None:
         self.made: list[FakeBackend] = []
         self.knobs: dict[str, Any] = {}
-        self.clock: type[FakeClock] = FakeClock
+        self.clock: FakeClock = FakeClock()
 
     def create(
         self, name: str, options: object = None, run_id: str | None = None, index: int = 0
     ) -> FakeBackend:
-        backend = FakeBackend(name=name, clock=self.clock(), **self.knobs)
+        backend = FakeBackend(name=name, clock=self.clock, **self.knobs)
         self.made.append(backend)
         return backend
 
+    def main(self, argv: list[str]) -> int:
+        """``netprobe ARGV`` as the CLI runs it, on these backends and clock."""
+        args = cli.build_parser().parse_args(argv)
+        return cli.guarded(
+            lambda: run_command.execute(
+                run_command.request_from(args), create=self.create, clock=self.clock
+            )
+        )
+
 
 @pytest.fixture
-def backends(monkeypatch: pytest.MonkeyPatch) -> Backends:
-    registry = Backends()
-    real_run_suite = run_command.run_suite
-
-    def run_suite(suite: Suite, backend: FakeBackend, **kwargs: Any) -> SuiteResult:
-        clock = backend.clock
-        assert isinstance(clock, FakeClock)
-        return real_run_suite(suite, backend, clock=clock, **kwargs)
-
-    monkeypatch.setattr(run_command, "create_backend", registry.create)
-    monkeypatch.setattr(run_command, "run_suite", run_suite)
-    return registry
+def backends() -> Backends:
+    return Backends()
 
 
 def write_suite(tmp_path: Path, text: str = SUITE) -> Path:
@@ -91,7 +88,7 @@ def write_suite(tmp_path: Path, text: str = SUITE) -> Path:
 def test_passing_suite_exits_0(
     tmp_path: Path, backends: Backends, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli.main(["run", str(write_suite(tmp_path))]) == 0
+    assert backends.main(["run", str(write_suite(tmp_path))]) == 0
     out = capsys.readouterr().out
     assert "all 2 expectations hold" in out
     assert backends.made[0].torn_down == 1
@@ -99,7 +96,7 @@ def test_passing_suite_exits_0(
 
 def test_wrong_expectation_exits_1(tmp_path: Path, backends: Backends) -> None:
     wrong = SUITE.replace("allow: web/front", "deny: web/front")
-    assert cli.main(["run", str(write_suite(tmp_path, wrong))]) == 1
+    assert backends.main(["run", str(write_suite(tmp_path, wrong))]) == 1
 
 
 def test_strict_also_fails_when_observed_matches_expected_but_not_the_analyzer(
@@ -111,9 +108,9 @@ def test_strict_also_fails_when_observed_matches_expected_but_not_the_analyzer(
     text = text.replace("  - deny: outside/client -> db/pg:5432\n", "")
     backends.knobs["truth"] = table_truth([])
     path = write_suite(tmp_path, text)
-    assert cli.main(["run", "-v", str(path)]) == 0
+    assert backends.main(["run", "-v", str(path)]) == 0
     assert "policy+dataplane" in capsys.readouterr().out.lower()
-    assert cli.main(["run", "--strict", str(path)]) == 1
+    assert backends.main(["run", "--strict", str(path)]) == 1
 
 
 @pytest.mark.parametrize(
@@ -141,7 +138,7 @@ def test_backend_error_exits_3_after_teardown(
     tmp_path: Path, backends: Backends, capsys: pytest.CaptureFixture[str]
 ) -> None:
     backends.knobs["fail_deploy"] = "cannot create network namespaces"
-    assert cli.main(["run", str(write_suite(tmp_path))]) == 3
+    assert backends.main(["run", str(write_suite(tmp_path))]) == 3
     assert "cannot create network namespaces" in capsys.readouterr().err
     assert backends.made[0].torn_down == 1
 
@@ -155,8 +152,8 @@ class InterruptedClock(FakeClock):
 
 def test_interrupt_exits_130_after_teardown(tmp_path: Path, backends: Backends) -> None:
     backends.knobs["lag_rounds"] = 3
-    backends.clock = InterruptedClock
-    assert cli.main(["run", str(write_suite(tmp_path))]) == 130
+    backends.clock = InterruptedClock()
+    assert backends.main(["run", str(write_suite(tmp_path))]) == 130
     assert backends.made[0].torn_down >= 1
 
 
@@ -164,7 +161,7 @@ def test_json_and_junit_carry_observations(
     tmp_path: Path, backends: Backends, capsys: pytest.CaptureFixture[str]
 ) -> None:
     junit = tmp_path / "junit.xml"
-    code = cli.main(["run", "-o", "json", "--junit", str(junit), str(write_suite(tmp_path))])
+    code = backends.main(["run", "-o", "json", "--junit", str(junit), str(write_suite(tmp_path))])
     assert code == 0
     document = json.loads(capsys.readouterr().out)
     text = json.dumps(document)
@@ -180,7 +177,7 @@ def test_policies_option_tests_another_policy_set(tmp_path: Path, backends: Back
     policy = tmp_path / "deny.yaml"
     policy.write_text(DENY_ALL)
     suite = write_suite(tmp_path)
-    assert cli.main(["run", "--policies", str(policy), str(suite)]) == 1
+    assert backends.main(["run", "--policies", str(policy), str(suite)]) == 1
     assert "apply_policy db/deny-all" in backends.made[0].calls
     assert "apply_policy db/only-front" not in backends.made[0].calls
 
@@ -188,7 +185,7 @@ def test_policies_option_tests_another_policy_set(tmp_path: Path, backends: Back
 def test_matrix_mode_adds_the_conformance_cells(
     tmp_path: Path, backends: Backends, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli.main(["run", "--matrix", "-o", "json", str(write_suite(tmp_path))]) == 0
+    assert backends.main(["run", "--matrix", "-o", "json", str(write_suite(tmp_path))]) == 0
     document = json.loads(capsys.readouterr().out)
     assert '"matrix"' in json.dumps(document)  # the added cells carry the matrix tag
 
@@ -213,5 +210,5 @@ def test_exec_errors_fail_the_run(
     from netprobe.model import PodRef
 
     backends.knobs["broken_pods"] = frozenset({PodRef("web", "front")})
-    assert cli.main(["run", "-v", str(write_suite(tmp_path))]) == 1
+    assert backends.main(["run", "-v", str(write_suite(tmp_path))]) == 1
     assert "error dialing backend" in capsys.readouterr().out

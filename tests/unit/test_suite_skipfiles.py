@@ -5,7 +5,6 @@ reason, and nowhere else."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -139,26 +138,23 @@ expect:
 """
 
 
-@pytest.fixture
-def fake_backends(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``netprobe run`` on fake backends whose clocks never sleep."""
+def run_on_fakes(argv: list[str]) -> int:
+    """``netprobe run ARGV`` on fake backends whose clock never sleeps."""
     from netprobe.backends.fake import FakeBackend
     from netprobe.clock import FakeClock
     from netprobe.commands import run as run_command
 
-    real_run_suite = run_command.run_suite
-
-    def run_suite(suite: Suite, backend: FakeBackend, **kwargs: Any) -> Any:
-        clock = FakeClock()
-        return real_run_suite(suite, backend, clock=clock, **kwargs)
-
-    monkeypatch.setattr(
-        run_command, "create_backend", lambda name, options=None, **_: FakeBackend(name=name)
+    clock = FakeClock()
+    args = cli.build_parser().parse_args(["run", *argv])
+    return cli.guarded(
+        lambda: run_command.execute(
+            run_command.request_from(args),
+            create=lambda name, options, **_: FakeBackend(name=name, clock=clock),
+            clock=clock,
+        )
     )
-    monkeypatch.setattr(run_command, "run_suite", run_suite)
 
 
-@pytest.mark.usefixtures("fake_backends")
 @pytest.mark.parametrize(
     ("args", "env", "code", "skipped"),
     [
@@ -183,7 +179,7 @@ def test_run_with_cni_applies_its_skips_and_reports_them(
     suite = tmp_path / "shop.netprobe.yaml"
     suite.write_text(SHOP)
     report = tmp_path / "out.json"
-    assert cli.main(["run", str(suite), "--json", str(report), *args]) == code
+    assert run_on_fakes([str(suite), "--json", str(report), *args]) == code
     text = report.read_text()
     assert text.count('"skip": "cilium matches no pod IP with ipBlock"') == skipped
     capsys.readouterr()
@@ -195,8 +191,7 @@ def test_a_bad_cni_name_is_a_usage_error(tmp_path: Path) -> None:
     assert cli.main(["run", str(suite), "--cni", "cil ium;rm"]) == 2
 
 
-@pytest.mark.usefixtures("fake_backends")
 def test_json_report_that_cannot_be_written_is_a_usage_error(tmp_path: Path) -> None:
     suite = tmp_path / "shop.netprobe.yaml"
     suite.write_text(SHOP.replace("  skipFrom: limits.yaml\n", "  tags: [t]\n"))
-    assert cli.main(["run", str(suite), "--json", str(tmp_path / "no" / "such" / "r.json")]) == 2
+    assert run_on_fakes([str(suite), "--json", str(tmp_path / "no" / "such" / "r.json")]) == 2
