@@ -20,11 +20,11 @@ from netprobe.commands.common import add_manifest_arguments, warn
 from netprobe.errors import EXIT_FAILED, EXIT_OK, InputError
 from netprobe.model import ClusterState, Namespace, NetworkPolicy, Pod, Protocol
 from netprobe.ports import parse_port_spec
+from netprobe.suite import SUITE_SUFFIX
 
 if TYPE_CHECKING:
     from netprobe.manifests import LoadedObjects
 
-SUITE_SUFFIX = ".netprobe.yaml"
 FAIL_ON = ("opened", "closed", "any")
 
 T = TypeVar("T", Namespace, Pod)
