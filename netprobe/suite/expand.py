@@ -13,19 +13,18 @@ representative address. Rules (docs/suites.md, "How entries expand"):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from netprobe.documents import suggest
 from netprobe.errors import LocatedError, Location
+from netprobe.manifests.notes import Warn
 from netprobe.model import ClusterState, Endpoint, Pod, PodRef, Protocol
 from netprobe.selectors import LabelSelector
 from netprobe.suite.endpoints import EndpointSpec, External, PodPattern, PortSpec
 from netprobe.suite.entries import ALL_PORTS, Statement
 from netprobe.suite.model import Expectation, Settings, Skip
-
-Warn = Callable[[str], None]
 
 _Key = tuple[PodRef, Endpoint, int, Protocol]
 

@@ -15,10 +15,11 @@ from pathlib import Path
 
 from netprobe.documents import Field, load_yaml_documents
 from netprobe.errors import InputError, LocatedError, Location
+from netprobe.manifests.notes import Warn
 from netprobe.model import NetworkPolicy
 from netprobe.suite import SUITE_SUFFIX
 from netprobe.suite.entries import parse_entries
-from netprobe.suite.expand import Warn, expand
+from netprobe.suite.expand import expand
 from netprobe.suite.model import Settings, Step, Suite, apply_action
 from netprobe.suite.objects import merge_fixtures, parse_policy_sources
 from netprobe.suite.pods import implicit_namespaces, parse_namespaces, parse_pods
