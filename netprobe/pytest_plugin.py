@@ -183,11 +183,13 @@ class ExpectationItem(pytest.Item):
             self.add_marker(pytest.mark.skip(reason=skip))
 
     def runtest(self) -> None:
+        from netprobe.results import is_failure
+
         result = evaluator(self.config).evaluate(self.suite, self.step, self.expectation)
         self.user_properties.append(("status", result.status.value))
         if result.skip is not None:
             pytest.skip(result.skip)
-        if result.failed:
+        if is_failure(result):
             raise ExpectationFailed(result)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
