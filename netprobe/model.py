@@ -15,7 +15,7 @@ from functools import cached_property
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Any
 
-from netprobe.errors import Location
+from netprobe.errors import InputError, Location
 from netprobe.selectors import Labels, LabelSelector
 
 IPAddress = IPv4Address | IPv6Address
@@ -29,6 +29,80 @@ class Protocol(StrEnum):
     TCP = "TCP"
     UDP = "UDP"
     SCTP = "SCTP"
+
+    @classmethod
+    def parse(cls, text: str) -> Protocol:
+        """TCP, UDP or SCTP in any case, spaces around it ignored; ValueError otherwise."""
+        return cls(text.strip().upper())
+
+
+_PROTOCOLS = ", ".join(protocol.value for protocol in Protocol)
+
+
+def is_port_number(number: int) -> bool:
+    """Whether ``number`` may number a port: 1 to 65535, for every protocol."""
+    return 1 <= number <= 65535
+
+
+def port_number(text: str) -> int | None:
+    """The number ``text`` writes in ASCII digits (spaces around them allowed), whether
+    :func:`is_port_number` or not; None for anything else, such as a port name. Only ASCII:
+    '²' is a digit to ``str.isdigit()`` but not a number to ``int()``."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Port:
+    """A port number and its protocol, written ``8080/TCP`` (ordered as the pair
+    ``(number, protocol)``)."""
+
+    number: int
+    protocol: Protocol = Protocol.TCP
+
+    def __post_init__(self) -> None:
+        if type(self.number) is not int or not is_port_number(self.number):
+            raise ValueError(f"a port number is an int in 1-65535, got {self.number!r}")
+        if not isinstance(self.protocol, Protocol):
+            raise TypeError(f"a port's protocol is a Protocol, got {self.protocol!r}")
+
+    def __str__(self) -> str:
+        return f"{self.number}/{self.protocol}"
+
+    @classmethod
+    def parse(cls, text: str) -> Port:
+        """``PORT[/PROTOCOL]`` as people type it: ``80``, ``53/udp``, ``5432/TCP``; the
+        protocol defaults to TCP and is case-insensitive.
+
+        Raises:
+            InputError: not a number in 1-65535, or not TCP, UDP or SCTP.
+        """
+        number, _, protocol = text.strip().partition("/")
+        return cls(cls.parse_number(number, text), cls.parse_protocol(protocol or "TCP", text))
+
+    @staticmethod
+    def parse_number(number: str, item: str) -> int:
+        """A port number in 1-65535; ``item`` is what the user typed, for the message.
+
+        Raises:
+            InputError: anything else.
+        """
+        found = port_number(number)
+        if found is None or not is_port_number(found):
+            raise InputError(f"port {item!r}: expected a number from 1 to 65535, like 80 or 53/UDP")
+        return found
+
+    @staticmethod
+    def parse_protocol(protocol: str, item: str) -> Protocol:
+        """:meth:`Protocol.parse`; ``item`` is what the user typed, for the message.
+
+        Raises:
+            InputError: not TCP, UDP or SCTP.
+        """
+        try:
+            return Protocol.parse(protocol)
+        except ValueError:
+            raise InputError(f"port {item!r}: protocol must be one of {_PROTOCOLS}") from None
 
 
 class PolicyType(StrEnum):

@@ -23,10 +23,11 @@ from netprobe.model import (
     Connection,
     Endpoint,
     Pod,
+    Port,
     Verdict,
     parse_endpoint,
+    port_number,
 )
-from netprobe.ports import parse_port_number, parse_protocol
 
 
 def register(subparsers: Any) -> None:
@@ -76,9 +77,9 @@ def build_connection(source: str, destination: str, port: str, state: ClusterSta
     from_end = _endpoint(source, "FROM")
     to_end = _endpoint(destination, "TO")
     text, _, protocol_text = port.partition("/")
-    protocol = parse_protocol(protocol_text or "TCP", port)
-    if text.strip().isascii() and text.strip().isdigit():
-        return Connection(from_end, to_end, parse_port_number(text, port), protocol)
+    protocol = Port.parse_protocol(protocol_text or "TCP", port)
+    if port_number(text) is not None:
+        return Connection(from_end, to_end, Port.parse_number(text, port), protocol)
     target = resolve_endpoint(to_end, state, "destination")
     if not isinstance(target, Pod):
         raise InputError(

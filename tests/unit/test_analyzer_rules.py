@@ -22,6 +22,7 @@ from netprobe.model import (
     PolicyPort,
     PolicyRef,
     PolicyType,
+    Port,
     Protocol,
     Rule,
     Verdict,
@@ -112,7 +113,7 @@ def judge(snapshot: ClusterState, source: str, destination: str, spec: str = "80
     verdict = evaluate(connection, snapshot)
     refs = [p.ref for p in snapshot.pods]
     if connection.source in refs and connection.destination in refs:
-        result = matrix(snapshot, [(int(number), protocol)])
+        result = matrix(snapshot, [Port(int(number), protocol)])
         s, d = refs.index(connection.source), refs.index(connection.destination)  # type: ignore[arg-type]
         assert result.allowed(s, d, 0) == verdict.allowed, "matrix disagrees with evaluate"
     return verdict
