@@ -19,9 +19,10 @@ from tabulate import tabulate
 
 from netprobe.analyzer import Matrix, matrix
 from netprobe.analyzer.classes import bit_indices
+from netprobe.analyzer.ports import declared_ports
 from netprobe.commands.common import add_manifest_arguments, warn
 from netprobe.errors import EXIT_OK, InputError
-from netprobe.model import ClusterState, Port, Protocol
+from netprobe.model import ClusterState
 from netprobe.ports import parse_port_spec
 
 ALLOWED, DENIED, ONLY_SELF = "✓", "✗", "∘"
@@ -67,23 +68,16 @@ def load(paths: Sequence[Path]) -> ClusterState:
 
 def run(args: argparse.Namespace) -> int:
     state = load(args.paths)
-    ports = parse_port_spec(args.ports) if args.ports is not None else declared_ports(state)
-    result = matrix(state, ports)
-    write = {"json": write_json, "summary": write_summary, "table": write_table}[args.output]
-    write(result, state, sys.stdout)
-    return EXIT_OK
-
-
-def declared_ports(state: ClusterState) -> tuple[Port, ...]:
-    """Every distinct container port the pods declare, sorted by protocol then number."""
-    found = {Port(port.port, port.protocol) for pod in state.pods for port in pod.ports}
-    if not found:
+    ports = parse_port_spec(args.ports) if args.ports is not None else declared_ports(state.pods)
+    if not ports:
         raise InputError(
             "no pod declares a container port, so there is no port to check: "
             "pass --ports, e.g. --ports 80,53/UDP"
         )
-    order = list(Protocol)
-    return tuple(sorted(found, key=lambda port: (order.index(port.protocol), port.number)))
+    result = matrix(state, ports)
+    write = {"json": write_json, "summary": write_summary, "table": write_table}[args.output]
+    write(result, state, sys.stdout)
+    return EXIT_OK
 
 
 def write_json(result: Matrix, state: ClusterState, out: TextIO) -> None:

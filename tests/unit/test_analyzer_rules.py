@@ -721,3 +721,25 @@ def test_dual_stack_pod_matches_an_ip_block_by_any_of_its_addresses(
     )
     snapshot = state(*NAMESPACES, DB, dual, policy("prod/p", ingress=(rule(block(cidr)),)))
     assert judge(snapshot, "web/dual", "prod/db", "5432").allowed is expected
+
+
+def test_declared_ports_are_the_pods_and_the_policies_numbers_by_protocol_then_number() -> None:
+    from netprobe.analyzer.ports import declared_ports
+
+    web = pod("a/web", ports=(ContainerPort(8080), ContainerPort(53, UDP, "dns")))
+    other = pod("a/other", ports=(ContainerPort(80), ContainerPort(8080)))
+    ranged = policy(
+        "a/p",
+        ingress=(rule(ports=(port(9000, SCTP, end=9002), port("http"), port(None, UDP))),),
+        egress=(rule(ports=(port(443),)),),
+    )
+    assert declared_ports([web, other]) == (Port(80), Port(8080), Port(53, UDP))
+    assert declared_ports([web, other], [ranged]) == (
+        Port(80),
+        Port(443),
+        Port(8080),
+        Port(53, UDP),
+        Port(9000, SCTP),
+        Port(9002, SCTP),
+    )
+    assert declared_ports([pod("a/bare")], [policy("a/deny")]) == ()
