@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
-from netprobe.model import IPAddress, Protocol, is_port_number
+from netprobe.model import Endpoint, IPAddress, Port, Protocol, is_port_number
 
 
 class Outcome(StrEnum):
@@ -74,8 +74,7 @@ class Probe:
             raise TypeError(f"probe protocol must be a Protocol, got {self.protocol!r}")
 
     def __str__(self) -> str:
-        host = f"[{self.target}]" if self.target.version == 6 else str(self.target)
-        return f"{host}:{self.port}/{self.protocol}"
+        return str(Endpoint(self.target, Port(self.port, self.protocol)))
 
 
 @dataclass(frozen=True, slots=True)

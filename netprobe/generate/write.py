@@ -16,7 +16,7 @@ import yaml
 
 from netprobe.documents import plain
 from netprobe.generate.select import Pin, Selection
-from netprobe.model import NAMESPACE_NAME_LABEL, ClusterState, Pod, PodRef, Port
+from netprobe.model import NAMESPACE_NAME_LABEL, ClusterState, Endpoint, Pod, PodRef, Port
 
 
 def _flow(value: Any) -> str:
@@ -33,17 +33,11 @@ def _key(text: str) -> str:
     return text if same else json.dumps(text)
 
 
-def _endpoint(end: object) -> str:
-    if isinstance(end, Pod):
-        return str(end.ref)
-    text = str(end)
-    return f"[{text}]" if ":" in text else text
-
-
 def _expectation(pin: Pin) -> list[str]:
     lines = [f"  # {why}" for why in dict.fromkeys(pin.why)]
     verb = "allow" if pin.allowed else "deny"
-    statement = f"{_endpoint(pin.source)} -> {_endpoint(pin.destination)}:{pin.port}"
+    to = pin.destination.ref if isinstance(pin.destination, Pod) else pin.destination
+    statement = f"{pin.source.ref} -> {Endpoint(to, pin.port)}"
     lines.append(f"  - {verb}: {json.dumps(statement)}")
     return lines
 

@@ -18,7 +18,7 @@ from netprobe.errors import Location
 from netprobe.model import (
     ClusterState,
     Connection,
-    Endpoint,
+    Host,
     IPAddress,
     Pod,
     PodRef,
@@ -102,16 +102,14 @@ def plan_step(
     return tuple(planned)
 
 
-def _key(expectation: Expectation) -> tuple[PodRef, Endpoint, int, Protocol]:
+def _key(expectation: Expectation) -> tuple[PodRef, Host, int, Protocol]:
     return (expectation.source, expectation.destination, expectation.port, expectation.protocol)
 
 
-def _declared_skips(
-    planned: list[Planned], can: _Capabilities
-) -> dict[tuple[PodRef, Endpoint], str]:
+def _declared_skips(planned: list[Planned], can: _Capabilities) -> dict[tuple[PodRef, Host], str]:
     """The suite's own skips of this step by pod pair: matrix cells of a pair the suite
     skips here (a CNI's known limitation, say) are skipped with the same reason."""
-    declared: dict[tuple[PodRef, Endpoint], str] = {}
+    declared: dict[tuple[PodRef, Host], str] = {}
     for p in planned:
         reason = p.expectation.skip_reason(can.backend, *can.also)
         if reason is not None:

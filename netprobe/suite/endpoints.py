@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from ipaddress import ip_address, ip_network
 
 from netprobe.documents import Field
-from netprobe.model import IPAddress, IPNetwork, PodRef, Protocol, is_port_number, port_number
+from netprobe.model import (
+    Endpoint,
+    IPAddress,
+    IPNetwork,
+    PodRef,
+    Protocol,
+    is_port_number,
+    port_number,
+)
 from netprobe.selectors import Labels
 from netprobe.suite.names import (
     label_key_error,
@@ -76,9 +84,7 @@ def representative(network: IPNetwork) -> IPAddress:
 
 def parse_endpoint(text: str, field: Field) -> EndpointSpec:
     """``ns/name``, ``ns/k=v,k2=v2``, globs (``ns/*``, ``*``), an IP or a CIDR."""
-    text = text.strip()
-    if text.startswith("[") and text.endswith("]"):
-        text = text[1:-1]
+    text = Endpoint.bare(text)
     external = _parse_external(text, field)
     if external is not None:
         return external

@@ -20,13 +20,13 @@ from fnmatch import fnmatchcase
 from netprobe.documents import suggest
 from netprobe.errors import LocatedError, Location
 from netprobe.manifests.notes import Warn
-from netprobe.model import ClusterState, Endpoint, Pod, PodRef, Protocol
+from netprobe.model import ClusterState, Host, Pod, PodRef, Protocol
 from netprobe.selectors import LabelSelector
 from netprobe.suite.endpoints import EndpointSpec, External, PodPattern, PortSpec
 from netprobe.suite.entries import ALL_PORTS, Statement
 from netprobe.suite.model import Expectation, Settings, Skip
 
-_Key = tuple[PodRef, Endpoint, int, Protocol]
+_Key = tuple[PodRef, Host, int, Protocol]
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +223,7 @@ def _skips(
     return unconditional, tuple(rule for rule in rules if rule.backends)
 
 
-def _endpoint(destination: Pod | External) -> Endpoint:
+def _endpoint(destination: Pod | External) -> Host:
     return destination.ref if isinstance(destination, Pod) else destination.address
 
 

@@ -8,7 +8,6 @@ numeric port: everything after loading works on concrete pairs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from ipaddress import IPv6Address
 from pathlib import Path
 
 from netprobe.errors import Location
@@ -17,6 +16,7 @@ from netprobe.model import (
     ClusterState,
     ContainerPort,
     Endpoint,
+    Host,
     IPAddress,
     IPNetwork,
     Namespace,
@@ -59,7 +59,7 @@ class Expectation:
     """One connection and whether the suite says it must be allowed."""
 
     source: PodRef
-    destination: Endpoint
+    destination: Host
     port: int
     protocol: Protocol
     allowed: bool
@@ -90,9 +90,8 @@ class Expectation:
         """A stable, readable identifier: ``ALLOW x/a -> y/b:80/TCP``."""
         verb = "allow" if self.allowed else "deny"
         port = f"{self.port_name}({self.port})" if self.port_name else str(self.port)
-        to = self.destination
-        destination = f"[{to}]" if isinstance(to, IPv6Address) else str(to)  # as suites write it
-        return f"{verb} {self.source} -> {destination}:{port}/{self.protocol}"
+        destination = Endpoint.join(self.destination, f"{port}/{self.protocol}")
+        return f"{verb} {self.source} -> {destination}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from netprobe.model import (
     ClusterState,
     Connection,
     ContainerPort,
+    Endpoint,
     IPBlock,
     Namespace,
     NetworkPolicy,
@@ -26,7 +27,6 @@ from netprobe.model import (
     Protocol,
     Rule,
     Verdict,
-    parse_endpoint,
 )
 from netprobe.selectors import Labels, LabelSelector, Operator, Requirement
 
@@ -108,7 +108,7 @@ def judge(snapshot: ClusterState, source: str, destination: str, spec: str = "80
     number, _, protocol_text = spec.partition("/")
     protocol = Protocol(protocol_text or "TCP")
     connection = Connection(
-        parse_endpoint(source), parse_endpoint(destination), int(number), protocol
+        Endpoint.parse_host(source), Endpoint.parse_host(destination), int(number), protocol
     )
     verdict = evaluate(connection, snapshot)
     refs = [p.ref for p in snapshot.pods]

@@ -20,7 +20,7 @@ import yaml
 from netprobe.analyzer import evaluate, matrix
 from netprobe.cli import main
 from netprobe.manifests import load_state
-from netprobe.model import ClusterState, Connection, Port, Protocol, parse_endpoint
+from netprobe.model import ClusterState, Connection, Endpoint, Port, Protocol
 from netprobe.ports import parse_port_spec
 
 CASES = Path(__file__).parent.parent / "cases"
@@ -100,8 +100,8 @@ def test_connections(name: str) -> None:
     for item in case.connections:
         port = Port.parse(item["port"])
         connection = Connection(
-            parse_endpoint(str(item["from"])),
-            parse_endpoint(str(item["to"])),
+            Endpoint.parse_host(str(item["from"])),
+            Endpoint.parse_host(str(item["to"])),
             port.number,
             port.protocol,
         )
