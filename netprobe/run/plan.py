@@ -22,6 +22,7 @@ from netprobe.model import (
     IPAddress,
     Pod,
     PodRef,
+    Port,
     Protocol,
     Verdict,
 )
@@ -102,8 +103,12 @@ def plan_step(
     return tuple(planned)
 
 
-def _key(expectation: Expectation) -> tuple[PodRef, Host, int, Protocol]:
-    return (expectation.source, expectation.destination, expectation.port, expectation.protocol)
+def _key(expectation: Expectation) -> tuple[PodRef, Host, Port]:
+    return (
+        expectation.source,
+        expectation.destination,
+        Port(expectation.port, expectation.protocol),
+    )
 
 
 def _declared_skips(planned: list[Planned], can: _Capabilities) -> dict[tuple[PodRef, Host], str]:
