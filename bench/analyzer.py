@@ -33,12 +33,13 @@ from netprobe.model import (
     PolicyPort,
     PolicyRef,
     PolicyType,
+    Port,
     Protocol,
     Rule,
 )
 from netprobe.selectors import Labels, LabelSelector, Operator, Requirement
 
-PORTS = ((80, Protocol.TCP), (443, Protocol.TCP), (8080, Protocol.TCP), (53, Protocol.UDP))
+PORTS = (Port(80), Port(443), Port(8080), Port(53, Protocol.UDP))
 TIERS = ("web", "api", "db", "cache", "worker")
 TEAMS = ("red", "blue", "green", "gold", "teal", "plum")
 ENVS = ("prod", "staging", "dev")
@@ -169,6 +170,12 @@ def _policy(rng: random.Random, number: int, names: list[str]) -> NetworkPolicy:
     )
 
 
+def _random_connection(rng: random.Random, state: ClusterState) -> Connection:
+    source, destination = rng.choice(state.pods).ref, rng.choice(state.pods).ref
+    port = rng.choice(PORTS)
+    return Connection(source, destination, port.number, port.protocol)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="500,1000,2000,3000,4000,5000")
@@ -204,15 +211,11 @@ def main(argv: list[str] | None = None) -> int:
         state, allowed = last
         total = len(state.pods) ** 2
         shares = ", ".join(
-            f"{port}/{protocol}: {count / total:.0%}"
-            for (port, protocol), count in zip(PORTS, allowed, strict=True)
+            f"{port}: {count / total:.0%}" for port, count in zip(PORTS, allowed, strict=True)
         )
         print(f"allowed share at {len(state.pods)} pods: {shares}")
         rng = random.Random(args.seed)
-        connections = [
-            Connection(rng.choice(state.pods).ref, rng.choice(state.pods).ref, *rng.choice(PORTS))
-            for _ in range(1000)
-        ]
+        connections = [_random_connection(rng, state) for _ in range(1000)]
         started = time.perf_counter()
         for connection in connections:
             evaluate(connection, state)

@@ -2,7 +2,9 @@
 
 Every object is an immutable value. Parsing (with the API server's validation) lives in
 :mod:`netprobe.manifests`; semantics live in :mod:`netprobe.analyzer`. This module holds no
-behaviour beyond small lookups that every layer needs.
+behaviour beyond small lookups that every layer needs, and the one home of the text forms
+every layer reads and writes: a :class:`Port` (``8080/TCP``) and an :class:`Endpoint`
+(``prod/db:5432/TCP``, ``[2001:db8::1]:443/TCP``).
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Any
 
-from netprobe.errors import Location
+from netprobe.errors import InputError, Location
 from netprobe.selectors import Labels, LabelSelector
 
 IPAddress = IPv4Address | IPv6Address
@@ -29,6 +31,80 @@ class Protocol(StrEnum):
     TCP = "TCP"
     UDP = "UDP"
     SCTP = "SCTP"
+
+    @classmethod
+    def parse(cls, text: str) -> Protocol:
+        """TCP, UDP or SCTP in any case, spaces around it ignored; ValueError otherwise."""
+        return cls(text.strip().upper())
+
+
+_PROTOCOLS = ", ".join(protocol.value for protocol in Protocol)
+
+
+def is_port_number(number: int) -> bool:
+    """Whether ``number`` may number a port: 1 to 65535, for every protocol."""
+    return 1 <= number <= 65535
+
+
+def port_number(text: str) -> int | None:
+    """The number ``text`` writes in ASCII digits (spaces around them allowed), whether
+    :func:`is_port_number` or not; None for anything else, such as a port name. Only ASCII:
+    '²' is a digit to ``str.isdigit()`` but not a number to ``int()``."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Port:
+    """A port number and its protocol, written ``8080/TCP`` (ordered as the pair
+    ``(number, protocol)``)."""
+
+    number: int
+    protocol: Protocol = Protocol.TCP
+
+    def __post_init__(self) -> None:
+        if type(self.number) is not int or not is_port_number(self.number):
+            raise ValueError(f"a port number is an int in 1-65535, got {self.number!r}")
+        if not isinstance(self.protocol, Protocol):
+            raise TypeError(f"a port's protocol is a Protocol, got {self.protocol!r}")
+
+    def __str__(self) -> str:
+        return f"{self.number}/{self.protocol}"
+
+    @classmethod
+    def parse(cls, text: str) -> Port:
+        """``PORT[/PROTOCOL]`` as people type it: ``80``, ``53/udp``, ``5432/TCP``; the
+        protocol defaults to TCP and is case-insensitive.
+
+        Raises:
+            InputError: not a number in 1-65535, or not TCP, UDP or SCTP.
+        """
+        number, _, protocol = text.strip().partition("/")
+        return cls(cls.parse_number(number, text), cls.parse_protocol(protocol or "TCP", text))
+
+    @staticmethod
+    def parse_number(number: str, item: str) -> int:
+        """A port number in 1-65535; ``item`` is what the user typed, for the message.
+
+        Raises:
+            InputError: anything else.
+        """
+        found = port_number(number)
+        if found is None or not is_port_number(found):
+            raise InputError(f"port {item!r}: expected a number from 1 to 65535, like 80 or 53/UDP")
+        return found
+
+    @staticmethod
+    def parse_protocol(protocol: str, item: str) -> Protocol:
+        """:meth:`Protocol.parse`; ``item`` is what the user typed, for the message.
+
+        Raises:
+            InputError: not TCP, UDP or SCTP.
+        """
+        try:
+            return Protocol.parse(protocol)
+        except ValueError:
+            raise InputError(f"port {item!r}: protocol must be one of {_PROTOCOLS}") from None
 
 
 class PolicyType(StrEnum):
@@ -252,30 +328,137 @@ class ClusterState:
         return dataclasses.replace(self, **changes)
 
 
-Endpoint = PodRef | IPAddress
-"""One end of a connection: a pod, or an address that is not a pod's."""
+Host = PodRef | IPAddress
+"""One end of a connection, without its port: a pod, or an address that is not a pod's."""
 
 
-def parse_endpoint(text: str) -> Endpoint:
-    """``ns/name`` or an IP address; ValueError otherwise."""
+class EndpointSyntaxError(ValueError):
+    """Text that is not ``HOST[:PORT]``; ``hint`` says how to write it, when there is more
+    to say than the message."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where a connection goes: a host and a port, written ``prod/db:5432/TCP``, and
+    ``[2001:db8::1]:443/TCP`` for an IPv6 address (the port would otherwise read as part of
+    it), as suites write it. The rules for that text live here: :meth:`join` and
+    :meth:`split` (brackets), :meth:`bare` and :meth:`parse_host` (a host alone)."""
+
+    host: Host
+    port: Port
+
+    def __str__(self) -> str:
+        return self.join(self.host, str(self.port))
+
+    @classmethod
+    def parse(cls, text: str) -> Endpoint:
+        """``HOST:PORT[/PROTOCOL]``, the host a pod ``ns/name`` or an IP address (IPv6 in
+        brackets), the port as :meth:`Port.parse` reads it.
+
+        Raises:
+            InputError: not of that form.
+        """
+        try:
+            host, port = cls.split(text.strip())
+        except EndpointSyntaxError as exc:
+            raise InputError(f"{exc} ({exc.hint})" if exc.hint else str(exc)) from None
+        if port is None:
+            raise InputError(
+                f"{text!r} names no port: write e.g. prod/db:5432 or [2001:db8::1]:443"
+            )
+        return cls(cls.parse_host(host), Port.parse(port))
+
+    @staticmethod
+    def join(host: object, port: str) -> str:
+        """``host:port``, ``host`` in brackets when it is an IPv6 address (pod names and
+        IPv4 addresses have no colon)."""
+        text = str(host)
+        return f"[{text}]:{port}" if ":" in text else f"{text}:{port}"
+
+    @staticmethod
+    def split(text: str) -> tuple[str, str | None]:
+        """``HOST:PORT`` -> (HOST, PORT); ``HOST`` alone -> (HOST, None). An IPv6 host goes in
+        brackets: ``[2001:db8::1]:80`` (``[2001:db8::1]`` and ``[2001:db8::1]:`` name no port,
+        the latter as an empty one).
+
+        Raises:
+            EndpointSyntaxError: a bracket left open or followed by something else than ':',
+                an IPv6 address without brackets, a ':' with no port after it.
+        """
+        if text.startswith("["):
+            end = text.find("]")
+            rest = text[end + 1 :] if end > 0 else "?"
+            if end < 0 or (rest and not rest.startswith(":")):
+                raise EndpointSyntaxError(f"'{text}' is not of the form '[IPv6]:PORT'")
+            return text[1:end], rest[1:] if rest else None
+        if text.count(":") > 1:
+            raise EndpointSyntaxError(
+                f"cannot tell the address from the port in '{text}'",
+                "write IPv6 addresses in brackets, e.g. [2001:db8::1]:80",
+            )
+        host, sep, port = text.partition(":")
+        if sep and not port.strip():
+            raise EndpointSyntaxError(f"'{text}' ends with ':' but names no port")
+        return host, port if sep else None
+
+    @staticmethod
+    def bare(text: str) -> str:
+        """A host as written, spaces and the brackets of an IPv6 address (``[2001:db8::1]``)
+        taken off."""
+        text = text.strip()
+        return text[1:-1] if text.startswith("[") and text.endswith("]") else text
+
+    @classmethod
+    def parse_host(cls, text: str, role: str = "host") -> Host:
+        """A pod ``ns/name`` or one IP address (IPv6 also in brackets); ``role`` names what
+        the user typed (FROM, TO), for the message.
+
+        Raises:
+            InputError: a CIDR, or neither a pod nor an address.
+        """
+        bare = cls.bare(text)
+        if "/" in bare and _is_network(bare):
+            raise InputError(
+                f"{role} {text!r} is a CIDR: give one address of it, e.g. the one to probe"
+            )
+        try:
+            return ip_address(bare)
+        except ValueError:
+            pass
+        try:
+            return PodRef.parse(bare)  # type: ignore[no-any-return]
+        except ValueError:
+            raise InputError(
+                f"{role} {text!r}: expected namespace/pod (e.g. prod/db) or an IP address"
+            ) from None
+
+
+def _is_network(text: str) -> bool:
     try:
-        return ip_address(text)
+        ip_network(text, strict=False)
     except ValueError:
-        return PodRef.parse(text)  # type: ignore[no-any-return]
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
 class Connection:
-    source: Endpoint
-    destination: Endpoint
+    source: Host
+    destination: Host
     port: int
     protocol: Protocol = Protocol.TCP
 
+    @property
+    def target(self) -> Endpoint:
+        """The destination and the port."""
+        return Endpoint(self.destination, Port(self.port, self.protocol))
+
     def __str__(self) -> str:
-        # [2001:db8::1]:443, as suites write it: the port would otherwise read as part of it
-        to = self.destination
-        destination = f"[{to}]" if isinstance(to, IPv6Address) else str(to)
-        return f"{self.source} -> {destination}:{self.port}/{self.protocol}"
+        return f"{self.source} -> {self.target}"
 
 
 @dataclass(frozen=True, slots=True)

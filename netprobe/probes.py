@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
-from netprobe.model import IPAddress, Protocol
+from netprobe.model import Endpoint, IPAddress, Port, Protocol, is_port_number
 
 
 class Outcome(StrEnum):
@@ -68,14 +68,13 @@ class Probe:
     def __post_init__(self) -> None:
         if not isinstance(self.target, IPv4Address | IPv6Address):
             raise TypeError(f"probe target must be an IP address, got {self.target!r}")
-        if type(self.port) is not int or not 1 <= self.port <= 65535:
+        if type(self.port) is not int or not is_port_number(self.port):
             raise ValueError(f"probe port must be an int in 1-65535, got {self.port!r}")
         if not isinstance(self.protocol, Protocol):
             raise TypeError(f"probe protocol must be a Protocol, got {self.protocol!r}")
 
     def __str__(self) -> str:
-        host = f"[{self.target}]" if self.target.version == 6 else str(self.target)
-        return f"{host}:{self.port}/{self.protocol}"
+        return str(Endpoint(self.target, Port(self.port, self.protocol)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,8 @@ Items are judged by an :class:`Evaluator`. The default is static (the analyzer, 
 ``netprobe check``); a live backend plugs in by implementing the
 ``pytest_netprobe_evaluator`` hook (see :class:`NetprobeHookspecs`). This module loads into
 every pytest run of every project that installs netprobe: it imports nothing of netprobe
-until a suite file is actually collected, and never imports ``kubernetes``.
+but the suite suffix (:mod:`netprobe.suite` imports nothing) until a suite file is actually
+collected, and never imports ``kubernetes``.
 """
 
 from __future__ import annotations
@@ -21,13 +22,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
+from netprobe.suite import SUITE_SUFFIX
+
 if TYPE_CHECKING:
     from netprobe.model import ClusterState
     from netprobe.results import ExpectationResult
     from netprobe.suite.model import Expectation, Step, Suite
-
-SUFFIX = ".netprobe.yaml"
-"""Only files with this suffix are collected (the same as the loader's ``SUFFIX``)."""
 
 
 class Evaluator(Protocol):
@@ -126,7 +126,7 @@ def pytest_netprobe_evaluator(config: pytest.Config) -> Evaluator | None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SuiteFile | None:
-    if file_path.name.endswith(SUFFIX):
+    if file_path.name.endswith(SUITE_SUFFIX):
         return SuiteFile.from_parent(parent, path=file_path)
     return None
 
@@ -203,11 +203,13 @@ class ExpectationItem(pytest.Item):
             self.add_marker(pytest.mark.skip(reason=skip))
 
     def runtest(self) -> None:
+        from netprobe.results import is_failure
+
         result = evaluator(self.config).evaluate(self.suite, self.step, self.expectation)
         self.user_properties.append(("status", result.status.value))
         if result.skip is not None:
             pytest.skip(result.skip)
-        if result.failed:
+        if is_failure(result):
             raise ExpectationFailed(result)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:

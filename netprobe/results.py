@@ -8,7 +8,7 @@ Three-way classification (the heart of netprobe's reports):
 - BOTH, PASS, SKIPPED as named.
 
 An expectation *fails* when what happened differs from what was expected: the observation
-in a live run, the analyzer's verdict in a static check.
+in a live run, the analyzer's verdict in a static check (:func:`is_failure`).
 """
 
 from __future__ import annotations
@@ -86,13 +86,8 @@ class ExpectationResult:
 
     @property
     def failed(self) -> bool:
-        """What happened differs from what the suite expected (or could not be known)."""
-        if self.skip is not None:
-            return False
-        if self.observation is None:
-            return self.policy_mismatch
-        observed = self.observation.allowed
-        return observed is None or observed != self.expectation.allowed
+        """:func:`is_failure` without ``strict``."""
+        return is_failure(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,4 +103,24 @@ class SuiteResult:
 
     @property
     def failed(self) -> tuple[ExpectationResult, ...]:
-        return tuple(r for r in self.results if r.failed)
+        return tuple(r for r in self.results if is_failure(r))
+
+
+def is_failure(result: ExpectationResult, strict: bool = False) -> bool:
+    """Whether ``result`` fails a check or a run: what happened (the observation in a live
+    run, the analyzer's verdict in a static check) differs from what the suite expected, or
+    could not be known; with ``strict``, also where the dataplane disagreed with the
+    analyzer. A skipped result never fails. Every report and exit code decides here."""
+    if result.skip is not None:
+        return False
+    if strict and result.dataplane_mismatch:
+        return True
+    if result.observation is None:
+        return result.policy_mismatch
+    observed = result.observation.allowed
+    return observed is None or observed != result.expectation.allowed
+
+
+def is_held(result: ExpectationResult) -> bool:
+    """Checked, and what happened is what the suite expected."""
+    return result.skip is None and not is_failure(result)

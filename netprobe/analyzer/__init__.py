@@ -15,7 +15,7 @@ from netprobe.analyzer.peers import (
     pod_addresses,
     rule_peer_matches,
 )
-from netprobe.analyzer.ports import rule_port_matches
+from netprobe.analyzer.ports import declared_ports, rule_port_matches
 from netprobe.analyzer.reachability import Matrix, matrix
 from netprobe.analyzer.verdict import evaluate, resolve_endpoint
 
@@ -23,6 +23,7 @@ __all__ = [
     "ClassIndex",
     "Matrix",
     "bit_indices",
+    "declared_ports",
     "evaluate",
     "isolating_policies",
     "matrix",

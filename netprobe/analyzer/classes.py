@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from netprobe.analyzer.peers import pod_addresses
-from netprobe.model import ClusterState, IPBlock, IPNetwork, Pod, PolicyPort, Protocol
+from netprobe.model import ClusterState, IPBlock, IPNetwork, Pod, PolicyPort, Port, Protocol
 from netprobe.selectors import LabelSelector, Operator
 
 _OTHER = "\0other"
@@ -67,7 +67,7 @@ class ClassIndex:
         "universe",
     )
 
-    def __init__(self, state: ClusterState, ports: Iterable[tuple[int, Protocol]]) -> None:
+    def __init__(self, state: ClusterState, ports: Iterable[Port]) -> None:
         pods = state.pods
         relevant = _relevant_label_values(state)
         blocks = _ip_blocks(state)
@@ -250,7 +250,7 @@ def _port_names(entries: Sequence[PolicyPort]) -> Iterable[tuple[str, Protocol]]
 
 
 def _named_signature(
-    pod: Pod, named: set[tuple[str, Protocol]], query: set[tuple[int, Protocol]]
+    pod: Pod, named: set[tuple[str, Protocol]], query: set[Port]
 ) -> NamedSignature:
     """The named ports of ``pod`` that some policy uses and that resolve to a queried port."""
     if not named or not pod.ports:
@@ -258,6 +258,6 @@ def _named_signature(
     signature = []
     for name, protocol in sorted(named):
         number = pod.named_port(name, protocol)
-        if number is not None and (number, protocol) in query:
+        if number is not None and Port(number, protocol) in query:
             signature.append((name, protocol, number))
     return tuple(signature)

@@ -3,13 +3,16 @@
 Named ports resolve on the pod that receives the connection: for ingress the selected pod,
 for egress the destination pod. A named port never matches when the receiving side is not
 a pod, or when that pod has no container port of that name and protocol.
+
+:func:`declared_ports` is which ports to look at when nobody said: those the pods declare
+and the policies name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from netprobe.model import Pod, PolicyPort, Protocol
+from netprobe.model import NetworkPolicy, Pod, PolicyPort, Port, Protocol
 
 
 def policy_port_matches(
@@ -54,3 +57,19 @@ def describe_ports(entries: Sequence[PolicyPort], receiving: Pod | None) -> str:
                 )
         parts.append(text)
     return ", ".join(parts)
+
+
+def declared_ports(pods: Iterable[Pod], policies: Iterable[NetworkPolicy] = ()) -> tuple[Port, ...]:
+    """Every distinct container port of ``pods`` and every port number (and range end)
+    ``policies`` name, sorted by protocol (TCP, UDP, SCTP) then number; empty when there
+    is none. What ``matrix``, ``diff`` and ``generate`` look at when no ports are given."""
+    found = {Port(port.port, port.protocol) for pod in pods for port in pod.ports}
+    for policy in policies:
+        for rule in (*policy.ingress, *policy.egress):
+            for entry in rule.ports:
+                if isinstance(entry.port, int):
+                    found.add(Port(entry.port, entry.protocol))
+                    if entry.end_port is not None:
+                        found.add(Port(entry.end_port, entry.protocol))
+    order = list(Protocol)
+    return tuple(sorted(found, key=lambda port: (order.index(port.protocol), port.number)))

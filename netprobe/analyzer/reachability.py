@@ -14,9 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
 from netprobe.analyzer.classes import ClassIndex, bit_indices
-from netprobe.model import ClusterState, NetworkPolicy, PodRef, PolicyType, Protocol, Rule
-
-PortSpec = tuple[int, Protocol]
+from netprobe.model import ClusterState, NetworkPolicy, PodRef, PolicyType, Port, Protocol, Rule
 
 
 class Matrix:
@@ -27,7 +25,7 @@ class Matrix:
     def __init__(
         self,
         pods: tuple[PodRef, ...],
-        ports: tuple[PortSpec, ...],
+        ports: tuple[Port, ...],
         index: ClassIndex,
         rows: tuple[tuple[int, ...], ...],
     ) -> None:
@@ -83,12 +81,12 @@ class Matrix:
         return len(self.pods) ** 2
 
 
-def matrix(state: ClusterState, ports: Sequence[PortSpec]) -> Matrix:
+def matrix(state: ClusterState, ports: Sequence[Port]) -> Matrix:
     """The reachability matrix of every ordered pod pair of ``state`` on ``ports``."""
     ports = tuple(dict.fromkeys(ports))
     index = ClassIndex(state, ports)
     builder = _Builder(state, index)
-    rows = tuple(builder.rows(port, protocol) for port, protocol in ports)
+    rows = tuple(builder.rows(port.number, port.protocol) for port in ports)
     return Matrix(tuple(pod.ref for pod in state.pods), ports, index, rows)
 
 

@@ -23,7 +23,7 @@ from netprobe.errors import InputError
 from netprobe.model import (
     ClusterState,
     Connection,
-    Endpoint,
+    Host,
     Pod,
     PodRef,
     PolicyType,
@@ -36,7 +36,7 @@ from netprobe.model import (
 _WORD = {PolicyType.INGRESS: "ingress", PolicyType.EGRESS: "egress"}
 
 
-def resolve_endpoint(endpoint: Endpoint, state: ClusterState, role: str) -> ResolvedEndpoint:
+def resolve_endpoint(endpoint: Host, state: ClusterState, role: str) -> ResolvedEndpoint:
     """A pod of the snapshot for a PodRef or a pod's IP; the address itself otherwise.
 
     Raises:

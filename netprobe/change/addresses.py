@@ -15,9 +15,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from ipaddress import IPv4Address, IPv6Address
 
 from netprobe.analyzer import bit_indices, rule_peer_matches, rule_port_matches
-from netprobe.change.model import OUTSIDE, Cause, CauseKind, ChangeKind, PortSpec
+from netprobe.change.model import OUTSIDE, Cause, CauseKind, ChangeKind
 from netprobe.change.sides import Side, Sides
-from netprobe.model import IPAddress, NetworkPolicy, Pod, PolicyRef, PolicyType, Protocol
+from netprobe.model import IPAddress, NetworkPolicy, Pod, PolicyRef, PolicyType, Port, Protocol
 
 _Key = tuple[ChangeKind, Cause, IPAddress]
 
@@ -59,7 +59,7 @@ def flips(
     after: Sides,
     sources: int,
     addresses: Sequence[IPAddress],
-    ports: Sequence[PortSpec],
+    ports: Sequence[Port],
     changed: frozenset[PolicyRef],
     direction: PolicyType = PolicyType.EGRESS,
 ) -> dict[_Key, dict[int, int]]:
@@ -72,7 +72,8 @@ def flips(
     for address in addresses:
         if address in pods:
             continue
-        for q, (port, protocol) in enumerate(ports):
+        for q, query in enumerate(ports):
+            port, protocol = query.number, query.protocol
             for source in bit_indices(sources):
                 was = before.side(source, direction, port, protocol)
                 now = after.side(source, direction, port, protocol)

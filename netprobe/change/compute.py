@@ -15,16 +15,16 @@ from netprobe.change.addresses import flips as address_flips
 from netprobe.change.addresses import representatives
 from netprobe.change.cells import affected, changed_policies, flips, joint_classes
 from netprobe.change.groups import Describer
-from netprobe.change.model import Cause, Change, ChangeKind, Diff, PodSet, PortSpec
+from netprobe.change.model import Cause, Change, ChangeKind, Diff, PodSet
 from netprobe.change.sides import Sides, attribute
 from netprobe.errors import InputError
-from netprobe.model import ClusterState, Connection, IPAddress, PolicyRef, PolicyType
+from netprobe.model import ClusterState, Connection, IPAddress, PolicyRef, PolicyType, Port
 
 # (kind, cause, role of the anchor: "dst" for ingress causes, "src" for egress, anchor class)
 _Key = tuple[ChangeKind, Cause, str, int]
 
 
-def diff(before: ClusterState, after: ClusterState, ports: Sequence[PortSpec]) -> Diff:
+def diff(before: ClusterState, after: ClusterState, ports: Sequence[Port]) -> Diff:
     """The connections between the pods of ``before`` (and ``after``: the same pods and
     namespaces) that the change of policies opens or closes on ``ports``.
 
@@ -91,12 +91,12 @@ class _Cells:
         anchor: int,
         bits: int,
         q: int,
-        ports: tuple[PortSpec, ...],
+        ports: tuple[Port, ...],
     ) -> int:
         """Record the cells of ``bits`` that ``anchor``'s side explains; return those."""
-        number, protocol = ports[q]
-        before = self.before.side(anchor, direction, number, protocol)
-        after = self.after.side(anchor, direction, number, protocol)
+        port = ports[q]
+        before = self.before.side(anchor, direction, port.number, port.protocol)
+        after = self.after.side(anchor, direction, port.number, port.protocol)
         role = "dst" if direction is PolicyType.INGRESS else "src"
         explained = 0
         for cause, part in attribute(bits, kind, before, after, direction, self.changed):
@@ -128,7 +128,7 @@ def _merge(
 def _change(
     after: ClusterState,
     describer: Describer,
-    ports: tuple[PortSpec, ...],
+    ports: tuple[Port, ...],
     kind: ChangeKind,
     cause: Cause,
     role: str,
@@ -145,8 +145,8 @@ def _change(
         src_bits & dst_bits
     )
     src_pod, dst_pod = describer.example(src_bits, dst_bits)
-    port, protocol = ports[port_set[0]]
-    example = Connection(src_pod, dst_pod, port, protocol)
+    port = ports[port_set[0]]
+    example = Connection(src_pod, dst_pod, port.number, port.protocol)
     explanation = tuple(str(reason) for reason in evaluate(example, after).reasons)
     return Change(
         kind,
@@ -163,7 +163,7 @@ def _change(
 def _address_changes(
     after: ClusterState,
     describer: Describer,
-    ports: tuple[PortSpec, ...],
+    ports: tuple[Port, ...],
     found: dict[tuple[ChangeKind, Cause, IPAddress], dict[int, int]],
     incoming: bool = False,
 ) -> list[Change]:
@@ -176,11 +176,11 @@ def _address_changes(
     changes = []
     for (kind, cause, address, sources), port_list in by_sources.items():
         pod = describer.pods_of(sources)[0].ref
-        port, protocol = ports[min(port_list)]
+        port = ports[min(port_list)]
         if incoming:
-            example = Connection(address, pod, port, protocol)
+            example = Connection(address, pod, port.number, port.protocol)
         else:
-            example = Connection(pod, address, port, protocol)
+            example = Connection(pod, address, port.number, port.protocol)
         explanation = tuple(str(reason) for reason in evaluate(example, after).reasons)
         pods = describer.describe(sources)
         changes.append(

@@ -10,10 +10,8 @@ from enum import StrEnum
 from ipaddress import IPv4Address
 
 from netprobe.errors import Location
-from netprobe.model import Connection, IPAddress, PodRef, PolicyRef, PolicyType, Protocol
+from netprobe.model import Connection, IPAddress, PodRef, PolicyRef, PolicyType, Port
 from netprobe.selectors import Labels
-
-PortSpec = tuple[int, Protocol]
 
 OUTSIDE = IPv4Address("192.0.2.1")
 """Stands for addresses outside the pods and every ipBlock (TEST-NET-1, RFC 5737)."""
@@ -105,7 +103,7 @@ class Change:
     kind: ChangeKind
     sources: PodSet
     destinations: PodSet
-    ports: tuple[PortSpec, ...]
+    ports: tuple[Port, ...]
     cause: Cause
     pairs: int
     """Pod pairs (per port) this change covers."""
@@ -119,7 +117,7 @@ class Change:
 
     @property
     def port_text(self) -> str:
-        return ",".join(f"{port}/{protocol}" for port, protocol in self.ports)
+        return ",".join(map(str, self.ports))
 
     @property
     def source_text(self) -> str:
@@ -146,7 +144,7 @@ class Change:
 @dataclass(frozen=True, slots=True)
 class Diff:
     changes: tuple[Change, ...]
-    ports: tuple[PortSpec, ...]
+    ports: tuple[Port, ...]
     pods: int
     changed_policies: tuple[PolicyRef, ...]
 

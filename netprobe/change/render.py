@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from netprobe.change.model import Cause, Change, ChangeKind, Diff, PodSet
+from netprobe.model import Port
 
 FORMATS = ("table", "json", "markdown")
 ROWS_PER_CAUSE = 20
@@ -18,7 +19,7 @@ def render(output: str, result: Diff) -> str:
 
 
 def _headline(result: Diff) -> str:
-    ports = ",".join(f"{p}/{proto}" for p, proto in result.ports)
+    ports = ",".join(map(str, result.ports))
     changed = ", ".join(map(str, result.changed_policies)) or "none"
     opened = result.connections(ChangeKind.OPENED)
     closed = result.connections(ChangeKind.CLOSED)
@@ -82,6 +83,10 @@ def _markdown_row(change: Change) -> str:
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
+def _port(port: Port) -> dict[str, Any]:
+    return {"port": port.number, "protocol": str(port.protocol)}
+
+
 def _pod_set(pods: PodSet) -> dict[str, Any]:
     return {
         "any": pods.everything,
@@ -109,7 +114,7 @@ def _change(change: Change) -> dict[str, Any]:
         "to": _pod_set(change.destinations)
         if change.address is None or change.from_address
         else {"address": str(change.address)},
-        "ports": [{"port": port, "protocol": str(protocol)} for port, protocol in change.ports],
+        "ports": [_port(port) for port in change.ports],
         "pairs": change.pairs,
         "cause": {
             "kind": str(cause.kind),
@@ -133,7 +138,7 @@ def render_json(result: Diff) -> str:
     document = {
         "changed_policies": [str(ref) for ref in result.changed_policies],
         "pods": result.pods,
-        "ports": [{"port": port, "protocol": str(protocol)} for port, protocol in result.ports],
+        "ports": [_port(port) for port in result.ports],
         "summary": {
             "opened": result.connections(ChangeKind.OPENED),
             "closed": result.connections(ChangeKind.CLOSED),

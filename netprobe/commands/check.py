@@ -17,6 +17,7 @@ from typing import Any
 from netprobe.commands.common import warn
 from netprobe.errors import EXIT_FAILED, EXIT_OK
 from netprobe.report import FORMATS, render, write_junit
+from netprobe.results import is_failure
 from netprobe.suite.model import Suite
 
 
@@ -92,7 +93,8 @@ def check(options: CheckOptions) -> int:
     sys.stdout.write(render(options.output, results, verbose=options.verbose))
     if options.junit is not None:
         write_junit(results, options.junit)
-    return EXIT_FAILED if any(result.failed for result in results) else EXIT_OK
+    failed = any(is_failure(result) for suite in results for result in suite.results)
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def build_suites(paths: Sequence[Path], policies: Sequence[Path] = ()) -> tuple[Suite, ...]:

@@ -15,17 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from netprobe.analyzer import declared_ports
 from netprobe.change import ChangeKind, diff
 from netprobe.change.render import FORMATS, render
 from netprobe.commands.common import add_manifest_arguments, warn
 from netprobe.errors import EXIT_FAILED, EXIT_OK, InputError
-from netprobe.model import ClusterState, Namespace, NetworkPolicy, Pod, Protocol
+from netprobe.model import ClusterState, Namespace, NetworkPolicy, Pod, Port
 from netprobe.ports import parse_port_spec
+from netprobe.suite import SUITE_SUFFIX
 
 if TYPE_CHECKING:
     from netprobe.manifests import LoadedObjects
 
-SUITE_SUFFIX = ".netprobe.yaml"
 FAIL_ON = ("opened", "closed", "any")
 
 T = TypeVar("T", Namespace, Pod)
@@ -208,21 +209,17 @@ def _with_implied_namespaces(
     return objects.to_state(lambda message: None)
 
 
-def default_ports(before: ClusterState, after: ClusterState) -> tuple[tuple[int, Protocol], ...]:
-    """Every container port of the pods and every port number (and range end) the
-    policies of either side name, sorted by protocol then number."""
-    found = {(port.port, port.protocol) for pod in before.pods for port in pod.ports}
-    for policy in (*before.policies, *after.policies):
-        for rule in (*policy.ingress, *policy.egress):
-            for entry in rule.ports:
-                if isinstance(entry.port, int):
-                    found.add((entry.port, entry.protocol))
-                    if entry.end_port is not None:
-                        found.add((entry.end_port, entry.protocol))
+def default_ports(before: ClusterState, after: ClusterState) -> tuple[Port, ...]:
+    """:func:`~netprobe.analyzer.ports.declared_ports` of the pods and of the policies of
+    either side.
+
+    Raises:
+        InputError: there is none.
+    """
+    found = declared_ports(before.pods, (*before.policies, *after.policies))
     if not found:
         raise InputError(
             "no port to compare: no pod declares a container port and no policy names a "
             "port number; pass --ports, e.g. --ports 80,53/UDP"
         )
-    order = list(Protocol)
-    return tuple(sorted(found, key=lambda item: (order.index(item[1]), item[0])))
+    return found

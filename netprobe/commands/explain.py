@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from ipaddress import ip_network
 from typing import TextIO
 
 from netprobe.analyzer import evaluate, resolve_endpoint
@@ -22,10 +21,10 @@ from netprobe.model import (
     Connection,
     Endpoint,
     Pod,
+    Port,
     Verdict,
-    parse_endpoint,
+    port_number,
 )
-from netprobe.ports import parse_port_number, parse_protocol
 
 DESCRIPTION = "Judge one connection against the NetworkPolicies in the manifests and say why."
 EPILOG = (
@@ -69,12 +68,12 @@ def build_connection(source: str, destination: str, port: str, state: ClusterSta
     Raises:
         InputError: a malformed endpoint or port, an unknown pod, an unknown port name.
     """
-    from_end = _endpoint(source, "FROM")
-    to_end = _endpoint(destination, "TO")
+    from_end = Endpoint.parse_host(source, "FROM")
+    to_end = Endpoint.parse_host(destination, "TO")
     text, _, protocol_text = port.partition("/")
-    protocol = parse_protocol(protocol_text or "TCP", port)
-    if text.strip().isascii() and text.strip().isdigit():
-        return Connection(from_end, to_end, parse_port_number(text, port), protocol)
+    protocol = Port.parse_protocol(protocol_text or "TCP", port)
+    if port_number(text) is not None:
+        return Connection(from_end, to_end, Port.parse_number(text, port), protocol)
     target = resolve_endpoint(to_end, state, "destination")
     if not isinstance(target, Pod):
         raise InputError(
@@ -89,30 +88,6 @@ def build_connection(source: str, destination: str, port: str, state: ClusterSta
             f"(its ports: {declared})"
         )
     return Connection(from_end, to_end, number, protocol)
-
-
-def _endpoint(text: str, role: str) -> Endpoint:
-    bare = text.strip()
-    if bare.startswith("[") and bare.endswith("]"):
-        bare = bare[1:-1]  # [2001:db8::1], as suites write IPv6 addresses
-    if "/" in bare and _is_network(bare):
-        raise InputError(
-            f"{role} {text!r} is a CIDR: give one address of it, e.g. the one to probe"
-        )
-    try:
-        return parse_endpoint(bare)
-    except ValueError:
-        raise InputError(
-            f"{role} {text!r}: expected namespace/pod (e.g. prod/db) or an IP address"
-        ) from None
-
-
-def _is_network(text: str) -> bool:
-    try:
-        ip_network(text, strict=False)
-    except ValueError:
-        return False
-    return True
 
 
 def write_text(connection: Connection, verdict: Verdict, out: TextIO) -> None:

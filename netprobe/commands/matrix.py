@@ -16,10 +16,10 @@ from typing import TextIO
 
 from tabulate import tabulate
 
-from netprobe.analyzer import Matrix, bit_indices, matrix
+from netprobe.analyzer import Matrix, bit_indices, declared_ports, matrix
 from netprobe.commands.common import add_manifest_arguments, load_manifests
 from netprobe.errors import EXIT_OK, InputError
-from netprobe.model import ClusterState, Protocol
+from netprobe.model import ClusterState
 from netprobe.ports import parse_port_spec
 
 ALLOWED, DENIED, ONLY_SELF = "✓", "✗", "∘"
@@ -57,27 +57,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     state = load_manifests(args.paths)
-    ports = parse_port_spec(args.ports) if args.ports is not None else declared_ports(state)
-    result = matrix(state, ports)
-    write = {"json": write_json, "summary": write_summary, "table": write_table}[args.output]
-    write(result, state, sys.stdout)
-    return EXIT_OK
-
-
-def declared_ports(state: ClusterState) -> tuple[tuple[int, Protocol], ...]:
-    """Every distinct container port the pods declare, sorted by protocol then number."""
-    found = {(port.port, port.protocol) for pod in state.pods for port in pod.ports}
-    if not found:
+    ports = parse_port_spec(args.ports) if args.ports is not None else declared_ports(state.pods)
+    if not ports:
         raise InputError(
             "no pod declares a container port, so there is no port to check: "
             "pass --ports, e.g. --ports 80,53/UDP"
         )
-    order = list(Protocol)
-    return tuple(sorted(found, key=lambda item: (order.index(item[1]), item[0])))
-
-
-def port_name(port: tuple[int, Protocol]) -> str:
-    return f"{port[0]}/{port[1]}"
+    result = matrix(state, ports)
+    write = {"json": write_json, "summary": write_summary, "table": write_table}[args.output]
+    write(result, state, sys.stdout)
+    return EXIT_OK
 
 
 def write_json(result: Matrix, state: ClusterState, out: TextIO) -> None:
@@ -86,7 +75,7 @@ def write_json(result: Matrix, state: ClusterState, out: TextIO) -> None:
     names = [json.dumps(str(ref)) for ref in result.pods]
     out.write('{"pods": [' + ", ".join(names) + '],\n "results": [')
     first = True
-    ports = [(number, json.dumps(str(protocol))) for number, protocol in result.ports]
+    ports = [(port.number, json.dumps(str(port.protocol))) for port in result.ports]
     for source, source_name in enumerate(names):
         rows = [list(result.row(source, q)) for q in range(len(ports))]
         lines = []
@@ -109,7 +98,7 @@ def write_summary(result: Matrix, state: ClusterState, out: TextIO) -> None:
     ports = {}
     for q, port in enumerate(result.ports):
         allowed = result.allowed_count(q)
-        ports[port_name(port)] = {"allowed": allowed, "denied": cells - allowed}
+        ports[str(port)] = {"allowed": allowed, "denied": cells - allowed}
     summary = {"pods": len(result.pods), "policies": len(state.policies), "ports": ports}
     out.write(json.dumps(summary, indent=2) + "\n")
 
@@ -149,7 +138,7 @@ def write_table(result: Matrix, state: ClusterState, out: TextIO) -> None:
         )
     align = ("left", *("center",) * shown)
     for q, port in enumerate(result.ports):
-        headers = [port_name(port), *(str(n + 1) for n in range(shown))]
+        headers = [str(port), *(str(n + 1) for n in range(shown))]
         rows = [
             [f"{s + 1:>3} {labels[s]}", *(cell(s, d, q) for d in range(shown))]
             for s in range(shown)

@@ -24,7 +24,7 @@ from netprobe.commands.common import warn
 from netprobe.errors import EXIT_FAILED, EXIT_OK, InputError
 from netprobe.model import NetworkPolicy
 from netprobe.report import FORMATS, render, write_junit
-from netprobe.results import SuiteResult
+from netprobe.results import SuiteResult, is_failure
 from netprobe.run import Progress, RunOptions, run_suite
 from netprobe.suite.model import Settings
 
@@ -195,11 +195,8 @@ def execute(
 
 def exit_code(results: Sequence[SuiteResult], *, strict: bool = False) -> int:
     """1 when an observation differs from its expectation (or, strict, from the analyzer)."""
-    for suite in results:
-        for result in suite.results:
-            if result.failed or (strict and result.skip is None and result.dataplane_mismatch):
-                return EXIT_FAILED
-    return EXIT_OK
+    failed = any(is_failure(result, strict) for suite in results for result in suite.results)
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 class ProgressLine:

@@ -11,7 +11,7 @@ sees them); candidates prefer pods already chosen, so the suite stays small.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv6Address
 
@@ -24,12 +24,12 @@ from netprobe.model import (
     NetworkPolicy,
     Peer,
     Pod,
+    PolicyPort,
     PolicyType,
-    Protocol,
+    Port,
     Rule,
 )
 
-PortSpec = tuple[int, Protocol]
 CANDIDATES = 200
 """At most this many peer pods are tried per rule, nearest first."""
 
@@ -40,7 +40,7 @@ class Pin:
 
     source: Pod
     destination: Pod | IPAddress
-    port: PortSpec
+    port: Port
     allowed: bool
     why: list[str] = field(default_factory=list)
 
@@ -66,7 +66,7 @@ def static_view(state: ClusterState) -> ClusterState:
 
 
 class _Chooser:
-    def __init__(self, state: ClusterState, ports: tuple[PortSpec, ...]) -> None:
+    def __init__(self, state: ClusterState, ports: tuple[Port, ...]) -> None:
         self.state = state
         self.ports = ports
         self.matrix: Matrix = matrix(state, ports)
@@ -83,11 +83,11 @@ class _Chooser:
         self.notes: list[str] = []
 
     # -- verdicts --------------------------------------------------------------------
-    def allowed(self, source: Pod, destination: Pod | IPAddress, port: PortSpec) -> bool:
+    def allowed(self, source: Pod, destination: Pod | IPAddress, port: Port) -> bool:
         if isinstance(destination, Pod):
             q = self.ports.index(port)
             return self.matrix.allowed(self.index[source.ref], self.index[destination.ref], q)
-        connection = Connection(source.ref, destination, port[0], port[1])
+        connection = Connection(source.ref, destination, port.number, port.protocol)
         return evaluate(connection, self.state).allowed
 
     def pin(self, pin: Pin) -> None:
@@ -145,7 +145,7 @@ class _Chooser:
         return self.nearest(self.pods_of(bits))
 
 
-def select(state: ClusterState, ports: tuple[PortSpec, ...]) -> Selection:
+def select(state: ClusterState, ports: tuple[Port, ...]) -> Selection:
     """The pins for every policy of ``state`` on ``ports`` (see the module docstring)."""
     chooser = _Chooser(static_view(state), ports)
     for policy in chooser.state.policies:
@@ -220,7 +220,7 @@ def _pin_rule(
         chooser.pin(found)
         pinned = pinned or found
     for number, entry in enumerate(rule.ports):
-        if pinned is not None and rule_port_matches((entry,), *pinned.port, _receiver(pinned)):
+        if pinned is not None and _admits((entry,), pinned.port, _receiver(pinned)):
             continue
         found = _allowed_through(chooser, policy, direction, replace(rule, ports=(entry,)), own)
         if found is not None:
@@ -251,7 +251,7 @@ def _allowed_through(
             source, destination = _ends(direction, pod, other)
             receiver = destination if isinstance(destination, Pod) else None
             for port in chooser.ports:
-                if rule_port_matches(rule.ports, *port, receiver) and chooser.allowed(
+                if _admits(rule.ports, port, receiver) and chooser.allowed(
                     source, destination, port
                 ):
                     return Pin(source, destination, port, True)
@@ -309,10 +309,10 @@ def _near_misses(
     receiver = _receiver(pinned)
     if rule.ports:
         for port in chooser.ports:
-            if rule_port_matches(rule.ports, *port, receiver):
+            if _admits(rule.ports, port, receiver):
                 continue
             if not chooser.allowed(pinned.source, pinned.destination, port):
-                why = f"near miss of {label}: {port[0]}/{port[1]} is not among its ports"
+                why = f"near miss of {label}: {port} is not among its ports"
                 chooser.pin(Pin(pinned.source, pinned.destination, port, False, [why]))
                 break
     if rule.peers and isinstance(other, Pod):
@@ -347,3 +347,7 @@ def _near_miss_address(
                 why = f"near miss of {label}: {address} is outside its ipBlocks"
                 chooser.pin(Pin(own, address, pinned.port, False, [why]))
                 return
+
+
+def _admits(entries: Sequence[PolicyPort], port: Port, receiver: Pod | None) -> bool:
+    return rule_port_matches(entries, port.number, port.protocol, receiver)

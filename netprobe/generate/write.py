@@ -16,7 +16,7 @@ import yaml
 
 from netprobe.documents import plain
 from netprobe.generate.select import Pin, Selection
-from netprobe.model import NAMESPACE_NAME_LABEL, ClusterState, ContainerPort, Pod, PodRef
+from netprobe.model import NAMESPACE_NAME_LABEL, ClusterState, Endpoint, Pod, PodRef, Port
 
 
 def _flow(value: Any) -> str:
@@ -33,23 +33,11 @@ def _key(text: str) -> str:
     return text if same else json.dumps(text)
 
 
-def _port_text(port: ContainerPort) -> str:
-    text = f"{port.port}/{port.protocol}"
-    return f"{port.name}={text}" if port.name else text
-
-
-def _endpoint(end: object) -> str:
-    if isinstance(end, Pod):
-        return str(end.ref)
-    text = str(end)
-    return f"[{text}]" if ":" in text else text
-
-
 def _expectation(pin: Pin) -> list[str]:
     lines = [f"  # {why}" for why in dict.fromkeys(pin.why)]
     verb = "allow" if pin.allowed else "deny"
-    port, protocol = pin.port
-    statement = f"{_endpoint(pin.source)} -> {_endpoint(pin.destination)}:{port}/{protocol}"
+    to = pin.destination.ref if isinstance(pin.destination, Pod) else pin.destination
+    statement = f"{pin.source.ref} -> {Endpoint(to, pin.port)}"
     lines.append(f"  - {verb}: {json.dumps(statement)}")
     return lines
 
@@ -64,13 +52,13 @@ def _pods(pins: Sequence[Pin]) -> dict[PodRef, Pod]:
 
 
 def _ports(pod: Pod, pins: Sequence[Pin]) -> list[str]:
-    declared = [_port_text(port) for port in pod.ports]
-    have = {(port.port, port.protocol) for port in pod.ports}
+    declared = [str(port) for port in pod.ports]
+    have = {Port(port.port, port.protocol) for port in pod.ports}
     for pin in pins:
         mine = isinstance(pin.destination, Pod) and pin.destination.ref == pod.ref
         if mine and pin.port not in have:
             have.add(pin.port)
-            declared.append(f"{pin.port[0]}/{pin.port[1]}")
+            declared.append(str(pin.port))
     return declared
 
 

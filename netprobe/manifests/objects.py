@@ -23,6 +23,7 @@ from netprobe.model import (
     Pod,
     PodRef,
     Protocol,
+    is_port_number,
 )
 
 API_VERSION = "v1"
@@ -92,7 +93,7 @@ def _parse_ports_of(container: Field) -> list[ContainerPort]:
         item.check_keys(_CONTAINER_PORT_KEYS)
         number_field = item.require("containerPort")
         number = number_field.as_int()
-        if not 1 <= number <= 65535:
+        if not is_port_number(number):
             number_field.fail(
                 f"containerPort {number} is out of range", hint="use a number from 1 to 65535"
             )

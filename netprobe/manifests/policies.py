@@ -20,7 +20,16 @@ from netprobe.manifests.names import (
     try_hint,
 )
 from netprobe.manifests.notes import Warn, drop_warning
-from netprobe.model import NetworkPolicy, Peer, PolicyPort, PolicyRef, PolicyType, Protocol, Rule
+from netprobe.model import (
+    NetworkPolicy,
+    Peer,
+    PolicyPort,
+    PolicyRef,
+    PolicyType,
+    Protocol,
+    Rule,
+    is_port_number,
+)
 from netprobe.selectors import LabelSelector
 
 API_VERSION = "networking.k8s.io/v1"
@@ -168,7 +177,7 @@ def _parse_port_value(field: Field) -> int | str:
 
 
 def _check_port_number(field: Field, number: int, what: str) -> int:
-    if not 1 <= number <= 65535:
+    if not is_port_number(number):
         field.fail(f"{what} {number} is out of range", hint="use a number from 1 to 65535")
     return number
 

@@ -11,7 +11,14 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from netprobe.results import ExpectationResult, Observation, Status, SuiteResult
+from netprobe.results import (
+    ExpectationResult,
+    Observation,
+    Status,
+    SuiteResult,
+    is_failure,
+    is_held,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +36,11 @@ class Counts:
     def of(cls, results: Sequence[ExpectationResult]) -> Counts:
         statuses = Counter(result.status for result in results)
         errors = statuses[Status.ERROR]
-        violated = sum(1 for result in results if result.failed) - errors
+        violated = sum(1 for result in results if is_failure(result)) - errors
         skipped = statuses[Status.SKIPPED]
         return cls(
             expectations=len(results),
-            held=len(results) - violated - skipped - errors,
+            held=sum(1 for result in results if is_held(result)),
             violated=violated,
             skipped=skipped,
             errors=errors,
@@ -117,7 +124,7 @@ def reasons(result: ExpectationResult) -> list[str]:
 
 def needs_attention(result: ExpectationResult) -> bool:
     """Listed in detail: a violation, an error, or (live) an analyzer/dataplane mismatch."""
-    return result.failed or result.status not in (Status.PASS, Status.SKIPPED)
+    return is_failure(result) or result.status not in (Status.PASS, Status.SKIPPED)
 
 
 def settled_late(result: ExpectationResult) -> bool:
@@ -125,6 +132,6 @@ def settled_late(result: ExpectationResult) -> bool:
     observation = result.observation
     return (
         observation is not None
-        and not result.failed
+        and not is_failure(result)
         and (observation.attempts > 1 or observation.flapped)
     )

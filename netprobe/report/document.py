@@ -15,7 +15,7 @@ from netprobe import __version__
 from netprobe.latency import latency_summary
 from netprobe.model import PodRef
 from netprobe.report.describe import Counts, is_live, word
-from netprobe.results import ExpectationResult, Status, SuiteResult
+from netprobe.results import ExpectationResult, Status, SuiteResult, is_failure, is_held
 
 FORMAT = 1
 
@@ -103,8 +103,8 @@ def _result(result: ExpectationResult) -> dict[str, Any]:
             "detail": observation.detail,
         },
         "status": result.status.value,
-        "held": not result.failed and result.skip is None,
-        "violated": result.failed and result.status is not Status.ERROR,
+        "held": is_held(result),
+        "violated": is_failure(result) and result.status is not Status.ERROR,
         "skip": result.skip,
         "tags": list(expectation.tags),
         "location": str(expectation.location),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from netprobe.errors import InputError
 from netprobe.report.describe import Counts, reasons, verdict_sentence
-from netprobe.results import ExpectationResult, Status, SuiteResult
+from netprobe.results import ExpectationResult, Status, SuiteResult, is_failure
 
 # Characters XML 1.0 cannot hold at all, even escaped; ElementTree writes them as they are,
 # which makes the whole report unreadable to CI. Suite names, skip reasons and probe output
@@ -104,7 +104,7 @@ def _case(result: ExpectationResult, suite: SuiteResult, strict: bool) -> ET.Ele
     elif status is Status.ERROR:
         error = ET.SubElement(case, "error", message=verdict_sentence(result), type="probe")
         error.text = body
-    elif result.failed or (strict and status is not Status.PASS):
+    elif is_failure(result, strict):
         failure = ET.SubElement(
             case, "failure", message=verdict_sentence(result), type=status.value
         )

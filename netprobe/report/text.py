@@ -21,7 +21,7 @@ from netprobe.report.describe import (
     verdict_sentence,
     word,
 )
-from netprobe.results import ExpectationResult, Status, SuiteResult
+from netprobe.results import ExpectationResult, Status, SuiteResult, is_failure
 
 
 def render_text(suites: Sequence[SuiteResult], verbose: bool = False) -> str:
@@ -118,12 +118,12 @@ def _summary_row(name: str, counts: Counts, live: bool, suite: SuiteResult | Non
 def _static_result(result: ExpectationResult) -> str:
     if result.skip is not None:
         return "skipped"
-    return "VIOLATED" if result.failed else "held"
+    return "VIOLATED" if is_failure(result) else "held"
 
 
 def _detail(result: ExpectationResult, suite: SuiteResult) -> str:
     label = result.status.value.upper() if result.observation else "VIOLATED"
-    if result.observation is None and not result.failed:
+    if result.observation is None and not is_failure(result):
         label = result.status.value.upper()
     lines = [
         f"{label}  {headline(result, suite)}",

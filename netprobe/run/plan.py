@@ -19,11 +19,11 @@ from netprobe.errors import Location
 from netprobe.model import (
     ClusterState,
     Connection,
-    Endpoint,
+    Host,
     IPAddress,
     Pod,
     PodRef,
-    Protocol,
+    Port,
     Verdict,
 )
 from netprobe.probes import Probe
@@ -99,14 +99,18 @@ def plan_step(
     return tuple(planned)
 
 
-def _key(expectation: Expectation) -> tuple[PodRef, Endpoint, int, Protocol]:
-    return (expectation.source, expectation.destination, expectation.port, expectation.protocol)
+def _key(expectation: Expectation) -> tuple[PodRef, Host, Port]:
+    return (
+        expectation.source,
+        expectation.destination,
+        Port(expectation.port, expectation.protocol),
+    )
 
 
-def _declared_skips(planned: list[Planned], can: _Backend) -> dict[tuple[PodRef, Endpoint], str]:
+def _declared_skips(planned: list[Planned], can: _Backend) -> dict[tuple[PodRef, Host], str]:
     """The suite's own skips of this step by pod pair: matrix cells of a pair the suite
     skips here (a CNI's known limitation, say) are skipped with the same reason."""
-    declared: dict[tuple[PodRef, Endpoint], str] = {}
+    declared: dict[tuple[PodRef, Host], str] = {}
     for p in planned:
         reason = p.expectation.skip_reason(can.name, *can.also)
         if reason is not None:

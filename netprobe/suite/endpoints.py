@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from ipaddress import ip_address, ip_network
 
 from netprobe.documents import Field
-from netprobe.model import IPAddress, IPNetwork, PodRef, Protocol
+from netprobe.model import (
+    Endpoint,
+    IPAddress,
+    IPNetwork,
+    PodRef,
+    Protocol,
+    is_port_number,
+    port_number,
+)
 from netprobe.selectors import Labels
 from netprobe.suite.names import (
     label_key_error,
@@ -76,9 +84,7 @@ def representative(network: IPNetwork) -> IPAddress:
 
 def parse_endpoint(text: str, field: Field) -> EndpointSpec:
     """``ns/name``, ``ns/k=v,k2=v2``, globs (``ns/*``, ``*``), an IP or a CIDR."""
-    text = text.strip()
-    if text.startswith("[") and text.endswith("]"):
-        text = text[1:-1]
+    text = Endpoint.bare(text)
     external = _parse_external(text, field)
     if external is not None:
         return external
@@ -144,18 +150,23 @@ def parse_port_field(field: Field) -> tuple[PortSpec, ...]:
 
 def parse_protocol(text: str, field: Field) -> Protocol:
     try:
-        return Protocol(text.strip().upper())
+        return Protocol.parse(text)
     except ValueError:
         field.fail(f"unknown protocol '{text.strip()}'", hint="use TCP, UDP or SCTP")
 
 
 def _parse_port(value: int | str, field: Field) -> int | str:
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        value = int(value)
-    if isinstance(value, int):
-        if not 1 <= value <= 65535:
-            field.fail(f"port {value} is out of range (1-65535)")
-        return value
+    if isinstance(value, str):
+        number = port_number(value)
+        if number is None:
+            return _port_name(value, field)
+        value = number
+    if not is_port_number(value):
+        field.fail(f"port {value} is out of range (1-65535)")
+    return value
+
+
+def _port_name(value: str, field: Field) -> str:
     if not value:
         field.fail("a port is missing", hint="write a number such as 80 or a port name")
     if port_name_error(value):

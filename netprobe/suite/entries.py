@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from netprobe.documents import Field
 from netprobe.errors import Location
+from netprobe.model import Endpoint, EndpointSyntaxError
 from netprobe.suite.endpoints import (
     EndpointSpec,
     PodPattern,
@@ -228,23 +229,12 @@ def _ports(field: Field) -> tuple[PortSpec, ...]:
 
 
 def _split_port(text: str, field: Field) -> tuple[str, str | None]:
-    """``host:ports`` -> (host, ports); IPv6 addresses go in brackets: ``[2001:db8::1]:80``."""
-    text = text.strip()
-    if text.startswith("["):
-        end = text.find("]")
-        rest = text[end + 1 :] if end > 0 else "?"
-        if end < 0 or (rest and not rest.startswith(":")):
-            field.fail(f"'{text}' is not of the form '[IPv6]:PORT'")
-        return text[1:end], rest[1:] if rest else None
-    if text.count(":") > 1:
-        field.fail(
-            f"cannot tell the address from the port in '{text}'",
-            hint="write IPv6 addresses in brackets, e.g. [2001:db8::1]:80",
-        )
-    host, sep, ports = text.partition(":")
-    if sep and not ports.strip():
-        field.fail(f"'{text}' ends with ':' but names no port")
-    return host, ports if sep else None
+    """``host:ports`` -> (host, ports) as :meth:`Endpoint.split` reads it (IPv6 addresses go
+    in brackets: ``[2001:db8::1]:80``)."""
+    try:
+        return Endpoint.split(text.strip())
+    except EndpointSyntaxError as exc:
+        field.fail(str(exc), exc.hint)
 
 
 def _sub(field: Field, name: str, value: object = None) -> Field:

@@ -13,27 +13,27 @@ representative address. Rules (docs/suites.md, "How entries expand"):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from netprobe.documents import suggest
 from netprobe.errors import LocatedError, Location
-from netprobe.model import ClusterState, Endpoint, Pod, PodRef, Protocol
+from netprobe.manifests.notes import Warn
+from netprobe.model import ClusterState, Host, Pod, PodRef, Port, Protocol
 from netprobe.selectors import LabelSelector
 from netprobe.suite.endpoints import EndpointSpec, External, PodPattern, PortSpec
 from netprobe.suite.entries import ALL_PORTS, Statement
 from netprobe.suite.model import Expectation, Settings, Skip
 
-Warn = Callable[[str], None]
-
-_Key = tuple[PodRef, Endpoint, int, Protocol]
+_Key = tuple[PodRef, Host, Port]
 
 
 @dataclass(frozen=True, slots=True)
 class _Port:
-    port: int
-    protocol: Protocol
+    """A port of the destination, and the name the suite gave it, if any."""
+
+    port: Port
     name: str | None
 
 
@@ -47,7 +47,7 @@ def expand(
     """The concrete expectations ``statements`` mean in ``state``, in order, one per
     connection."""
     chosen: dict[_Key, tuple[Expectation, Statement]] = {}
-    warned: set[tuple[PodRef, int, Protocol]] = set()
+    warned: set[tuple[PodRef, Port]] = set()
     for statement in statements:
         sources = _sources(statement, state, step)
         destinations = _destinations(statement, state, step)
@@ -68,8 +68,8 @@ def expand(
                     expectation = Expectation(
                         source=source.ref,
                         destination=_endpoint(destination),
-                        port=port.port,
-                        protocol=port.protocol,
+                        port=port.port.number,
+                        protocol=port.port.protocol,
                         allowed=statement.allowed,
                         location=statement.location,
                         port_name=port.name,
@@ -78,7 +78,7 @@ def expand(
                         skips=skips,
                         cidr=destination.cidr if isinstance(destination, External) else None,
                     )
-                    key = (source.ref, expectation.destination, port.port, port.protocol)
+                    key = (source.ref, expectation.destination, port.port)
                     previous = chosen.get(key)
                     if _keeps(previous, expectation, statement):
                         continue
@@ -146,7 +146,7 @@ def _ports(
     statement: Statement,
     destination: Pod | External,
     warn: Warn,
-    warned: set[tuple[PodRef, int, Protocol]],
+    warned: set[tuple[PodRef, Port]],
 ) -> list[_Port]:
     found: list[_Port] = []
     for spec in statement.ports:
@@ -156,15 +156,13 @@ def _ports(
         found.extend(_pod_ports(spec, destination, statement.port_location))
     for port in found:
         if isinstance(destination, Pod) and port.name is None:
-            declared = any(
-                p.port == port.port and p.protocol is port.protocol for p in destination.ports
-            )
-            key = (destination.ref, port.port, port.protocol)
+            declared = any(Port(p.port, p.protocol) == port.port for p in destination.ports)
+            key = (destination.ref, port.port)
             if not declared and key not in warned:
                 warned.add(key)
                 warn(
                     f"{statement.port_location}: pod {destination.ref} does not declare port "
-                    f"{port.port}/{port.protocol}; a live run finds nothing listening there "
+                    f"{port.port}; a live run finds nothing listening there "
                     "(declare it under the pod's ports)"
                 )
     return found
@@ -184,7 +182,7 @@ def _external_port(spec: PortSpec, destination: External, location: Location) ->
             "only pods have named ports",
             "use the port number",
         )
-    return _Port(spec.port, spec.protocol or Protocol.TCP, None)
+    return _Port(Port(spec.port, spec.protocol or Protocol.TCP), None)
 
 
 def _pod_ports(spec: PortSpec, pod: Pod, location: Location) -> list[_Port]:
@@ -198,9 +196,9 @@ def _pod_ports(spec: PortSpec, pod: Pod, location: Location) -> list[_Port]:
                 f"pod {pod.ref} declares no port{what} (has: {declared})",
                 "name the port, e.g. ':80', or declare ports under the pod",
             )
-        return [_Port(p.port, p.protocol, None) for p in ports]
+        return [_Port(Port(p.port, p.protocol), None) for p in ports]
     if isinstance(spec.port, int):
-        return [_Port(spec.port, spec.protocol or Protocol.TCP, None)]
+        return [_Port(Port(spec.port, spec.protocol or Protocol.TCP), None)]
     named = [p for p in pod.ports if p.name == spec.port and spec.protocol in (None, p.protocol)]
     if not named:
         with_protocol = f"/{spec.protocol}" if spec.protocol else ""
@@ -210,7 +208,7 @@ def _pod_ports(spec: PortSpec, pod: Pod, location: Location) -> list[_Port]:
             f"'{spec.port}{with_protocol}' is not a port of pod {pod.ref} (has: {declared})",
             suggest(spec.port, names),
         )
-    return [_Port(p.port, p.protocol, spec.port) for p in named]
+    return [_Port(Port(p.port, p.protocol), spec.port) for p in named]
 
 
 def _skips(
@@ -224,7 +222,7 @@ def _skips(
     return unconditional, tuple(rule for rule in rules if rule.backends)
 
 
-def _endpoint(destination: Pod | External) -> Endpoint:
+def _endpoint(destination: Pod | External) -> Host:
     return destination.ref if isinstance(destination, Pod) else destination.address
 
 

@@ -16,18 +16,17 @@ from pathlib import Path
 
 from netprobe.documents import Field, load_yaml_documents
 from netprobe.errors import InputError, LocatedError, Location
+from netprobe.manifests.notes import Warn
 from netprobe.model import NetworkPolicy
+from netprobe.suite import SUITE_SUFFIX
 from netprobe.suite.entries import parse_entries
-from netprobe.suite.expand import Warn, expand
+from netprobe.suite.expand import expand
 from netprobe.suite.model import Settings, Step, Suite, apply_actions
 from netprobe.suite.objects import merge_fixtures, parse_policy_sources
 from netprobe.suite.pods import implicit_namespaces, parse_namespaces, parse_pods
 from netprobe.suite.settings import parse_settings
 from netprobe.suite.steps import parse_actions
 from netprobe.suite.workloads import parse_workloads
-
-SUFFIX = ".netprobe.yaml"
-"""Suites found in directories (and collected by the pytest plugin) end with this."""
 
 _TOP_KEYS = (
     "name",
@@ -97,9 +96,9 @@ def load_suites(paths: Sequence[Path], warn: Warn) -> tuple[Suite, ...]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.rglob(f"*{SUFFIX}") if p.is_file())
+            found = sorted(p for p in path.rglob(f"*{SUITE_SUFFIX}") if p.is_file())
             if not found:
-                raise InputError(f"{path}: no suite files (*{SUFFIX}) in this directory")
+                raise InputError(f"{path}: no suite files (*{SUITE_SUFFIX}) in this directory")
             files.extend(found)
         elif path.exists():
             files.append(path)
@@ -184,7 +183,7 @@ def _name(root: Field, path: Path) -> str:
             field.fail("the suite name is empty")
         return name
     file_name = path.name
-    return file_name[: -len(SUFFIX)] if file_name.endswith(SUFFIX) else path.stem
+    return file_name[: -len(SUITE_SUFFIX)] if file_name.endswith(SUITE_SUFFIX) else path.stem
 
 
 def _printable(field: Field, what: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from ipaddress import IPv6Address
 from pathlib import Path
 
 from netprobe.errors import Location
@@ -18,6 +17,7 @@ from netprobe.model import (
     ClusterState,
     ContainerPort,
     Endpoint,
+    Host,
     IPAddress,
     IPNetwork,
     Namespace,
@@ -60,7 +60,7 @@ class Expectation:
     """One connection and whether the suite says it must be allowed."""
 
     source: PodRef
-    destination: Endpoint
+    destination: Host
     port: int
     protocol: Protocol
     allowed: bool
@@ -91,9 +91,8 @@ class Expectation:
         """A stable, readable identifier: ``ALLOW x/a -> y/b:80/TCP``."""
         verb = "allow" if self.allowed else "deny"
         port = f"{self.port_name}({self.port})" if self.port_name else str(self.port)
-        to = self.destination
-        destination = f"[{to}]" if isinstance(to, IPv6Address) else str(to)  # as suites write it
-        return f"{verb} {self.source} -> {destination}:{port}/{self.protocol}"
+        destination = Endpoint.join(self.destination, f"{port}/{self.protocol}")
+        return f"{verb} {self.source} -> {destination}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,8 @@ from pathlib import Path
 from netprobe import manifests
 from netprobe.documents import Field
 from netprobe.errors import LocatedError, Location
+from netprobe.manifests.notes import Warn
 from netprobe.model import Namespace, NetworkPolicy, Pod
-from netprobe.suite.expand import Warn
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,16 @@ Kubernetes.
 from __future__ import annotations
 
 from netprobe.documents import Field
-from netprobe.model import NAMESPACE_NAME_LABEL, ContainerPort, Namespace, Pod, PodRef, Protocol
+from netprobe.model import (
+    NAMESPACE_NAME_LABEL,
+    ContainerPort,
+    Namespace,
+    Pod,
+    PodRef,
+    Protocol,
+    is_port_number,
+    port_number,
+)
 from netprobe.selectors import Labels
 from netprobe.suite.endpoints import parse_protocol
 from netprobe.suite.names import namespace_error, parse_labels, pod_name_error, port_name_error
@@ -114,14 +123,15 @@ def _container_port(item: Field) -> ContainerPort:
         item.fail(f"expected a port, got {type(item.value).__name__}", hint=_PORT_HINT)
     name, sep, rest = item.value.rpartition("=")
     number, slash, protocol_text = rest.partition("/")
-    if not (number.strip().isascii() and number.strip().isdigit()):
+    found = port_number(number)
+    if found is None:
         item.fail(f"'{item.value}' is not a port", hint=_PORT_HINT)
     protocol = parse_protocol(protocol_text, item) if slash else Protocol.TCP
-    return _checked(item, int(number), protocol, name.strip() if sep else None)
+    return _checked(item, found, protocol, name.strip() if sep else None)
 
 
 def _checked(item: Field, port: int, protocol: Protocol, name: str | None) -> ContainerPort:
-    if not 1 <= port <= 65535:
+    if not is_port_number(port):
         item.fail(f"port {port} is out of range (1-65535)")
     error = port_name_error(name) if name is not None else None
     if error:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from netprobe.documents import Field, suggest
+from netprobe.manifests.notes import Warn
 from netprobe.model import NAMESPACE_NAME_LABEL, ClusterState, PodRef, PolicyRef
-from netprobe.suite.expand import Warn
 from netprobe.suite.model import (
     Action,
     ApplyPolicy,

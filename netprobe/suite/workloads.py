@@ -12,7 +12,7 @@ from __future__ import annotations
 from netprobe.documents import Field
 from netprobe.manifests.labels import parse_label_selector
 from netprobe.manifests.names import dns_label_problem
-from netprobe.model import ContainerPort, PodRef, Protocol
+from netprobe.model import ContainerPort, PodRef, Protocol, is_port_number
 from netprobe.suite.model import Workload
 
 
@@ -53,7 +53,7 @@ def _port(field: Field) -> ContainerPort:
     field.check_keys(("port", "protocol", "name"))
     port_field = field.require("port")
     number = port_field.as_int()
-    if not 1 <= number <= 65535:
+    if not is_port_number(number):
         port_field.fail(f"port {number} is out of range 1-65535")
     protocol_field = field.get("protocol")
     text = protocol_field.as_str() if protocol_field else "TCP"

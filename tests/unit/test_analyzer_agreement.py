@@ -26,6 +26,7 @@ from netprobe.model import (
     PolicyPort,
     PolicyRef,
     PolicyType,
+    Port,
     Protocol,
     Rule,
 )
@@ -35,7 +36,7 @@ NAMESPACES = ("a", "b", "c")
 KEYS = ("app", "tier", "team")
 VALUES = ("x", "y", "z")
 PROTOCOLS = (Protocol.TCP, Protocol.UDP, Protocol.SCTP)
-QUERY = ((80, Protocol.TCP), (81, Protocol.TCP), (53, Protocol.UDP), (80, Protocol.SCTP))
+QUERY = (Port(80), Port(81), Port(53, Protocol.UDP), Port(80, Protocol.SCTP))
 NAMES = ("http", "dns", "alt")
 
 
@@ -152,7 +153,8 @@ def random_state(seed: int) -> ClusterState:
 def test_matrix_agrees_with_evaluate_on_every_cell(seed: int) -> None:
     state = random_state(seed)
     result = matrix(state, QUERY)
-    for q, (port, protocol) in enumerate(QUERY):
+    for q, query in enumerate(QUERY):
+        port, protocol = query.number, query.protocol
         expected_count = 0
         for s, source in enumerate(state.pods):
             for d, destination in enumerate(state.pods):

@@ -19,6 +19,7 @@ from netprobe.model import (
     PolicyPort,
     PolicyRef,
     PolicyType,
+    Port,
     Protocol,
     Rule,
 )
@@ -59,7 +60,7 @@ POLICY = NetworkPolicy(
 
 def _classes(*pods: Pod) -> list[list[str]]:
     state = ClusterState((Namespace("a", Labels({NAMESPACE_NAME_LABEL: "a"})),), pods, (POLICY,))
-    result = matrix(state, [(80, Protocol.TCP)])
+    result = matrix(state, [Port(80)])
     return [[pods[i].name for i in members] for members in result.classes]
 
 

@@ -13,6 +13,7 @@ from netprobe.model import (
     ClusterState,
     Connection,
     ContainerPort,
+    Endpoint,
     IPBlock,
     Namespace,
     NetworkPolicy,
@@ -22,10 +23,10 @@ from netprobe.model import (
     PolicyPort,
     PolicyRef,
     PolicyType,
+    Port,
     Protocol,
     Rule,
     Verdict,
-    parse_endpoint,
 )
 from netprobe.selectors import Labels, LabelSelector, Operator, Requirement
 
@@ -107,12 +108,12 @@ def judge(snapshot: ClusterState, source: str, destination: str, spec: str = "80
     number, _, protocol_text = spec.partition("/")
     protocol = Protocol(protocol_text or "TCP")
     connection = Connection(
-        parse_endpoint(source), parse_endpoint(destination), int(number), protocol
+        Endpoint.parse_host(source), Endpoint.parse_host(destination), int(number), protocol
     )
     verdict = evaluate(connection, snapshot)
     refs = [p.ref for p in snapshot.pods]
     if connection.source in refs and connection.destination in refs:
-        result = matrix(snapshot, [(int(number), protocol)])
+        result = matrix(snapshot, [Port(int(number), protocol)])
         s, d = refs.index(connection.source), refs.index(connection.destination)  # type: ignore[arg-type]
         assert result.allowed(s, d, 0) == verdict.allowed, "matrix disagrees with evaluate"
     return verdict
@@ -720,3 +721,25 @@ def test_dual_stack_pod_matches_an_ip_block_by_any_of_its_addresses(
     )
     snapshot = state(*NAMESPACES, DB, dual, policy("prod/p", ingress=(rule(block(cidr)),)))
     assert judge(snapshot, "web/dual", "prod/db", "5432").allowed is expected
+
+
+def test_declared_ports_are_the_pods_and_the_policies_numbers_by_protocol_then_number() -> None:
+    from netprobe.analyzer.ports import declared_ports
+
+    web = pod("a/web", ports=(ContainerPort(8080), ContainerPort(53, UDP, "dns")))
+    other = pod("a/other", ports=(ContainerPort(80), ContainerPort(8080)))
+    ranged = policy(
+        "a/p",
+        ingress=(rule(ports=(port(9000, SCTP, end=9002), port("http"), port(None, UDP))),),
+        egress=(rule(ports=(port(443),)),),
+    )
+    assert declared_ports([web, other]) == (Port(80), Port(8080), Port(53, UDP))
+    assert declared_ports([web, other], [ranged]) == (
+        Port(80),
+        Port(443),
+        Port(8080),
+        Port(53, UDP),
+        Port(9000, SCTP),
+        Port(9002, SCTP),
+    )
+    assert declared_ports([pod("a/bare")], [policy("a/deny")]) == ()

@@ -20,8 +20,8 @@ import yaml
 from netprobe.analyzer import evaluate, matrix
 from netprobe.cli import main
 from netprobe.manifests import load_state
-from netprobe.model import ClusterState, Connection, Protocol, parse_endpoint
-from netprobe.ports import parse_port, parse_port_spec
+from netprobe.model import ClusterState, Connection, Endpoint, Port, Protocol
+from netprobe.ports import parse_port_spec
 
 CASES = Path(__file__).parent.parent / "cases"
 NAMES = sorted(path.name for path in CASES.iterdir() if (path / "expected.yaml").exists())
@@ -82,8 +82,8 @@ def test_matrix_and_evaluate_give_the_expected_matrix(name: str) -> None:
     result = matrix(case.state, ports)
     refs = [str(ref) for ref in result.pods]
     wrong = []
-    for q, (number, protocol) in enumerate(ports):
-        key = f"{number}/{protocol}"
+    for q, port in enumerate(ports):
+        number, protocol, key = port.number, port.protocol, str(port)
         for s, source in enumerate(refs):
             for d, destination in enumerate(refs):
                 expected = case.expected(key, source, destination)
@@ -98,9 +98,12 @@ def test_matrix_and_evaluate_give_the_expected_matrix(name: str) -> None:
 def test_connections(name: str) -> None:
     case = load_case(name)
     for item in case.connections:
-        number, protocol = parse_port(item["port"])
+        port = Port.parse(item["port"])
         connection = Connection(
-            parse_endpoint(str(item["from"])), parse_endpoint(str(item["to"])), number, protocol
+            Endpoint.parse_host(str(item["from"])),
+            Endpoint.parse_host(str(item["to"])),
+            port.number,
+            port.protocol,
         )
         verdict = evaluate(connection, case.state)
         assert verdict.allowed is item["allowed"], f"{connection}: " + "; ".join(
@@ -159,4 +162,4 @@ def test_explain_command_on_every_connection(name: str, capsys: pytest.CaptureFi
 def test_protocols_in_expected_files_are_known() -> None:
     for name in NAMES:
         for port in load_case(name).ports:
-            assert parse_port(port)[1] in Protocol
+            assert Port.parse(port).protocol in Protocol

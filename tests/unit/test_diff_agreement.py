@@ -16,7 +16,7 @@ import pytest
 from netprobe.analyzer import evaluate, matrix
 from netprobe.change import ChangeKind, Diff, diff
 from netprobe.change.addresses import representatives
-from netprobe.model import ClusterState, Connection, IPAddress, PodRef, PolicyType, Protocol
+from netprobe.model import ClusterState, Connection, IPAddress, PodRef, PolicyType, Port
 
 
 def _bench() -> ModuleType:
@@ -30,10 +30,10 @@ def _bench() -> ModuleType:
 
 
 BENCH = _bench()
-PORTS: tuple[tuple[int, Protocol], ...] = BENCH.PORTS
+PORTS: tuple[Port, ...] = BENCH.PORTS
 
-Cell = tuple[PodRef, PodRef, tuple[int, Protocol], ChangeKind]
-AddressCell = tuple[PodRef, IPAddress, tuple[int, Protocol], ChangeKind, bool]
+Cell = tuple[PodRef, PodRef, Port, ChangeKind]
+AddressCell = tuple[PodRef, IPAddress, Port, ChangeKind, bool]
 """(pod, address, port, kind, whether the address is the source)."""
 
 
@@ -111,16 +111,17 @@ def brute_force_addresses(before: ClusterState, after: ClusterState) -> set[Addr
         direction = PolicyType.INGRESS if incoming else PolicyType.EGRESS
         for address in set(representatives(versions, direction)) - pod_ips:
             for pod in before.pods:
-                for port, protocol in PORTS:
+                for port in PORTS:
+                    number, protocol = port.number, port.protocol
                     if incoming:
-                        connection = Connection(address, pod.ref, port, protocol)
+                        connection = Connection(address, pod.ref, number, protocol)
                     else:
-                        connection = Connection(pod.ref, address, port, protocol)
+                        connection = Connection(pod.ref, address, number, protocol)
                     was = evaluate(connection, before).allowed
                     now = evaluate(connection, after).allowed
                     if was != now:
                         kind = ChangeKind.OPENED if now else ChangeKind.CLOSED
-                        cells.add((pod.ref, address, (port, protocol), kind, incoming))
+                        cells.add((pod.ref, address, port, kind, incoming))
     return cells
 
 

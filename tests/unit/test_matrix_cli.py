@@ -8,9 +8,6 @@ from pathlib import Path
 import pytest
 
 from netprobe.cli import main
-from netprobe.errors import InputError
-from netprobe.model import Protocol
-from netprobe.ports import parse_port_spec
 
 CASES = Path(__file__).parent.parent / "cases"
 THREE_TIER = str(CASES / "three-tier" / "manifests.yaml")
@@ -137,36 +134,6 @@ def test_table_truncates_with_a_note_when_groups_are_too_many(
     _, out, _ = run(capsys, "matrix", "-f", str(path), "--ports", "80")
     assert "11 more groups (11 pods) are left out" in out
     assert "-o json" in out
-
-
-@pytest.mark.parametrize(
-    ("spec", "expected"),
-    [
-        ("80", ((80, Protocol.TCP),)),
-        ("80,81/UDP,5432", ((80, Protocol.TCP), (81, Protocol.UDP), (5432, Protocol.TCP))),
-        (" 53/udp , 53/tcp ,53", ((53, Protocol.UDP), (53, Protocol.TCP))),
-        ("9999/SCTP", ((9999, Protocol.SCTP),)),
-        ("1,65535", ((1, Protocol.TCP), (65535, Protocol.TCP))),
-    ],
-)
-def test_port_spec(spec: str, expected: tuple[tuple[int, Protocol], ...]) -> None:
-    assert parse_port_spec(spec) == expected
-
-
-@pytest.mark.parametrize(
-    ("spec", "message"),
-    [
-        ("", "empty"),
-        ("0", "from 1 to 65535"),
-        ("65536", "from 1 to 65535"),
-        ("http", "from 1 to 65535"),
-        ("80/ICMP", "TCP, UDP, SCTP"),
-        ("-1", "from 1 to 65535"),
-    ],
-)
-def test_bad_port_spec(spec: str, message: str) -> None:
-    with pytest.raises(InputError, match=message):
-        parse_port_spec(spec)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from netprobe.errors import InputError, Location
 from netprobe.model import PodRef, Protocol, Reason, Verdict
 from netprobe.probes import Outcome
 from netprobe.report import FORMATS, render, render_junit, to_document, write_junit
-from netprobe.results import ExpectationResult, Observation, SuiteResult
+from netprobe.results import ExpectationResult, Observation, SuiteResult, is_failure
 from netprobe.suite.model import Expectation
 
 WEB, DB = PodRef("shop", "web"), PodRef("shop", "db")
@@ -145,6 +145,33 @@ def test_junit_strict_fails_dataplane_disagreements_that_held() -> None:
     strict = ET.fromstring(render_junit(held_but_wrong, strict=True))
     assert lenient.get("failures") == "0"
     assert strict.get("failures") == "1"
+
+
+EVERY_KIND = [
+    result(allowed, analyzer, observed, skip=skip)
+    for allowed in (True, False)
+    for analyzer in (True, False)
+    for observed in (None, Outcome.CONNECTED, Outcome.REFUSED, Outcome.TIMEOUT, Outcome.ERROR)
+    for skip in (None, "later")
+]
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_every_report_and_the_exit_code_fail_what_is_failure_fails(strict: bool) -> None:
+    from netprobe.commands.run import exit_code
+
+    for one in EVERY_KIND:
+        failing = is_failure(one, strict)
+        case = ET.fromstring(render_junit([suite(one)], strict=strict)).find(".//testcase")
+        assert case is not None
+        junit = case.find("failure") is not None or case.find("error") is not None
+        assert junit == failing, one
+        assert exit_code([suite(one)], strict=strict) == int(failing), one
+        if not strict:
+            document = to_document([suite(one)])["suites"][0]["results"][0]
+            assert document["held"] == (not failing and one.skip is None), one
+            assert document["violated"] == (failing and one.status.value != "error"), one
+            assert one.failed == failing, one
 
 
 def test_junit_marks_skips_with_their_reason() -> None:
