@@ -17,7 +17,7 @@ import time
 
 from analyzer import PORTS, synthetic_cluster
 
-from netprobe.change import ChangeKind, diff
+from netprobe.diff import ChangeKind, diff
 from netprobe.model import (
     ClusterState,
     NetworkPolicy,

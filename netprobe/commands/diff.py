@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from netprobe.analyzer import declared_ports
-from netprobe.change import ChangeKind, diff
-from netprobe.change.render import FORMATS, render
 from netprobe.commands.common import add_manifest_arguments, warn
+from netprobe.diff import ChangeKind, diff
+from netprobe.diff.render import FORMATS, render
 from netprobe.errors import EXIT_FAILED, EXIT_OK, InputError
 from netprobe.model import ClusterState, Namespace, NetworkPolicy, Pod, Port
 from netprobe.ports import parse_port_spec

@@ -14,8 +14,8 @@ from types import ModuleType
 import pytest
 
 from netprobe.analyzer import evaluate, matrix
-from netprobe.change import ChangeKind, Diff, diff
-from netprobe.change.addresses import representatives
+from netprobe.diff import ChangeKind, Diff, diff
+from netprobe.diff.addresses import representatives
 from netprobe.model import ClusterState, Connection, IPAddress, PodRef, PolicyType, Port
 
 

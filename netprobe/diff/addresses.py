@@ -15,8 +15,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from ipaddress import IPv4Address, IPv6Address
 
 from netprobe.analyzer import bit_indices, rule_peer_matches, rule_port_matches
-from netprobe.change.model import OUTSIDE, Cause, CauseKind, ChangeKind
-from netprobe.change.sides import Side, Sides
+from netprobe.diff.model import OUTSIDE, Cause, CauseKind, ChangeKind
+from netprobe.diff.sides import Side, Sides
 from netprobe.model import IPAddress, NetworkPolicy, Pod, PolicyRef, PolicyType, Port, Protocol
 
 _Key = tuple[ChangeKind, Cause, IPAddress]

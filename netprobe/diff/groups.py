@@ -7,8 +7,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from netprobe.analyzer import bit_indices
-from netprobe.change.cells import JointClasses
-from netprobe.change.model import PodGroup, PodSet
+from netprobe.diff.cells import JointClasses
+from netprobe.diff.model import PodGroup, PodSet
 from netprobe.model import ClusterState, NetworkPolicy, Pod, PodRef
 from netprobe.selectors import Labels, LabelSelector
 

@@ -4,7 +4,7 @@ Built on the analyzer's grouped matrix; never evaluates pod pairs one by one exc
 one example per reported row.
 """
 
-from netprobe.change.compute import diff
-from netprobe.change.model import Cause, CauseKind, Change, ChangeKind, Diff, PodGroup, PodSet
+from netprobe.diff.compute import diff
+from netprobe.diff.model import Cause, CauseKind, Change, ChangeKind, Diff, PodGroup, PodSet
 
 __all__ = ["Cause", "CauseKind", "Change", "ChangeKind", "Diff", "PodGroup", "PodSet", "diff"]

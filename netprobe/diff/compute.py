@@ -11,12 +11,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from netprobe.analyzer import bit_indices, evaluate, matrix
-from netprobe.change.addresses import flips as address_flips
-from netprobe.change.addresses import representatives
-from netprobe.change.cells import affected, changed_policies, flips, joint_classes
-from netprobe.change.groups import Describer
-from netprobe.change.model import Cause, Change, ChangeKind, Diff, PodSet
-from netprobe.change.sides import Sides, attribute
+from netprobe.diff.addresses import flips as address_flips
+from netprobe.diff.addresses import representatives
+from netprobe.diff.cells import affected, changed_policies, flips, joint_classes
+from netprobe.diff.groups import Describer
+from netprobe.diff.model import Cause, Change, ChangeKind, Diff, PodSet
+from netprobe.diff.sides import Sides, attribute
 from netprobe.errors import InputError
 from netprobe.model import ClusterState, Connection, IPAddress, PolicyRef, PolicyType, Port
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from netprobe.analyzer import rule_peer_matches, rule_port_matches
-from netprobe.change.model import Cause, CauseKind, ChangeKind
+from netprobe.diff.model import Cause, CauseKind, ChangeKind
 from netprobe.model import ClusterState, NetworkPolicy, Pod, PolicyRef, PolicyType, Protocol, Rule
 
 
