@@ -10,34 +10,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
-from netprobe.analyzer import declared_ports
 from netprobe.commands.common import add_manifest_arguments, warn
 from netprobe.diff import ChangeKind, diff
-from netprobe.diff.render import FORMATS, render
-from netprobe.errors import EXIT_FAILED, EXIT_OK, InputError
-from netprobe.model import ClusterState, Namespace, NetworkPolicy, Pod, Port
+from netprobe.diff.inputs import before_and_after, ports_to_compare
+from netprobe.errors import EXIT_FAILED, EXIT_OK
 from netprobe.ports import parse_port_spec
+from netprobe.report.diff import FORMATS, render
 from netprobe.suite import SUITE_SUFFIX
 
-if TYPE_CHECKING:
-    from netprobe.manifests import LoadedObjects
-
 FAIL_ON = ("opened", "closed", "any")
-
-T = TypeVar("T", Namespace, Pod)
-
-
-def _namespace_name(namespace: Namespace) -> object:
-    return namespace.name
-
-
-def _pod_ref(pod: Pod) -> object:
-    return pod.ref
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +98,11 @@ def run(args: Any) -> int:
 
 
 def run_diff(options: DiffOptions) -> int:
-    before, after = build_states(options.before, options.after, options.paths)
+    before, after = before_and_after(options.before, options.after, options.paths, warn)
     if options.ports is not None:
         ports = parse_port_spec(options.ports)
     else:
-        ports = default_ports(before, after)
+        ports = ports_to_compare(before, after)
     result = diff(before, after, ports)
     sys.stdout.write(render(options.output, result))
     kinds = {
@@ -126,100 +111,3 @@ def run_diff(options: DiffOptions) -> int:
         "any": (ChangeKind.OPENED, ChangeKind.CLOSED),
     }.get(options.fail_on or "", ())
     return EXIT_FAILED if any(result.of_kind(kind) for kind in kinds) else EXIT_OK
-
-
-def build_states(
-    before: Sequence[Path], after: Sequence[Path], paths: Sequence[Path]
-) -> tuple[ClusterState, ClusterState]:
-    """The snapshots before and after: one set of namespaces and pods (from ``paths``,
-    then ``before``, then ``after``), the common policies of ``paths`` overridden by
-    those of ``before`` and ``after`` of the same namespace and name."""
-    from netprobe.manifests import load_paths
-
-    given = load_objects(paths, with_suite_policies=False)
-    namespaces, pods, common = list(given.namespaces), list(given.pods), list(given.policies)
-    old, new = load_paths(before, warn), load_paths(after, warn)
-    namespaces = _merge((namespaces, old.namespaces, new.namespaces), _namespace_name, "namespace")
-    pods = _merge((pods, old.pods, new.pods), _pod_ref, "pod")
-    if not pods:
-        raise InputError(
-            "no pods to compare: give the Pod manifests (or a suite) with -f, "
-            "or include them in --before/--after"
-        )
-    state = _with_implied_namespaces(namespaces, pods, [*common, *old.policies, *new.policies])
-    return (
-        state.replace(policies=_overlay(common, old.policies)),
-        state.replace(policies=_overlay(common, new.policies)),
-    )
-
-
-def load_objects(paths: Sequence[Path], with_suite_policies: bool = True) -> LoadedObjects:
-    """Namespaces, pods and policies of manifest paths and of suites (``*.netprobe.yaml``:
-    their namespaces, probe pods and, when asked, the policies of their first step)."""
-    from netprobe.manifests import LoadedObjects, load_paths
-    from netprobe.suite.loader import load_suite
-
-    namespaces: list[Namespace] = []
-    pods: list[Pod] = []
-    policies: list[NetworkPolicy] = []
-    for path in paths:
-        if path.name.endswith(SUITE_SUFFIX):
-            suite = load_suite(path, warn)
-            found = LoadedObjects(
-                suite.namespaces, suite.pods, suite.policies if with_suite_policies else ()
-            )
-        else:
-            found = load_paths([path], warn)
-        namespaces += found.namespaces
-        pods += found.pods
-        policies += found.policies
-    return LoadedObjects(
-        tuple(_merge((namespaces,), _namespace_name, "namespace")),
-        tuple(_merge((pods,), _pod_ref, "pod")),
-        tuple(policies),
-    )
-
-
-def _merge(groups: Iterable[Iterable[T]], identity: Callable[[T], object], kind: str) -> list[T]:
-    """Objects by identity, later definitions winning (a warning when they differ)."""
-    found: dict[object, T] = {}
-    for group in groups:
-        for item in group:
-            ident = identity(item)
-            previous = found.get(ident)
-            if previous is not None and previous != item:
-                warn(f"{kind} {ident} is defined twice, differently; using {item.location}")
-            found[ident] = item
-    return list(found.values())
-
-
-def _overlay(
-    common: Sequence[NetworkPolicy], side: Sequence[NetworkPolicy]
-) -> tuple[NetworkPolicy, ...]:
-    refs = {policy.ref for policy in side}
-    return (*(p for p in common if p.ref not in refs), *side)
-
-
-def _with_implied_namespaces(
-    namespaces: list[Namespace], pods: list[Pod], policies: list[NetworkPolicy]
-) -> ClusterState:
-    from netprobe.manifests import LoadedObjects
-
-    objects = LoadedObjects(tuple(namespaces), tuple(pods), tuple(policies))
-    return objects.to_state(lambda message: None)
-
-
-def default_ports(before: ClusterState, after: ClusterState) -> tuple[Port, ...]:
-    """:func:`~netprobe.analyzer.ports.declared_ports` of the pods and of the policies of
-    either side.
-
-    Raises:
-        InputError: there is none.
-    """
-    found = declared_ports(before.pods, (*before.policies, *after.policies))
-    if not found:
-        raise InputError(
-            "no port to compare: no pod declares a container port and no policy names a "
-            "port number; pass --ports, e.g. --ports 80,53/UDP"
-        )
-    return found

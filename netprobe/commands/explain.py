@@ -9,9 +9,7 @@ rule admits instead.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from typing import TextIO
 
 from netprobe.analyzer import evaluate, resolve_endpoint
 from netprobe.commands.common import add_manifest_arguments, load_manifests
@@ -22,9 +20,9 @@ from netprobe.model import (
     Endpoint,
     Pod,
     Port,
-    Verdict,
     port_number,
 )
+from netprobe.report.explain import WRITERS
 
 DESCRIPTION = "Judge one connection against the NetworkPolicies in the manifests and say why."
 EPILOG = (
@@ -45,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o",
         "--output",
-        choices=("text", "json"),
+        choices=tuple(WRITERS),
         default="text",
         help="text (default): the verdict and its reasons; json: the same, for scripts",
     )
@@ -55,10 +53,7 @@ def run(args: argparse.Namespace) -> int:
     state = load_manifests(args.paths)
     connection = build_connection(args.source, args.destination, args.port, state)
     verdict = evaluate(connection, state)
-    if args.output == "json":
-        write_json(connection, verdict, sys.stdout)
-    else:
-        write_text(connection, verdict, sys.stdout)
+    WRITERS[args.output](connection, verdict, sys.stdout)
     return EXIT_OK
 
 
@@ -88,34 +83,3 @@ def build_connection(source: str, destination: str, port: str, state: ClusterSta
             f"(its ports: {declared})"
         )
     return Connection(from_end, to_end, number, protocol)
-
-
-def write_text(connection: Connection, verdict: Verdict, out: TextIO) -> None:
-    out.write(f"{verdict}: {connection}\n")
-    if verdict.undefined:
-        out.write(f"UNDEFINED: {verdict.undefined}\n")
-    for reason in verdict.reasons:
-        indent = "    " if reason.policy is not None else "  "
-        out.write(f"{indent}- {reason.text}\n")
-
-
-def write_json(connection: Connection, verdict: Verdict, out: TextIO) -> None:
-    document = {
-        "from": str(connection.source),
-        "to": str(connection.destination),
-        "port": connection.port,
-        "protocol": str(connection.protocol),
-        "allowed": verdict.allowed,
-        "verdict": str(verdict),
-        "undefined": verdict.undefined,
-        "reasons": [
-            {
-                "text": reason.text,
-                "policy": str(reason.policy) if reason.policy else None,
-                "direction": str(reason.direction) if reason.direction else None,
-                "rule": reason.rule,
-            }
-            for reason in verdict.reasons
-        ],
-    }
-    out.write(json.dumps(document, indent=2) + "\n")

@@ -57,10 +57,11 @@ def run(args: Any) -> int:
 
 def generate(options: GenerateOptions) -> str:
     """The suite's text for the manifests under ``options.paths``."""
-    from netprobe.commands.diff import default_ports, load_objects
+    from netprobe.diff.inputs import ports_to_compare
     from netprobe.generate import render_suite, select
+    from netprobe.suite.sources import load_objects
 
-    state = load_objects(options.paths).to_state(warn)
+    state = load_objects(options.paths, warn).to_state(warn)
     if not state.pods:
         raise InputError(
             "no pods in the manifests: generate needs the Pod manifests (kubectl get pods "
@@ -68,7 +69,7 @@ def generate(options: GenerateOptions) -> str:
         )
     if not state.policies:
         raise InputError("no NetworkPolicy in the manifests: there is no behaviour to pin")
-    ports = parse_port_spec(options.ports) if options.ports else default_ports(state, state)
+    ports = parse_port_spec(options.ports) if options.ports else ports_to_compare(state, state)
     selection = select(state, ports)
     if not selection.pins:
         raise InputError(f"nothing to pin: {'; '.join(selection.notes)}")

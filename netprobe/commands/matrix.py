@@ -1,35 +1,18 @@
 """``netprobe matrix``: which pod may reach which, on every port asked, from manifests.
 
-Three outputs: ``json`` (the stable contract scripts rely on, streamed so that large
-matrices never sit in memory as text), ``summary`` (counts per port, computed over pod
-classes without expanding the matrix) and ``table`` (one truth table per port; pods that
-behave identically are grouped once there are too many to show one by one).
+The three outputs are rendered by :mod:`netprobe.report.matrix`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Callable
-from typing import TextIO
 
-from tabulate import tabulate
-
-from netprobe.analyzer import Matrix, bit_indices, declared_ports, matrix
+from netprobe.analyzer import declared_ports, matrix
 from netprobe.commands.common import add_manifest_arguments, load_manifests
 from netprobe.errors import EXIT_OK, InputError
-from netprobe.model import ClusterState
 from netprobe.ports import parse_port_spec
-
-ALLOWED, DENIED, ONLY_SELF = "✓", "✗", "∘"
-PER_POD_LIMIT = 40
-"""Up to this many pods the table shows one row and column per pod."""
-GROUP_LIMIT = 40
-"""At most this many groups of pods are shown; the rest are counted in a note."""
-MERGE_LIMIT = 1500
-"""Above this many pod classes, identical classes are not merged for the table (cost)."""
-
+from netprobe.report.matrix import WRITERS
 
 DESCRIPTION = (
     "Compute which pod may reach which, on each port, from Kubernetes "
@@ -49,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o",
         "--output",
-        choices=("table", "json", "summary"),
+        choices=tuple(WRITERS),
         default="table",
         help="table (default): a truth table per port; json: every cell; summary: counts",
     )
@@ -64,139 +47,5 @@ def run(args: argparse.Namespace) -> int:
             "pass --ports, e.g. --ports 80,53/UDP"
         )
     result = matrix(state, ports)
-    write = {"json": write_json, "summary": write_summary, "table": write_table}[args.output]
-    write(result, state, sys.stdout)
+    WRITERS[args.output](result, state, sys.stdout)
     return EXIT_OK
-
-
-def write_json(result: Matrix, state: ClusterState, out: TextIO) -> None:
-    """The contract: ``{"pods": [...], "results": [{"from", "to", "port", "protocol",
-    "allowed"}, ...]}``, one result per ordered pod pair (self included) per port."""
-    names = [json.dumps(str(ref)) for ref in result.pods]
-    out.write('{"pods": [' + ", ".join(names) + '],\n "results": [')
-    first = True
-    ports = [(port.number, json.dumps(str(port.protocol))) for port in result.ports]
-    for source, source_name in enumerate(names):
-        rows = [list(result.row(source, q)) for q in range(len(ports))]
-        lines = []
-        for destination, destination_name in enumerate(names):
-            for q, (number, protocol) in enumerate(ports):
-                allowed = "true" if rows[q][destination] else "false"
-                lines.append(
-                    f'{{"from": {source_name}, "to": {destination_name}, "port": {number}, '
-                    f'"protocol": {protocol}, "allowed": {allowed}}}'
-                )
-        if lines:
-            out.write(("\n  " if first else ",\n  ") + ",\n  ".join(lines))
-            first = False
-    out.write("\n]}\n")
-
-
-def write_summary(result: Matrix, state: ClusterState, out: TextIO) -> None:
-    """``{"pods": N, "policies": P, "ports": {"80/TCP": {"allowed": A, "denied": D}}}``."""
-    cells = result.cells_per_port
-    ports = {}
-    for q, port in enumerate(result.ports):
-        allowed = result.allowed_count(q)
-        ports[str(port)] = {"allowed": allowed, "denied": cells - allowed}
-    summary = {"pods": len(result.pods), "policies": len(state.policies), "ports": ports}
-    out.write(json.dumps(summary, indent=2) + "\n")
-
-
-def write_table(result: Matrix, state: ClusterState, out: TextIO) -> None:
-    """One truth table per port, sources as rows and destinations as columns."""
-    if not result.pods:
-        out.write("no pods in the manifests\n")
-        return
-    if len(result.pods) <= PER_POD_LIMIT:
-        groups = [[pod] for pod in range(len(result.pods))]
-        cell = _pod_cell(result)
-        labels = [str(result.pods[pod]) for pod in range(len(result.pods))]
-    else:
-        classes = _merged_classes(result)
-        groups = [[p for c in group for p in result.classes[c]] for group in classes]
-        cell = _group_cell(result, classes, groups)
-        labels = [_group_label(result, group) for group in groups]
-    shown = min(len(groups), GROUP_LIMIT)
-    key = f"{ALLOWED} allowed   {DENIED} denied   rows: from   columns: to (numbered as the rows)"
-    if any(len(g) > 1 for g in groups):
-        key += f"\n{ONLY_SELF} denied between different pods of a group (each pod reaches itself)"
-    policies = len(state.policies)
-    out.write(f"{len(result.pods)} pods, {policies} {'policy' if policies == 1 else 'policies'}\n")
-    if len(groups) < len(result.pods):
-        out.write(
-            f"{len(result.pods)} pods behave as {len(groups)} groups (same reachability on "
-            "every port shown); each row and column is a group\n"
-        )
-    out.write(key + "\n")
-    host = [str(pod.ref) for pod in state.pods if pod.host_network]
-    if host:
-        listed = ", ".join(host[:5]) + (f" and {len(host) - 5} more" if len(host) > 5 else "")
-        out.write(
-            f"undefined: hostNetwork pods ({listed}) are shown as ordinary pods; "
-            "NetworkPolicy does not define what applies to them\n"
-        )
-    align = ("left", *("center",) * shown)
-    for q, port in enumerate(result.ports):
-        headers = [str(port), *(str(n + 1) for n in range(shown))]
-        rows = [
-            [f"{s + 1:>3} {labels[s]}", *(cell(s, d, q) for d in range(shown))]
-            for s in range(shown)
-        ]
-        out.write("\n" + tabulate(rows, headers, tablefmt="simple", colalign=align) + "\n")
-    if len(groups) < len(result.pods):
-        out.write("\ngroups:\n")
-        for n, group in enumerate(groups[:shown]):
-            members = ", ".join(str(result.pods[p]) for p in group[:8])
-            more = f" and {len(group) - 8} more" if len(group) > 8 else ""
-            out.write(f"{n + 1:>3}  {members}{more}\n")
-    if shown < len(groups):
-        left = sum(len(g) for g in groups[shown:])
-        out.write(
-            f"\n{len(groups) - shown} more groups ({left} pods) are left out of the tables; "
-            "use -o json for every cell, -o summary for counts, or fewer -f files\n"
-        )
-
-
-def _merged_classes(result: Matrix) -> list[list[int]]:
-    """Pod classes, merged when their rows and columns are equal on every port."""
-    count = len(result.classes)
-    if count > MERGE_LIMIT:
-        return [[c] for c in range(count)]
-    ports = range(len(result.ports))
-    columns = [[0] * count for _ in ports]
-    for q in ports:
-        for source in range(count):
-            for destination in bit_indices(result.class_row(source, q)):
-                columns[q][destination] |= 1 << source
-    merged: dict[tuple[int, ...], list[int]] = {}
-    for c in range(count):
-        key = tuple(result.class_row(c, q) for q in ports) + tuple(col[c] for col in columns)
-        merged.setdefault(key, []).append(c)
-    return list(merged.values())
-
-
-def _pod_cell(result: Matrix) -> Callable[[int, int, int], str]:
-    def cell(source: int, destination: int, q: int) -> str:
-        return ALLOWED if result.allowed(source, destination, q) else DENIED
-
-    return cell
-
-
-def _group_cell(
-    result: Matrix, classes: list[list[int]], groups: list[list[int]]
-) -> Callable[[int, int, int], str]:
-    def cell(source: int, destination: int, q: int) -> str:
-        allowed = result.class_allowed(classes[source][0], classes[destination][0], q)
-        if allowed:
-            return ALLOWED
-        if source == destination and len(groups[source]) > 1:
-            return ONLY_SELF
-        return ALLOWED if source == destination else DENIED
-
-    return cell
-
-
-def _group_label(result: Matrix, group: list[int]) -> str:
-    more = f" (+{len(group) - 1})" if len(group) > 1 else ""
-    return f"{result.pods[group[0]]}{more}"

@@ -4,7 +4,8 @@ written to a file. Used by ``netprobe check`` (static results) and ``netprobe ru
 results, where observations add columns); reports never decide exit codes.
 
 Every command's output lives in this package: the modules here render suite results;
-:mod:`.lint` renders lint findings (the other commands' renderers follow).
+:mod:`.lint` lint findings, :mod:`.diff` a policy change, :mod:`.matrix` the reachability
+matrix and :mod:`.explain` one connection's verdict.
 """
 
 from __future__ import annotations

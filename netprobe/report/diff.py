@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from netprobe.diff.model import Cause, Change, ChangeKind, Diff, PodSet
+from netprobe.diff import Cause, Change, ChangeKind, Diff, PodSet
 from netprobe.model import Port
 
 FORMATS = ("table", "json", "markdown")
