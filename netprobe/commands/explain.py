@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
 
 from netprobe.analyzer import evaluate, resolve_endpoint
 from netprobe.commands.common import add_manifest_arguments, load_manifests
@@ -49,11 +52,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ExplainOptions:
+    paths: tuple[Path, ...]
+    source: str
+    destination: str
+    port: str
+    """A number or a named port of the destination, with an optional ``/PROTO``."""
+    output: str = "text"
+
+
 def run(args: argparse.Namespace) -> int:
-    state = load_manifests(args.paths)
-    connection = build_connection(args.source, args.destination, args.port, state)
-    verdict = evaluate(connection, state)
-    WRITERS[args.output](connection, verdict, sys.stdout)
+    options = ExplainOptions(
+        tuple(args.paths), args.source, args.destination, args.port, args.output
+    )
+    return explain(options)
+
+
+def explain(options: ExplainOptions, out: TextIO | None = None) -> int:
+    """The command's work; the output goes to ``out`` (default: stdout)."""
+    out = out or sys.stdout
+    state = load_manifests(options.paths)
+    connection = build_connection(options.source, options.destination, options.port, state)
+    WRITERS[options.output](connection, evaluate(connection, state), out)
     return EXIT_OK
 
 

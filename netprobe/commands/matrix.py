@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
 
 from netprobe.analyzer import declared_ports, matrix
 from netprobe.commands.common import add_manifest_arguments, load_manifests
@@ -38,14 +41,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class MatrixOptions:
+    paths: tuple[Path, ...]
+    ports: str | None = None
+    """``--ports``; None: every container port the pods declare."""
+    output: str = "table"
+
+
 def run(args: argparse.Namespace) -> int:
-    state = load_manifests(args.paths)
-    ports = parse_port_spec(args.ports) if args.ports is not None else declared_ports(state.pods)
+    return run_matrix(MatrixOptions(tuple(args.paths), args.ports, args.output))
+
+
+def run_matrix(options: MatrixOptions, out: TextIO | None = None) -> int:
+    """The command's work; the output goes to ``out`` (default: stdout)."""
+    out = out or sys.stdout
+    state = load_manifests(options.paths)
+    if options.ports is not None:
+        ports = parse_port_spec(options.ports)
+    else:
+        ports = declared_ports(state.pods)
     if not ports:
         raise InputError(
             "no pod declares a container port, so there is no port to check: "
             "pass --ports, e.g. --ports 80,53/UDP"
         )
-    result = matrix(state, ports)
-    WRITERS[args.output](result, state, sys.stdout)
+    WRITERS[options.output](matrix(state, ports), state, out)
     return EXIT_OK
