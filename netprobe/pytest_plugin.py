@@ -125,6 +125,12 @@ def pytest_netprobe_evaluator(config: pytest.Config) -> Evaluator | None:
         raise pytest.UsageError(f"netprobe: {exc}") from None
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """A backend asked for is built now, so a bad name or option is a usage error."""
+    if config.getoption("netprobe_backend", None):
+        evaluator(config)
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SuiteFile | None:
     if file_path.name.endswith(SUITE_SUFFIX):
         return SuiteFile.from_parent(parent, path=file_path)

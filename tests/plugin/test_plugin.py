@@ -184,3 +184,54 @@ def test_pytest_runs_the_example_suites(pytester: pytest.Pytester) -> None:
     outcomes = result.parseoutcomes()
     assert result.ret == 0, result.stdout.str()
     assert outcomes["passed"] >= 68
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (
+            ["--netprobe-backend", "docker"],
+            "*unknown backend 'docker' (choose from local, kubernetes)*",
+        ),
+        (
+            ["--netprobe-backend", "kubernetes", "--netprobe-option", "ready-timeout=0"],
+            "*--ready-timeout must be a positive number of seconds, got 0*",
+        ),
+        (
+            ["--netprobe-backend", "kubernetes", "--netprobe-option", "colour=blue"],
+            "*unknown option 'colour' (this backend takes: *context*",
+        ),
+        (
+            ["--netprobe-backend", "local", "--netprobe-option", "apply-delay"],
+            "*expected NAME=VALUE*",
+        ),
+    ],
+    ids=["unknown backend", "bad value", "unknown option", "no value"],
+)
+def test_backend_options_are_checked_like_the_cli_does(
+    shop: pytest.Pytester, flags: list[str], message: str
+) -> None:
+    result = shop.runpytest_subprocess("-p", "no:cacheprovider", *flags)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+
+
+def test_kubernetes_options_reach_the_backend(shop: pytest.Pytester) -> None:
+    """The context named with --netprobe-option is the one the backend looks up."""
+    config = shop.path / "kubeconfig"
+    config.write_text(
+        "apiVersion: v1\nkind: Config\nclusters: []\nusers: []\n"
+        "contexts: [{name: other, context: {cluster: c, user: u}}]\ncurrent-context: other\n"
+    )
+    result = shop.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "--netprobe-backend",
+        "kubernetes",
+        "--netprobe-option",
+        f"kubeconfig={config}",
+        "--netprobe-option",
+        "context=kind-missing",
+    )
+    result.stdout.fnmatch_lines(["*kind-missing*"])
+    assert result.ret != 0
