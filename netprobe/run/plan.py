@@ -21,7 +21,6 @@ from netprobe.model import (
     Connection,
     Host,
     IPAddress,
-    Pod,
     PodRef,
     Port,
     Verdict,
@@ -51,18 +50,12 @@ def with_addresses(
     ``real`` pods (existing workloads in staging mode) are taken from it whole, since their
     labels and ports are the cluster's, not the suite's."""
     pods = tuple(
-        (found if pod.ref in real else replace(pod, ip=found.ip, ips=_addresses(found)))
+        (found if pod.ref in real else replace(pod, ips=found.ips))
         if (found := snapshot.pod(pod.ref)) is not None
         else pod
         for pod in model.pods
     )
     return model.replace(pods=pods)
-
-
-def _addresses(pod: Pod) -> tuple[IPAddress, ...]:
-    if pod.ip is None:
-        return ()
-    return pod.ips if pod.ips[:1] == (pod.ip,) else (pod.ip,)
 
 
 def plan_step(

@@ -100,7 +100,7 @@ def run_suite(
     results: list[ExpectationResult] = []
     with teardown_on_signals(backend):
         # Pods get their addresses from the backend, whatever a manifest said.
-        unplaced = tuple(replace(pod, ip=None, ips=()) for pod in suite.pods)
+        unplaced = tuple(replace(pod, ips=()) for pod in suite.pods)
         if suite.workloads:
             _use_workloads(backend, suite)
         backend.deploy(suite.namespaces, unplaced, suite.externals)
