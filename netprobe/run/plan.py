@@ -26,7 +26,7 @@ from netprobe.model import (
     Verdict,
 )
 from netprobe.probes import Probe
-from netprobe.run.settle import Check
+from netprobe.run.settle import ProbeCheck
 from netprobe.suite.model import Expectation, Step
 
 MATRIX_TAG = "matrix"
@@ -39,13 +39,13 @@ class Planned:
 
     expectation: Expectation
     verdict: Verdict
-    decision: Check | str
+    decision: ProbeCheck | str
     """The check that probes the expectation, or why it is not probed."""
 
     @property
-    def check(self) -> Check | None:
+    def check(self) -> ProbeCheck | None:
         """The check that probes the expectation; None when it is skipped."""
-        return self.decision if isinstance(self.decision, Check) else None
+        return self.decision if isinstance(self.decision, ProbeCheck) else None
 
     @property
     def skip(self) -> str | None:
@@ -174,7 +174,7 @@ def _plan(expectation: Expectation, state: ClusterState, can: _Backend) -> Plann
         no_address = f"{expectation.destination} has no IP address on the {can.name} backend"
         return Planned(expectation, verdict, no_address)
     probe = Probe(target, expectation.port, expectation.protocol)
-    return Planned(expectation, verdict, Check(expectation.source, probe, expectation.allowed))
+    return Planned(expectation, verdict, ProbeCheck(expectation.source, probe, expectation.allowed))
 
 
 def _target(expectation: Expectation, state: ClusterState) -> IPAddress | None:
