@@ -485,7 +485,9 @@ class Verdict:
     allowed: bool
     reasons: tuple[Reason, ...] = ()
     undefined: str | None = None
-    """Set when NetworkPolicy does not define the outcome (hostNetwork, ...): says why."""
+    """Why NetworkPolicy does not define this connection's outcome (a hostNetwork end,
+    neither end a pod), or None. It qualifies ``allowed``, which stays the answer reported
+    and judged (computed as if the ends were ordinary pods); it is not a third answer."""
 
     def __str__(self) -> str:
         return "ALLOWED" if self.allowed else "DENIED"
