@@ -81,7 +81,9 @@ def synthetic_cluster(pods: int, seed: int) -> ClusterState:
         if rng.random() < 0.05:
             ports.append(ContainerPort(53, Protocol.UDP, "dns"))
         ip = IPv4Address(int(IPv4Address("10.0.0.0")) + number * 3 + 1)
-        pod_values.append(Pod(PodRef(namespace, f"pod{number}"), Labels(labels), tuple(ports), ip))
+        pod_values.append(
+            Pod(PodRef(namespace, f"pod{number}"), Labels(labels), tuple(ports), (ip,))
+        )
     policies = tuple(_policy(rng, number, names) for number in range(pods // 5))
     return ClusterState(namespaces, tuple(pod_values), policies)
 

@@ -167,14 +167,19 @@ class Pod:
     ref: PodRef
     labels: Labels
     ports: tuple[ContainerPort, ...] = ()
-    ip: IPAddress | None = None
-    """``status.podIP``; None in static manifests, where ipBlocks cannot match the pod."""
+    ips: tuple[IPAddress, ...] = ()
+    """Every address of the pod, the primary (``status.podIP``) first, then the rest of
+    ``status.podIPs`` (dual-stack); empty in static manifests, where ipBlocks cannot match
+    the pod."""
     host_network: bool = False
     """hostNetwork pods are outside NetworkPolicy's defined behaviour."""
     location: Location | None = field(default=None, compare=False)
-    ips: tuple[IPAddress, ...] = ()
-    """Every address of the pod (``status.podIPs``, dual-stack), ``ip`` first; may be empty
-    even when ``ip`` is set (pods built by hand)."""
+
+    @property
+    def ip(self) -> IPAddress | None:
+        """The primary address (the first of :attr:`ips`), the one probes go to; None
+        while the pod has none."""
+        return self.ips[0] if self.ips else None
 
     @property
     def namespace(self) -> str:
@@ -480,7 +485,9 @@ class Verdict:
     allowed: bool
     reasons: tuple[Reason, ...] = ()
     undefined: str | None = None
-    """Set when NetworkPolicy does not define the outcome (hostNetwork, ...): says why."""
+    """Why NetworkPolicy does not define this connection's outcome (a hostNetwork end,
+    neither end a pod), or None. It qualifies ``allowed``, which stays the answer reported
+    and judged (computed as if the ends were ordinary pods); it is not a third answer."""
 
     def __str__(self) -> str:
         return "ALLOWED" if self.allowed else "DENIED"

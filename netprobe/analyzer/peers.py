@@ -18,9 +18,7 @@ ResolvedEndpoint = Pod | IPAddress
 def pod_addresses(pod: Pod) -> tuple[IPAddress, ...]:
     """Every address of ``pod`` (dual-stack pods have two). An ipBlock matches a pod when
     it contains any of them; a pod without an address never matches an ipBlock."""
-    if pod.ips:
-        return pod.ips
-    return (pod.ip,) if pod.ip is not None else ()
+    return pod.ips
 
 
 def peer_matches(

@@ -119,7 +119,7 @@ class FakeBackend(Backend):
         if self.fail_deploy is not None:
             raise BackendError(self.fail_deploy)
         hosts = self.pod_cidr.hosts()
-        placed = tuple(replace(pod, ip=next(hosts)) for pod in pods)
+        placed = tuple(replace(pod, ips=(next(hosts),)) for pod in pods)
         self._change(ClusterState(tuple(namespaces), placed, ()))
         return self._state
 

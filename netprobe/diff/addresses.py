@@ -66,9 +66,7 @@ def flips(
     """(kind, cause, address) -> port index -> the pod classes (``sources``: the sources
     for egress, the destinations for ingress) whose verdict flipped."""
     found: dict[_Key, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    pods = {pod.ip for pod in after.state.pods if pod.ip} | {
-        ip for pod in after.state.pods for ip in pod.ips
-    }
+    pods = {ip for pod in after.state.pods for ip in pod.ips}
     for address in addresses:
         if address in pods:
             continue

@@ -61,7 +61,7 @@ class Selection:
 
 def static_view(state: ClusterState) -> ClusterState:
     """The state as a static check sees it: pods without addresses."""
-    pods = tuple(replace(pod, ip=None, ips=()) for pod in state.pods)
+    pods = tuple(replace(pod, ips=()) for pod in state.pods)
     return state.replace(pods=pods)
 
 

@@ -79,7 +79,7 @@ def _warn_shared_ips(pods: Sequence[Pod], warn: Warn) -> None:
     for pod in pods:
         if pod.host_network:
             continue
-        for ip in pod.ips or ((pod.ip,) if pod.ip is not None else ()):
+        for ip in pod.ips:
             first = owners.setdefault(ip, pod)
             if first is not pod:
                 warn_at(

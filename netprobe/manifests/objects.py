@@ -52,15 +52,13 @@ def parse_pod(field: Field, *, warn: Warn = drop_warning) -> Pod:
     meta = parse_metadata(field, "Pod", namespaced=True)
     spec = field.get("spec") or Field({}, field.location.child("spec"))
     host_network = spec.get("hostNetwork")
-    ips = _parse_pod_ips(field.get("status"))
     return Pod(
         ref=PodRef(meta.namespace, meta.name),
         labels=meta.labels,
         ports=_parse_container_ports(spec),
-        ip=ips[0] if ips else None,
+        ips=_parse_pod_ips(field.get("status")),
         host_network=host_network.as_bool() if host_network else False,
         location=field.location,
-        ips=ips,
     )
 
 

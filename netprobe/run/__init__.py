@@ -9,11 +9,11 @@ runs out; :mod:`.runner` drives a whole suite through a backend and always tears
 from netprobe.run.engine import probe_round
 from netprobe.run.plan import MATRIX_TAG, matrix_expectations
 from netprobe.run.runner import Progress, RunOptions, run_suite
-from netprobe.run.settle import Check, SettlePolicy, settle
+from netprobe.run.settle import ProbeCheck, SettlePolicy, settle
 
 __all__ = [
     "MATRIX_TAG",
-    "Check",
+    "ProbeCheck",
     "Progress",
     "RunOptions",
     "SettlePolicy",

@@ -21,13 +21,12 @@ from netprobe.model import (
     Connection,
     Host,
     IPAddress,
-    Pod,
     PodRef,
     Port,
     Verdict,
 )
 from netprobe.probes import Probe
-from netprobe.run.settle import Check
+from netprobe.run.settle import ProbeCheck
 from netprobe.suite.model import Expectation, Step
 
 MATRIX_TAG = "matrix"
@@ -35,13 +34,23 @@ MATRIX_TAG = "matrix"
 
 @dataclass(frozen=True, slots=True)
 class Planned:
-    """One expectation of a step, its verdict, and the check that probes it (None when
-    skipped)."""
+    """One expectation of a step, its verdict, and what the run does with it: probe it
+    with a check, or skip it for a reason (one field, so never both and never neither)."""
 
     expectation: Expectation
     verdict: Verdict
-    check: Check | None
-    skip: str | None = None
+    decision: ProbeCheck | str
+    """The check that probes the expectation, or why it is not probed."""
+
+    @property
+    def check(self) -> ProbeCheck | None:
+        """The check that probes the expectation; None when it is skipped."""
+        return self.decision if isinstance(self.decision, ProbeCheck) else None
+
+    @property
+    def skip(self) -> str | None:
+        """Why the expectation is not probed; None when it is."""
+        return self.decision if isinstance(self.decision, str) else None
 
 
 def with_addresses(
@@ -51,18 +60,12 @@ def with_addresses(
     ``real`` pods (existing workloads in staging mode) are taken from it whole, since their
     labels and ports are the cluster's, not the suite's."""
     pods = tuple(
-        (found if pod.ref in real else replace(pod, ip=found.ip, ips=_addresses(found)))
+        (found if pod.ref in real else replace(pod, ips=found.ips))
         if (found := snapshot.pod(pod.ref)) is not None
         else pod
         for pod in model.pods
     )
     return model.replace(pods=pods)
-
-
-def _addresses(pod: Pod) -> tuple[IPAddress, ...]:
-    if pod.ip is None:
-        return ()
-    return pod.ips if pod.ips[:1] == (pod.ip,) else (pod.ip,)
 
 
 def plan_step(
@@ -94,7 +97,7 @@ def plan_step(
                 continue
             reason = declared.get((expectation.source, expectation.destination))
             if reason is not None and cell.check is not None:
-                cell = replace(cell, check=None, skip=f"{reason} (skipped for this pair)")
+                cell = replace(cell, decision=f"{reason} (skipped for this pair)")
             planned.append(cell)
     return tuple(planned)
 
@@ -164,13 +167,14 @@ def _plan(expectation: Expectation, state: ClusterState, can: _Backend) -> Plann
         skip = externals
     if skip is None and verdict.undefined is not None:
         skip = f"NetworkPolicy does not define this: {verdict.undefined}"
+    if skip is not None:
+        return Planned(expectation, verdict, skip)
     target = _target(expectation, state)
-    if skip is None and target is None:
-        skip = f"{expectation.destination} has no IP address on the {can.name} backend"
-    if skip is not None or target is None:
-        return Planned(expectation, verdict, None, skip)
+    if target is None:
+        no_address = f"{expectation.destination} has no IP address on the {can.name} backend"
+        return Planned(expectation, verdict, no_address)
     probe = Probe(target, expectation.port, expectation.protocol)
-    return Planned(expectation, verdict, Check(expectation.source, probe, expectation.allowed))
+    return Planned(expectation, verdict, ProbeCheck(expectation.source, probe, expectation.allowed))
 
 
 def _target(expectation: Expectation, state: ClusterState) -> IPAddress | None:

@@ -22,7 +22,7 @@ from netprobe.results import ExpectationResult, Observation, SuiteResult
 from netprobe.run.changed import changed_by_step
 from netprobe.run.engine import DEFAULT_WORKERS, RoundResults, probe_round
 from netprobe.run.plan import Planned, plan_step, with_addresses
-from netprobe.run.settle import Check, SettlePolicy, settle
+from netprobe.run.settle import ProbeCheck, SettlePolicy, settle
 from netprobe.run.signals import teardown_on_signals
 from netprobe.suite.model import ApplyPolicy, Settings, Suite, step_states
 
@@ -100,7 +100,7 @@ def run_suite(
     results: list[ExpectationResult] = []
     with teardown_on_signals(backend):
         # Pods get their addresses from the backend, whatever a manifest said.
-        unplaced = tuple(replace(pod, ip=None, ips=()) for pod in suite.pods)
+        unplaced = tuple(replace(pod, ips=()) for pod in suite.pods)
         if suite.workloads:
             _use_workloads(backend, suite)
         backend.deploy(suite.namespaces, unplaced, suite.externals)
@@ -163,7 +163,7 @@ def _use_workloads(backend: Backend, suite: Suite) -> None:
 
 
 def _result(
-    planned: Planned, step: str, observed: Mapping[Check, Observation], changed: bool = False
+    planned: Planned, step: str, observed: Mapping[ProbeCheck, Observation], changed: bool = False
 ) -> ExpectationResult:
     observation = observed.get(planned.check) if planned.check is not None else None
     return ExpectationResult(
@@ -214,7 +214,7 @@ def _probe(
     timeout: float,
     options: RunOptions,
     counter: _Counter,
-    checks: Sequence[Check],
+    checks: Sequence[ProbeCheck],
 ) -> RoundResults:
     counter.rounds += 1
     batches: dict[PodRef, list[Probe]] = {}

@@ -25,7 +25,7 @@ from netprobe.results import Observation
 
 
 @dataclass(frozen=True, slots=True)
-class Check:
+class ProbeCheck:
     """One connection to probe and whether the network should let it through."""
 
     source: PodRef
@@ -49,7 +49,7 @@ class SettlePolicy:
     """Probe every agreeing result once more at the end, to catch flapping."""
 
 
-Prober = Callable[[Sequence[Check]], Mapping[tuple[PodRef, Probe], ProbeResult]]
+Prober = Callable[[Sequence[ProbeCheck]], Mapping[tuple[PodRef, Probe], ProbeResult]]
 """Runs one round of probes for some checks (one exec per source pod)."""
 
 
@@ -61,14 +61,14 @@ class _Track:
 
 
 def settle(
-    checks: Sequence[Check],
+    checks: Sequence[ProbeCheck],
     prober: Prober,
     policy: SettlePolicy,
     *,
     clock: Clock,
     start: float | None = None,
     on_confirm: Callable[[], None] | None = None,
-) -> dict[Check, Observation]:
+) -> dict[ProbeCheck, Observation]:
     """Probe ``checks`` until each agrees with what it wants or the budget runs out.
 
     Args:
@@ -83,7 +83,7 @@ def settle(
     began = clock.monotonic() if start is None else start
     tracks = {check: _Track() for check in unique}
 
-    def probe_disagreeing() -> tuple[Check, ...]:
+    def probe_disagreeing() -> tuple[ProbeCheck, ...]:
         """One round for the checks that do not agree yet; those that still do not."""
         pending = tuple(check for check in unique if tracks[check].settled_after is None)
         # A result that agrees was already true when its probe was sent: the settle time
@@ -113,7 +113,7 @@ def settle(
             retry_error_callback=lambda state: None,  # out of budget: observed as they are
         )(probe_disagreeing)
 
-    flapped: dict[Check, ProbeResult] = {}
+    flapped: dict[ProbeCheck, ProbeResult] = {}
     agreed = tuple(c for c in unique if tracks[c].settled_after is not None)
     if policy.confirm and agreed:
         clock.sleep(policy.interval)
@@ -124,7 +124,7 @@ def settle(
     return {check: _observation(tracks[check], flapped.get(check)) for check in unique}
 
 
-def _agrees(check: Check, result: ProbeResult) -> bool:
+def _agrees(check: ProbeCheck, result: ProbeResult) -> bool:
     return result.outcome.reached is check.wanted
 
 

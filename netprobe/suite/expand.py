@@ -52,7 +52,7 @@ def expand(
         sources = _sources(statement, state, step)
         destinations = _destinations(statement, state, step)
         tags = tuple(dict.fromkeys((*settings.tags, *statement.tags)))
-        skip, skips = _skips(statement, tags, settings)
+        skips = _skips(statement, tags, settings)
         for source in sources:
             for destination in destinations:
                 if isinstance(destination, Pod) and destination.ref == source.ref:
@@ -74,7 +74,6 @@ def expand(
                         location=statement.location,
                         port_name=port.name,
                         tags=tags,
-                        skip=skip,
                         skips=skips,
                         cidr=destination.cidr if isinstance(destination, External) else None,
                     )
@@ -211,15 +210,12 @@ def _pod_ports(spec: PortSpec, pod: Pod, location: Location) -> list[_Port]:
     return [_Port(Port(p.port, p.protocol), spec.port) for p in named]
 
 
-def _skips(
-    statement: Statement, tags: tuple[str, ...], settings: Settings
-) -> tuple[str | None, tuple[Skip, ...]]:
-    rules = [
+def _skips(statement: Statement, tags: tuple[str, ...], settings: Settings) -> tuple[Skip, ...]:
+    """The entry's skip rules, then the suite's that hold for ``tags``."""
+    return (
         *statement.skips,
         *(s for s in settings.skips if not s.tags or set(s.tags) & set(tags)),
-    ]
-    unconditional = next((rule.reason for rule in rules if not rule.backends), None)
-    return unconditional, tuple(rule for rule in rules if rule.backends)
+    )
 
 
 def _endpoint(destination: Pod | External) -> Host:

@@ -68,23 +68,21 @@ class Expectation:
     port_name: str | None = None
     """Set when the suite named the port; ``port`` is then the destination's number."""
     tags: tuple[str, ...] = ()
-    skip: str | None = None
-    """Why this expectation is not checked (a CNI's known limitation, ...), or None."""
     skips: tuple[Skip, ...] = ()
-    """Skips limited to some backends; see :meth:`skip_reason`."""
+    """The skip rules that hold for this expectation (its entry's and the suite's, as
+    declared): why it is not checked (a CNI's known limitation, ...), where; see
+    :meth:`skip_reason`."""
     cidr: IPNetwork | None = None
     """Set when the suite named a CIDR: ``destination`` is then its representative
     address (the first host address, see docs/suites.md)."""
 
     def skip_reason(self, *names: str) -> str | None:
         """Why this expectation is skipped where the backend is known by ``names`` (its
-        name, its CNI, ...); with no names, for a static check. None when it is checked."""
-        if self.skip is not None:
-            return self.skip
-        for skip in self.skips:
-            if skip.applies_to(names):
-                return skip.reason
-        return None
+        name, its CNI, ...); with no names, for a static check. None when it is checked.
+        The first rule for every backend wins, then the first of those that name one."""
+        unconditional = (skip for skip in self.skips if not skip.backends)
+        limited = (skip for skip in self.skips if skip.backends and skip.applies_to(names))
+        return next((skip.reason for skip in (*unconditional, *limited)), None)
 
     @property
     def id(self) -> str:
@@ -179,7 +177,7 @@ class Settings:
     tags: tuple[str, ...] = ()
     skips: tuple[Skip, ...] = ()
     """The suite's skip rules, as declared; the loader has already copied the ones that
-    apply onto each expectation (``Expectation.skip`` / ``Expectation.skips``)."""
+    apply onto each expectation (``Expectation.skips``)."""
 
     def with_timings(
         self,

@@ -128,8 +128,7 @@ def random_state(seed: int) -> ClusterState:
                 PodRef(rng.choice(NAMESPACES), f"p{number}"),
                 _labels(rng),
                 ports,
-                address,
-                ips=dual,
+                dual or ((address,) if address else ()),
             )
         )
     policies = []

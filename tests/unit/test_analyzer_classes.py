@@ -31,7 +31,7 @@ IN, OUT = PolicyType.INGRESS, PolicyType.EGRESS
 def _pod(
     name: str, ip: str | None = None, ports: tuple[ContainerPort, ...] = (), **labels: str
 ) -> Pod:
-    return Pod(PodRef("a", name), Labels(labels), ports, ip_address(ip) if ip else None)
+    return Pod(PodRef("a", name), Labels(labels), ports, (ip_address(ip),) if ip else ())
 
 
 POLICY = NetworkPolicy(

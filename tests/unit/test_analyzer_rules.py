@@ -50,7 +50,7 @@ def pod(
         PodRef(namespace, name),
         Labels(labels),
         ports,
-        ip_address(ip) if ip else None,
+        (ip_address(ip),) if ip else (),
         host_network,
     )
 
@@ -716,8 +716,7 @@ def test_dual_stack_pod_matches_an_ip_block_by_any_of_its_addresses(
         PodRef("web", "dual"),
         Labels(),
         (),
-        ip_address("10.9.0.1"),
-        ips=(ip_address("10.9.0.1"), ip_address("2001:db8::9")),
+        (ip_address("10.9.0.1"), ip_address("2001:db8::9")),
     )
     snapshot = state(*NAMESPACES, DB, dual, policy("prod/p", ingress=(rule(block(cidr)),)))
     assert judge(snapshot, "web/dual", "prod/db", "5432").allowed is expected

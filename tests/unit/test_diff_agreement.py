@@ -105,7 +105,7 @@ def brute_force_addresses(before: ClusterState, after: ClusterState) -> set[Addr
         for p in (*before.policies, *after.policies)
         if p not in set(before.policies) & set(after.policies)
     ]
-    pod_ips = {ip for pod in before.pods for ip in (*pod.ips, pod.ip) if ip is not None}
+    pod_ips = {ip for pod in before.pods for ip in pod.ips}
     cells: set[AddressCell] = set()
     for incoming in (False, True):
         direction = PolicyType.INGRESS if incoming else PolicyType.EGRESS

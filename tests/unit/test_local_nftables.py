@@ -41,7 +41,7 @@ def namespace(name: str, **labels: str) -> Namespace:
 
 
 def pod(ref: str, ip: str, *ports: ContainerPort, **labels: str) -> Pod:
-    return Pod(PodRef.parse(ref), Labels(labels), ports, ip_address(ip))
+    return Pod(PodRef.parse(ref), Labels(labels), ports, (ip_address(ip),))
 
 
 PODS = (

@@ -53,7 +53,7 @@ def test_matrix_cells_of_a_pair_the_suite_skips_are_skipped_too(cni: str, skippe
     suite = load_suite(ROOT / "suites" / "conformance" / "conformance.netprobe.yaml", print)
     step, state = next((s, st) for s, st in step_states(suite) if s.name == "ipblock-egress")
     pods = tuple(
-        replace(pod, ip=IPv4Address(f"10.244.0.{n}")) for n, pod in enumerate(state.pods, 10)
+        replace(pod, ips=(IPv4Address(f"10.244.0.{n}"),)) for n, pod in enumerate(state.pods, 10)
     )
     planned = plan_step(
         step,

@@ -251,10 +251,10 @@ def test_settle_time_counts_to_when_the_agreeing_probe_was_sent() -> None:
     """A denied probe takes its whole timeout to be seen; the change had happened when it
     was sent, so its duration is not enforcement latency."""
     from netprobe.probes import ProbeResult
-    from netprobe.run.settle import Check, SettlePolicy, settle
+    from netprobe.run.settle import ProbeCheck, SettlePolicy, settle
 
     clock = FakeClock()
-    check = Check(A, Probe(ip_address("10.0.0.2"), 80, Protocol.TCP), wanted=False)
+    check = ProbeCheck(A, Probe(ip_address("10.0.0.2"), 80, Protocol.TCP), wanted=False)
     outcomes = iter([Outcome.CONNECTED, Outcome.CONNECTED, Outcome.TIMEOUT, Outcome.TIMEOUT])
 
     def prober(checks):  # type: ignore[no-untyped-def]

@@ -182,7 +182,8 @@ class LocalBackend(Backend):
         jobs += [_call(self._configure_external, ext) for ext in plan.externals]
         _run_parallel(jobs)
         placed = tuple(
-            dataclasses.replace(pod, ip=slot.ip) for pod, slot in zip(pods, plan.pods, strict=True)
+            dataclasses.replace(pod, ips=(slot.ip,))
+            for pod, slot in zip(pods, plan.pods, strict=True)
         )
         self._pod_netns = {slot.ref: slot.netns for slot in plan.pods}
         with self._lock:
