@@ -16,7 +16,7 @@ from typing import Any
 
 from netprobe.commands.common import warn
 from netprobe.errors import EXIT_FAILED, EXIT_OK
-from netprobe.report import FORMATS, render, write_junit
+from netprobe.report.results import FORMATS, render, write_junit
 from netprobe.results import is_failure
 from netprobe.suite.model import Suite
 

@@ -23,7 +23,7 @@ from netprobe.commands.backend_options import add_backend_options, backend_optio
 from netprobe.commands.common import warn
 from netprobe.errors import EXIT_FAILED, EXIT_OK, InputError
 from netprobe.model import NetworkPolicy
-from netprobe.report import FORMATS, render, write_junit
+from netprobe.report.results import FORMATS, render, write_junit
 from netprobe.results import SuiteResult, is_failure
 from netprobe.run import Progress, RunOptions, run_suite
 from netprobe.suite.model import Settings

@@ -14,7 +14,7 @@ from netprobe.errors import Location
 from netprobe.latency import LatencySummary, latency_summary, percentile
 from netprobe.model import PodRef, Protocol, Verdict
 from netprobe.probes import Outcome
-from netprobe.report import render
+from netprobe.report.results import render
 from netprobe.results import ExpectationResult, Observation, SuiteResult
 from netprobe.run import RunOptions, run_suite
 from netprobe.suite.loader import load_suite
@@ -174,6 +174,6 @@ def test_the_cni_is_named_in_the_json_and_junit_reports(tmp_path: Path) -> None:
     )
     assert run.cni == "cilium"
     assert json.loads(render("json", [run]))["suites"][0]["cni"] == "cilium"
-    from netprobe.report import render_junit
+    from netprobe.report.results import render_junit
 
     assert '<property name="cni" value="cilium" />' in render_junit([run], False)

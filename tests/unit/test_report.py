@@ -12,7 +12,7 @@ import pytest
 from netprobe.errors import InputError, Location
 from netprobe.model import PodRef, Protocol, Reason, Verdict
 from netprobe.probes import Outcome
-from netprobe.report import FORMATS, render, render_junit, to_document, write_junit
+from netprobe.report.results import FORMATS, render, render_junit, to_document, write_junit
 from netprobe.results import ExpectationResult, Observation, SuiteResult, is_failure
 from netprobe.suite.model import Expectation
 
