@@ -44,14 +44,24 @@ exit codes:
 
 class HelpFormatter(argparse.HelpFormatter):
     """Wraps each paragraph of a description or epilog, but keeps the lines of one whose
-    lines are indented (a table of exit codes, say) as written."""
+    lines are indented (a table of exit codes, say) as written; never breaks a word at a
+    hyphen (an image reference stays one piece to copy)."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         paragraphs = re.split(r"\n\s*\n", text.strip("\n"))
         return "\n\n".join(
             "\n".join(indent + line for line in paragraph.splitlines())
             if re.search(r"^\s", paragraph, re.MULTILINE)
-            else textwrap.fill(paragraph, width, initial_indent=indent, subsequent_indent=indent)
+            else textwrap.fill(
+                paragraph,
+                width,
+                initial_indent=indent,
+                subsequent_indent=indent,
+                break_on_hyphens=False,
+            )
             for paragraph in paragraphs
         )
 

@@ -107,28 +107,38 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_netprobe_evaluator(config: pytest.Config) -> Evaluator | None:
     """``--netprobe-backend NAME``: each suite runs once on that backend (netprobe.run.live)."""
-    name = config.getoption("netprobe_backend", None)
-    if not name:
+    if not config.getoption("netprobe_backend", None):
         return None
+    return _live_evaluator(config)
+
+
+def _live_evaluator(config: pytest.Config) -> Evaluator:
+    """The evaluator ``--netprobe-backend`` and ``--netprobe-option`` ask for; UsageError
+    for a bad name or option (a switch may be given bare: ``use-existing-namespaces``)."""
     from netprobe.errors import NetprobeError
     from netprobe.run.live import LiveEvaluator
 
-    given = {}
+    given: dict[str, str | bool] = {}
     for text in config.getoption("netprobe_option", []):
         key, sep, value = text.partition("=")
-        if not sep or not key.strip():
+        name = key.strip().lstrip("-").replace("-", "_")
+        if not name:
             raise pytest.UsageError(f"--netprobe-option {text!r}: expected NAME=VALUE")
-        given[key.strip().lstrip("-").replace("-", "_")] = value
+        given[name] = value.strip() if sep else True
     try:
-        return LiveEvaluator(name, backend_options=given)
+        return LiveEvaluator(config.getoption("netprobe_backend"), backend_options=given)
     except NetprobeError as exc:
         raise pytest.UsageError(f"netprobe: {exc}") from None
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """A backend asked for is built now, so a bad name or option is a usage error."""
+    """A bad backend name or option is a usage error at once, not N errored items. (The
+    evaluator itself is chosen when the first suite starts, so conftests found during
+    collection may still provide it.)"""
     if config.getoption("netprobe_backend", None):
-        evaluator(config)
+        _live_evaluator(config)
+    elif config.getoption("netprobe_option", None):
+        raise pytest.UsageError("--netprobe-option needs --netprobe-backend")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SuiteFile | None:

@@ -22,12 +22,19 @@ _KEY = "netprobe.option"
 OptionsT = TypeVar("OptionsT")
 
 
+def non_empty(value: str) -> str:
+    """Any text but an empty one (the default parser)."""
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Option:
     name: str
     """The field; ``--name-with-dashes`` on the command line."""
     help: str
-    parse: Callable[[str], Any] = str
+    parse: Callable[[str], Any] = non_empty
     """Text to value; ValueError with what is wrong (the flag is put before it)."""
     metavar: str | None = None
     switch: bool = False
@@ -44,7 +51,7 @@ def option(
     default: Any,
     help: str,
     *,
-    parse: Callable[[str], Any] = str,
+    parse: Callable[[str], Any] = non_empty,
     metavar: str | None = None,
     commands: tuple[str, ...] = ("run", "cleanup"),
 ) -> Any:
@@ -73,18 +80,23 @@ def build(options: type[OptionsT], given: Mapping[str, str | bool]) -> OptionsT:
     """
     known = {o.name: o for o in declared(options)}
     values: dict[str, Any] = {}
-    for name, text in given.items():
+    for name, value in given.items():
         spec = known.get(name)
         if spec is None:
-            choices = ", ".join(sorted(known)) or "none"
-            raise InputError(f"unknown option '{name}' (this backend takes: {choices})")
-        if spec.switch or isinstance(text, bool):
-            values[name] = text if isinstance(text, bool) else _truth(spec, text)
-            continue
-        try:
-            values[name] = spec.parse(text)
-        except ValueError as exc:
-            raise InputError(f"{spec.flag} {exc}") from None
+            choices = ", ".join(sorted(o.flag[2:] for o in known.values())) or "none"
+            shown = name.replace("_", "-")
+            raise InputError(f"unknown option '{shown}' (this backend takes: {choices})")
+        if isinstance(value, bool):
+            if not spec.switch:
+                raise InputError(f"{spec.flag} needs a value")
+            values[name] = value
+        elif spec.switch:
+            values[name] = _truth(spec, value)
+        else:
+            try:
+                values[name] = spec.parse(value)
+            except ValueError as exc:
+                raise InputError(f"{spec.flag} {exc}") from None
     return options(**values)
 
 

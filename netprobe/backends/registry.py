@@ -1,15 +1,17 @@
 """The backends netprobe has: one list, read by ``netprobe run``, ``netprobe cleanup`` and
 the pytest plugin.
 
-Each :class:`Plugin` names the module that implements it, imported only when the backend
-is used: ``netprobe run --backend local`` never imports the Kubernetes backend, and only
-creating or cleaning with the Kubernetes backend loads the ``kubernetes`` client. That
-module's ``PLUGIN`` is a :class:`BackendPlugin`: its options (a frozen dataclass whose
-fields are declared with :mod:`netprobe.backends.options`), how to create a backend from
-them, and how to clean up what interrupted runs left behind.
+Each :class:`Plugin` names its options (a frozen dataclass whose fields are declared with
+:mod:`netprobe.backends.options`) and the module that implements it. The options are read
+for every backend (they are flags of ``netprobe run`` and ``netprobe cleanup``) and load
+nothing platform-specific; the implementation is imported only when that backend is
+created or cleaned: only then does the local backend load its Linux-only modules, or the
+Kubernetes backend the ``kubernetes`` client. That module's ``PLUGIN`` is a
+:class:`BackendPlugin`: how to create a backend from the options, and how to clean up
+what interrupted runs left behind.
 
-A new backend is a package under ``netprobe/backends/`` with a ``plugin`` module, and one
-line in :data:`PLUGINS`.
+A new backend is a package under ``netprobe/backends/`` with an options module and a
+``plugin`` module, and one line in :data:`PLUGINS`.
 """
 
 from __future__ import annotations
@@ -40,8 +42,6 @@ class Cleanup:
 class BackendPlugin(Generic[OptionsT]):
     """What a backend module offers (its ``PLUGIN``)."""
 
-    options: type[OptionsT]
-    """Its options; fields declared with ``option``/``switch`` are flags."""
     create: Callable[[OptionsT, str | None, int], Backend]
     """A ready-to-deploy backend, from the options, the run id the user fixed (None: a
     fresh one) and which backend of this run it is (0 for the first: one per suite)."""
@@ -54,21 +54,24 @@ class Plugin:
     name: str
     summary: str
     """One line for ``--help``."""
+    options: str
+    """``module:Class`` of its options."""
     module: str
     """The module whose ``PLUGIN`` implements it."""
 
+    def options_type(self) -> type[Any]:
+        module, _, name = self.options.partition(":")
+        options: type[Any] = getattr(importlib.import_module(module), name)
+        return options
+
     def load(self) -> BackendPlugin[Any]:
-        """The backend's ``PLUGIN``; BackendError when a library it needs is missing."""
+        """The backend's ``PLUGIN``; BackendError when this machine cannot run it."""
         try:
             module = importlib.import_module(self.module)
-        except ModuleNotFoundError as exc:
-            missing = (exc.name or "").split(".")[0]
-            if missing != "netprobe":
-                raise BackendError(
-                    f"the {self.name} backend needs the Python package '{missing}': "
-                    f"pip install 'netprobe[{self.name}]'"
-                ) from exc
-            raise
+        except ImportError as exc:
+            if (exc.name or "").startswith("netprobe"):
+                raise
+            raise BackendError(f"the {self.name} backend cannot run here: {exc}") from exc
         plugin: BackendPlugin[Any] = module.PLUGIN
         return plugin
 
@@ -77,12 +80,14 @@ PLUGINS: tuple[Plugin, ...] = (
     Plugin(
         "local",
         "network namespaces + nftables on this machine (root)",
-        "netprobe.backends.local.plugin",
+        options="netprobe.backends.local.options:LocalOptions",
+        module="netprobe.backends.local.plugin",
     ),
     Plugin(
         "kubernetes",
         "the cluster of your kubeconfig",
-        "netprobe.backends.kubernetes.plugin",
+        options="netprobe.backends.kubernetes.options:KubeOptions",
+        module="netprobe.backends.kubernetes.plugin",
     ),
 )
 NAMES: tuple[str, ...] = tuple(plugin.name for plugin in PLUGINS)
@@ -110,14 +115,15 @@ def create_backend(
         InputError: an unknown name, or a run id that backend does not take.
         BackendError: the backend cannot run here (privileges, tools, client library).
     """
-    loaded = plugin(name).load()
-    chosen = loaded.options() if options is None else options
-    if not isinstance(chosen, loaded.options):
-        raise TypeError(f"the {name} backend takes {loaded.options.__name__}, got {chosen!r}")
-    return loaded.create(chosen, run_id, index)
+    found = plugin(name)
+    kind = found.options_type()
+    chosen = kind() if options is None else options
+    if not isinstance(chosen, kind):
+        raise TypeError(f"the {name} backend takes {kind.__name__}, got {chosen!r}")
+    return found.load().create(chosen, run_id, index)
 
 
 def clean(name: str, options: object | None = None, cleanup: Cleanup = Cleanup()) -> list[str]:
     """What ``netprobe cleanup --backend name`` removed (or would remove), one line each."""
-    loaded = plugin(name).load()
-    return loaded.clean(loaded.options() if options is None else options, cleanup)
+    found = plugin(name)
+    return found.load().clean(found.options_type()() if options is None else options, cleanup)

@@ -1,1 +1,2 @@
-"""One module per subcommand, each with ``register(subparsers)``; see :mod:`netprobe.cli`."""
+"""One module per subcommand, each of one shape (``DESCRIPTION``, ``EPILOG``,
+``add_arguments(parser)``, ``run(args)``); see :mod:`netprobe.cli` and docs/architecture.md."""

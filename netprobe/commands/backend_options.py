@@ -14,7 +14,7 @@ from netprobe.errors import InputError
 def add_backend_options(parser: argparse.ArgumentParser, command: str) -> None:
     """Every backend's options that ``command`` takes, a group per backend."""
     for plugin in PLUGINS:
-        specs = declared(plugin.load().options, command)
+        specs = declared(plugin.options_type(), command)
         if not specs:
             continue
         group = parser.add_argument_group(f"{plugin.name} backend")
@@ -41,7 +41,7 @@ def backend_options(args: argparse.Namespace, backend: str, command: str) -> obj
     """
     chosen: object = None
     for plugin in PLUGINS:
-        options = plugin.load().options
+        options = plugin.options_type()
         given = {
             spec.name: value
             for spec in declared(options, command)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 
 from netprobe.backends.base import Backend
 from netprobe.backends.options import build
-from netprobe.backends.registry import create_backend, fixed_run_id, plugin
+from netprobe.backends.registry import create_backend, plugin
 from netprobe.results import ExpectationResult
 from netprobe.run.runner import RunOptions, run_suite
 from netprobe.suite.model import Expectation, Step, Suite
@@ -25,21 +25,22 @@ class LiveEvaluator:
         backend: str,
         options: RunOptions | None = None,
         factory: Callable[..., Backend] = create_backend,
-        backend_options: Mapping[str, str] | None = None,
+        backend_options: Mapping[str, str | bool] | None = None,
     ) -> None:
         """``backend_options``: the backend's options by name, as texts
-        (``--netprobe-option NAME=VALUE``); checked here, before any suite runs."""
+        (``--netprobe-option NAME=VALUE``); checked here, before any suite runs. Each
+        backend makes its own run id (NETPROBE_RUN_ID names `netprobe run`'s: pytest
+        workers run in parallel)."""
         self.backend = backend
         self.options = options or RunOptions()
         self._factory = factory
-        self._backend_options = build(plugin(backend).load().options, backend_options or {})
-        self._run_id = fixed_run_id()
+        self._backend_options = build(plugin(backend).options_type(), backend_options or {})
         self._suites = 0
         self._results: dict[tuple[str, str, int], ExpectationResult] = {}
 
     def start(self, suite: Suite) -> None:
         backend = self._factory(
-            self.backend, self._backend_options, run_id=self._run_id, index=self._suites
+            self.backend, self._backend_options, run_id=None, index=self._suites
         )
         self._suites += 1
         result = run_suite(suite, backend, options=self.options)

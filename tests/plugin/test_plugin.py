@@ -203,10 +203,11 @@ def test_pytest_runs_the_example_suites(pytester: pytest.Pytester) -> None:
         ),
         (
             ["--netprobe-backend", "local", "--netprobe-option", "apply-delay"],
-            "*expected NAME=VALUE*",
+            "*--apply-delay needs a value*",
         ),
+        (["--netprobe-option", "context=x"], "*--netprobe-option needs --netprobe-backend*"),
     ],
-    ids=["unknown backend", "bad value", "unknown option", "no value"],
+    ids=["unknown backend", "bad value", "unknown option", "no value", "no backend"],
 )
 def test_backend_options_are_checked_like_the_cli_does(
     shop: pytest.Pytester, flags: list[str], message: str

@@ -3,15 +3,21 @@ but ``--backend kubernetes`` imports the kubernetes client."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from netprobe import cli
-from netprobe.backends.registry import create_backend
+from netprobe.backends.options import declared
+from netprobe.backends.registry import PLUGINS, create_backend
 from netprobe.commands.backend_options import backend_options
 from netprobe.errors import InputError
+
+ROOT = Path(__file__).parents[2]
+SUITE = ROOT / "suites" / "three-tier.netprobe.yaml"
 
 
 @pytest.mark.parametrize(
@@ -50,3 +56,39 @@ def test_the_cli_and_the_local_path_never_import_kubernetes() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_no_two_backends_declare_the_same_flag() -> None:
+    """Flags are shared by every backend's group of `netprobe run`: one name, one meaning."""
+    flags = [spec.flag for plugin in PLUGINS for spec in declared(plugin.options_type())]
+    assert len(flags) == len(set(flags)), flags
+
+
+def test_the_kubernetes_backend_needs_nothing_linux_only(tmp_path: Path) -> None:
+    """`netprobe run --backend kubernetes` from a laptop: the local backend's options are
+    read for the flags, but its Linux-only modules (fcntl, ctypes' libc) are not loaded."""
+    code = (
+        "import sys\n"
+        "sys.modules['fcntl'] = None\n"
+        "from netprobe import cli\n"
+        "sys.exit(cli.main(sys.argv[1:]))\n"
+    )
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", code, "run", "--backend", "kubernetes", str(SUITE)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    assert done.returncode == 3, done.stderr
+    assert "no cluster configured" in done.stderr
+    done = subprocess.run(
+        [sys.executable, "-c", code, "run", "--backend", "local", str(SUITE)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    assert done.returncode == 3, done.stderr
+    assert "the local backend cannot run here" in done.stderr

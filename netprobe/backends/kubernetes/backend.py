@@ -17,6 +17,7 @@ import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import assert_never
 
 from netprobe.backends.base import Backend, Capabilities, ExecResult
 from netprobe.backends.kubernetes.api import KubeGateway, Obj
@@ -280,6 +281,8 @@ class KubernetesBackend(Backend):
                 self.set_pod_labels(pod, labels)
             case SetNamespaceLabels(namespace, labels):
                 self.set_namespace_labels(namespace, labels)
+            case _:
+                assert_never(action)
 
     def apply_policy(self, policy: NetworkPolicy) -> None:
         self._locks.renew_if_due()

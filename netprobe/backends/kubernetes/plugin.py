@@ -30,4 +30,4 @@ def clean(options: KubeOptions, cleanup: Cleanup) -> list[str]:
     )
 
 
-PLUGIN = BackendPlugin(options=KubeOptions, create=create, clean=clean)
+PLUGIN = BackendPlugin(create=create, clean=clean)

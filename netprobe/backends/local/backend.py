@@ -15,7 +15,6 @@ import random
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from types import MappingProxyType, TracebackType
 
 from netprobe.backends.base import Backend, Capabilities, ExecResult
@@ -24,14 +23,13 @@ from netprobe.backends.local.enforcer import Enforcer
 from netprobe.backends.local.naming import Names, new_run_id
 from netprobe.backends.local.netns import Commands, in_netns
 from netprobe.backends.local.nftables import compile_rulesets
-from netprobe.backends.options import option, seconds_or_zero
+from netprobe.backends.local.options import LocalOptions
 from netprobe.errors import BackendError
 from netprobe.interrupts import shielded, surely
 from netprobe.model import (
     NAMESPACE_NAME_LABEL,
     ClusterState,
     IPAddress,
-    IPNetwork,
     Namespace,
     Pod,
     PodRef,
@@ -56,27 +54,6 @@ table inet netprobe_external {{
 \t}}
 }}
 """
-
-
-@dataclass(frozen=True, slots=True)
-class LocalOptions:
-    pod_cidrs: tuple[IPNetwork, ...] = topology.DEFAULT_POD_CIDRS
-    """The first CIDR gives the pod IPs; a CIDR of the other family is used only to reach
-    external addresses of that family."""
-    apply_delay: float = option(
-        0.0,
-        "policy changes reach each pod after a random delay up to S seconds (exercises retries)",
-        parse=seconds_or_zero,
-        metavar="S",
-        commands=("run",),
-    )
-    """Each pod's ruleset changes take effect after a random delay in [0, apply_delay] s."""
-    seed: int | None = None
-    """Seeds the apply-delay randomness, for reproducible runs."""
-    ready_timeout: float = 10.0
-    """Seconds ``deploy`` waits for every probe server to listen."""
-    run_id: str | None = None
-    """Six hex digits naming everything of this run; random when None."""
 
 
 class LocalBackend(Backend):

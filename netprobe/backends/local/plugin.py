@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from netprobe.backends.base import Backend
-from netprobe.backends.local.backend import LocalBackend, LocalOptions
+from netprobe.backends.local.backend import LocalBackend
 from netprobe.backends.local.cleanup import clean
 from netprobe.backends.local.naming import RUN_ID_PATTERN
+from netprobe.backends.local.options import LocalOptions
 from netprobe.backends.registry import BackendPlugin, Cleanup
 from netprobe.errors import InputError
 
@@ -28,4 +29,4 @@ def _clean(options: LocalOptions, cleanup: Cleanup) -> list[str]:
     return [line for item in found for line in item.lines()]
 
 
-PLUGIN = BackendPlugin(options=LocalOptions, create=create, clean=_clean)
+PLUGIN = BackendPlugin(create=create, clean=_clean)

@@ -171,11 +171,6 @@ def _hosts(network: IPNetwork, count: int, taken: set[IPAddress]) -> list[IPAddr
     return found
 
 
-def namespace_commands(topology: Topology) -> list[str]:
-    """``ip -batch`` lines run in the host namespace that add every namespace."""
-    return [f"netns add {netns}" for netns in topology.namespaces]
-
-
 def link_commands(topology: Topology) -> list[str]:
     """``ip -batch`` lines run in the host namespace that create the veth pairs with both
     ends already inside the node and pod/external namespaces."""
