@@ -74,21 +74,16 @@ def test_the_kubernetes_backend_needs_nothing_linux_only(tmp_path: Path) -> None
         "sys.exit(cli.main(sys.argv[1:]))\n"
     )
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
-    done = subprocess.run(
-        [sys.executable, "-c", code, "run", "--backend", "kubernetes", str(SUITE)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    assert done.returncode == 3, done.stderr
-    assert "no cluster configured" in done.stderr
-    done = subprocess.run(
-        [sys.executable, "-c", code, "run", "--backend", "local", str(SUITE)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    assert done.returncode == 3, done.stderr
-    assert "the local backend cannot run here" in done.stderr
+    for backend, words in (
+        ("kubernetes", "no cluster configured"),
+        ("local", "the local backend cannot run here"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", code, "run", "--backend", backend, str(SUITE)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
+        assert done.returncode == 3, done.stderr
+        assert words in done.stderr
