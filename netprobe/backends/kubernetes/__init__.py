@@ -13,6 +13,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from netprobe.backends.kubernetes import clientversion
 from netprobe.backends.kubernetes.backend import KubernetesBackend
 from netprobe.backends.kubernetes.options import KubeOptions
 from netprobe.errors import BackendError
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 def connect(options: KubeOptions) -> ClientGateway:
     """A gateway to the cluster ``options`` name (kubeconfig, context or in-cluster)."""
+    clientversion.check()
     try:
         from netprobe.backends.kubernetes.gateway import connect as _connect
     except ModuleNotFoundError as exc:

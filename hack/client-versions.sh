@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The Kubernetes-backend tests with the lowest and the highest release of the kubernetes
+# client that netprobe declares (netprobe/backends/kubernetes/clientversion.py SPEC, equal
+# to pyproject.toml's), each installed alone in a directory put first on PYTHONPATH.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+spec=$($PYTHON -c 'from netprobe.backends.kubernetes.clientversion import SPEC; print(SPEC)')
+lowest=$($PYTHON -c 'from netprobe.backends.kubernetes.clientversion import LOWEST; print(".".join(map(str, LOWEST)))')
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+$PYTHON -m pip download -q --no-deps -d "$work/lowest" "kubernetes==$lowest"
+$PYTHON -m pip download -q --no-deps -d "$work/highest" "$spec"
+tested=""
+for bound in lowest highest; do
+  wheel=$(ls "$work/$bound"/kubernetes-*.whl)
+  version=$(basename "$wheel" | cut -d- -f2)
+  case " $tested " in *" $version "*) echo "kubernetes $version ($bound): tested above"; continue;; esac
+  $PYTHON -m pip install -q --no-deps --target "$work/site-$version" "$wheel"
+  echo "kubernetes $version ($bound of $spec): tests/kube with"
+  PYTHONPATH="$work/site-$version" $PYTHON -c 'import kubernetes; print(" ", kubernetes.__version__, kubernetes.__file__)'
+  PYTHONPATH="$work/site-$version" $PYTHON -m pytest -q -p no:cacheprovider tests/kube
+  tested="$tested $version"
+done
