@@ -59,3 +59,23 @@ def test_an_old_client_is_one_line_and_exit_3(tmp_path: Path) -> None:
         "netprobe: error: the kubernetes backend works with the Python client >=37.0.2,<38, "
         "but 35.0.0 is installed: pip install 'kubernetes>=37.0.2,<38'"
     ]
+
+
+def test_a_field_the_client_does_not_know_is_named_in_one_line() -> None:
+    """kubernetes 37's pydantic models refuse an unknown field before any request is sent;
+    the real client's error becomes one sentence naming the field."""
+    from kubernetes import client
+
+    from netprobe.backends.kubernetes.gateway import translate
+
+    configuration = client.Configuration()
+    configuration.host = "http://127.0.0.1:9"  # never reached: validation comes first
+    api = client.NetworkingV1Api(client.ApiClient(configuration))
+    body = {"metadata": {"name": "p"}, "spec": {"podSelector": {}, "bogus": 1}}
+    with pytest.raises(ValueError) as caught:
+        api.create_namespaced_network_policy("x", body, _request_timeout=1)
+    error = translate(caught.value, "create policy x/p", "http://127.0.0.1:9")
+    text = str(error)
+    assert "\n" not in text
+    assert text.startswith(f"create policy x/p: the kubernetes client {client.__version__} refused")
+    assert "spec.bogus: Extra inputs are not permitted" in text

@@ -249,12 +249,37 @@ def translate(
         )
     if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
         return UnreachableError(f"{what}: cannot reach the API server at {server}: {exc}")
+    refused = _refused_fields(exc)
+    if refused:
+        return InvalidError(
+            f"{what}: the kubernetes client {client.__version__} refused the object before "
+            f"sending it: {refused}. A field this client's models do not have is one the "
+            "API server of its Kubernetes version does not have either: check the spelling"
+        )
     if isinstance(exc, OpenApiException | ValueError | TypeError):
         return InvalidError(f"{what}: the client rejected the request: {exc}")
     return KubeApiError(f"{what}: {type(exc).__name__}: {exc}")
 
 
 _WIRE_ERRORS = (ApiException, OpenApiException, urllib3.exceptions.HTTPError, OSError, ValueError)
+
+
+def _refused_fields(exc: BaseException) -> str:
+    """``spec.bogus: Extra inputs are not permitted`` for the pydantic ValidationError the
+    client's ``@validate_call`` methods raise (kubernetes 37: the models are pydantic, with
+    ``extra="forbid"``, e.g. client/models/v1_network_policy.py); "" for anything else.
+    The first element of each error's ``loc`` is the argument's position, not a field."""
+    errors = getattr(exc, "errors", None)
+    if not isinstance(exc, ValueError) or not callable(errors):
+        return ""
+    try:
+        found = [
+            ".".join(str(part) for part in error["loc"][1:]) + ": " + str(error["msg"])
+            for error in errors()
+        ]
+    except (TypeError, KeyError):
+        return ""
+    return "; ".join(found[:5]) + (f" (and {len(found) - 5} more)" if len(found) > 5 else "")
 
 
 # -- exec -------------------------------------------------------------------------------
