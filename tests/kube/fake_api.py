@@ -208,6 +208,8 @@ class FakeApiServer:
     """Ephemeral containers (by name) that have exited and stay so."""
     stand_ins: dict[tuple[str, str, str], PodRef] = field(default_factory=dict)
     """(namespace, pod, container) -> the workload a staging probe container stands for."""
+    selectors: dict[str, list[tuple[str, Obj]]] = field(default_factory=dict)
+    """Namespace -> the (kind, object) of its Services and controllers, as listed."""
 
     def __post_init__(self) -> None:
         self.namespaces: dict[str, Obj] = {}
@@ -430,6 +432,11 @@ class FakeApiServer:
                     self._advance(key)
                     out.append(copy.deepcopy(self.pods[key]))
             return out
+
+    def list_pod_selectors(self, namespace: str) -> list[tuple[str, Obj]]:
+        with self._lock:
+            self._guard("list", "services", namespace)
+            return copy.deepcopy(self.selectors.get(namespace, []))
 
     def create_pod(self, namespace: str, body: Obj) -> Obj:
         with self._lock:

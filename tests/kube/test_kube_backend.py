@@ -275,3 +275,65 @@ def test_teardown_reports_what_is_left_at_its_deadline(
         backend.teardown()
     assert 30.0 <= clock.now - start <= 33.0
     assert not api.leases  # Leases are released even then
+
+
+KUBE_DNS = {"metadata": {"name": "kube-dns"}, "spec": {"selector": {"k8s-app": "kube-dns"}}}
+
+
+@pytest.mark.parametrize(
+    ("kind", "obj", "words"),
+    [
+        (
+            "Service",
+            KUBE_DNS,
+            r"Service x/kube-dns \(selector k8s-app=kube-dns\).*send its traffic",
+        ),
+        (
+            "ReplicaSet",
+            {
+                "metadata": {"name": "coredns-1"},
+                "spec": {
+                    "selector": {
+                        "matchExpressions": [
+                            {"key": "k8s-app", "operator": "In", "values": ["kube-dns"]}
+                        ]
+                    }
+                },
+            },
+            "ReplicaSet x/coredns-1 .*adopt",
+        ),
+    ],
+)
+def test_a_pod_someone_elses_object_selects_is_never_created(
+    api: FakeApiServer, make_backend, kind: str, obj: dict[str, object], words: str
+) -> None:
+    """make e2e borrowed kube-system for the DNS suite's `coredns` pod labelled
+    k8s-app=kube-dns: kubeadm's kube-dns Service then sent the cluster's DNS queries to it."""
+    api.add_workload_pod("x", "someones-app", {"app": "prod"})
+    api.selectors["x"] = [(kind, obj)]
+    backend = make_backend(use_existing_namespaces=True)
+    pods = (pod("x/coredns", ((53, Protocol.UDP),), **{"k8s-app": "kube-dns"}),)
+    with pytest.raises(BackendError, match=words):
+        backend.deploy((ns("x"),), pods, ())
+    backend.teardown()
+    assert set(api.pods) == {("x", "someones-app")}  # nothing was created
+    assert not [call for call in api.calls if call[0] == "create" and call[1] == "pods"]
+
+
+@pytest.mark.parametrize(
+    "selecting",
+    [
+        ("Service", {"metadata": {"name": "web"}, "spec": {"selector": {"app": "web"}}}),
+        ("Service", {"metadata": {"name": "external"}, "spec": {"type": "ExternalName"}}),
+        ("Service", {"metadata": {"name": "manual"}, "spec": {"selector": {}}}),
+    ],
+    ids=["other labels", "no selector", "empty selector"],
+)
+def test_objects_that_select_other_pods_or_none_do_not_stop_a_run(
+    api: FakeApiServer, make_backend, selecting: tuple[str, dict[str, object]]
+) -> None:
+    api.add_workload_pod("x", "someones-app", {"app": "prod"})
+    api.selectors["x"] = [selecting]
+    backend = make_backend(use_existing_namespaces=True)
+    backend.deploy((ns("x"),), (pod("x/coredns", **{"k8s-app": "kube-dns"}),), ())
+    backend.teardown()

@@ -284,3 +284,31 @@ def test_in_cluster_without_a_service_account_is_exit_3(
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
     with pytest.raises(BackendError, match="cannot load the cluster configuration"):
         load_configuration(KubeOptions())
+
+
+def test_pod_selectors_are_the_services_and_controllers_of_a_namespace(
+    gateway: ClientGateway, http: Http
+) -> None:
+    service = {"metadata": {"name": "kube-dns"}, "spec": {"selector": {"k8s-app": "kube-dns"}}}
+    replicas = {
+        "metadata": {"name": "coredns-5d78c9869d"},
+        "spec": {"selector": {"matchLabels": {"k8s-app": "kube-dns"}}},
+    }
+    http.answers += [
+        Response(200, {"items": [service]}),
+        Response(200, {"items": [replicas]}),
+        Response(200, {"items": []}),
+        Response(200, {"items": []}),
+    ]
+    found = gateway.list_pod_selectors("kube-system")
+    assert [(kind, obj["metadata"]["name"]) for kind, obj in found] == [
+        ("Service", "kube-dns"),
+        ("ReplicaSet", "coredns-5d78c9869d"),
+    ]
+    assert found[0][1]["spec"]["selector"] == {"k8s-app": "kube-dns"}
+    assert [request["url"].split("6443")[1] for request in http.requests] == [
+        "/api/v1/namespaces/kube-system/services",
+        "/apis/apps/v1/namespaces/kube-system/replicasets",
+        "/apis/apps/v1/namespaces/kube-system/statefulsets",
+        "/apis/apps/v1/namespaces/kube-system/daemonsets",
+    ]

@@ -26,6 +26,7 @@ from netprobe.backends.kubernetes.bodies import (
     PROBE_CONTAINER,
     is_managed,
     namespace_manifest,
+    ownership_labels,
     pod_manifest,
     policy_manifest,
     run_id_of,
@@ -34,7 +35,12 @@ from netprobe.backends.kubernetes.bodies import (
 from netprobe.backends.kubernetes.locks import LeaseLocks, RenewingClock
 from netprobe.backends.kubernetes.options import KubeOptions
 from netprobe.backends.kubernetes.preflight import require_access, run_checks
-from netprobe.backends.kubernetes.readback import container_ports, namespace_from_api, pod_from_api
+from netprobe.backends.kubernetes.readback import (
+    container_ports,
+    namespace_from_api,
+    pod_from_api,
+    pod_selector,
+)
 from netprobe.backends.kubernetes.staging import (
     StagedPod,
     check_ports,
@@ -165,6 +171,9 @@ class KubernetesBackend(Backend):
         require_access(
             self._gateway,
             run_checks([ns.name for ns in created], borrowed, staged_ns, self._locks_namespace),
+        )
+        _refuse_selected(
+            self._gateway, [p for p in probe_pods if p.namespace in borrowed], self._run_id
         )
         self._locks.acquire([*(ns.name for ns in created), *borrowed])
         self._borrowed = set(borrowed)
@@ -430,6 +439,32 @@ class KubernetesBackend(Backend):
             policies=tuple(sorted(policies)),
             run_id=self._run_id,
         )
+
+
+def _refuse_selected(gateway: KubeGateway, pods: Sequence[Pod], run_id: str) -> None:
+    """BackendError when an object netprobe did not create would select one of ``pods``
+    (probe pods about to be created in namespaces it borrows): a Service would send its
+    clients' traffic to the probe pod (kube-system's kube-dns selects any pod labelled
+    k8s-app=kube-dns), a ReplicaSet, StatefulSet or DaemonSet would adopt it. Namespaces
+    netprobe creates are its own, so nothing else is in them."""
+    found: dict[str, list[tuple[str, Obj]]] = {}
+    for pod in pods:
+        if pod.namespace not in found:
+            found[pod.namespace] = gateway.list_pod_selectors(pod.namespace)
+        labels = {**pod.labels, **ownership_labels(run_id)}  # as pod_manifest labels it
+        for kind, obj in found[pod.namespace]:
+            if is_managed(obj):
+                continue
+            selector = pod_selector(kind, obj)
+            if selector is not None and selector.matches(labels):
+                name = f"{pod.namespace}/{obj['metadata']['name']}"
+                raise BackendError(
+                    f"pod {pod.ref} would be selected by {kind} {name} (selector "
+                    f"{selector}), which netprobe did not create: it would "
+                    f"{'send its traffic to' if kind == 'Service' else 'adopt'} netprobe's "
+                    "probe pod. netprobe never creates a pod that someone else's object "
+                    "selects: give the suite pod other labels, or a namespace of its own"
+                )
 
 
 def _label_patch(current: Obj, labels: Labels, keep: tuple[str, ...] = ()) -> dict[str, str | None]:

@@ -342,6 +342,7 @@ class ClientGateway:
         self._core = client.CoreV1Api(rest)
         self._net = client.NetworkingV1Api(rest)
         self._coord = client.CoordinationV1Api(rest)
+        self._apps = client.AppsV1Api(rest)
         self._authz = client.AuthorizationV1Api(rest)
         self._workers = ExecWorkers(self._exec_api, exec_workers)
 
@@ -465,6 +466,24 @@ class ClientGateway:
             namespace,
             label_selector=label_selector,
         )
+
+    def list_pod_selectors(self, namespace: str) -> list[tuple[str, Obj]]:
+        found = [
+            ("Service", item)
+            for item in self._items(
+                f"list services in {namespace}", self._core.list_namespaced_service, namespace
+            )
+        ]
+        for kind, method in (
+            ("ReplicaSet", self._apps.list_namespaced_replica_set),
+            ("StatefulSet", self._apps.list_namespaced_stateful_set),
+            ("DaemonSet", self._apps.list_namespaced_daemon_set),
+        ):
+            found += [
+                (kind, item)
+                for item in self._items(f"list {kind}s in {namespace}", method, namespace)
+            ]
+        return found
 
     def create_pod(self, namespace: str, body: Obj) -> Obj:
         name = body["metadata"]["name"]

@@ -15,6 +15,7 @@ from netprobe.errors import BackendError
 
 NETWORKING = "networking.k8s.io"
 COORDINATION = "coordination.k8s.io"
+APPS = "apps"
 
 
 def _namespaced(namespace: str, *, staging: bool = False) -> list[AccessCheck]:
@@ -59,6 +60,13 @@ def run_checks(
         checks += [AccessCheck(v, "namespaces") for v in ("create", "patch", "delete")]
     for namespace in sorted({*created, *borrowed}):
         checks += _namespaced(namespace)
+    for namespace in sorted(set(borrowed)):
+        # what could select netprobe's pods there (see backend._refuse_selected)
+        checks.append(AccessCheck("list", "services", namespace=namespace))
+        checks += [
+            AccessCheck("list", resource, APPS, namespace=namespace)
+            for resource in ("replicasets", "statefulsets", "daemonsets")
+        ]
     for namespace in sorted(set(staged)):
         checks += _namespaced(namespace, staging=True)
     checks += [

@@ -14,7 +14,9 @@ from netprobe.backends.kubernetes.api import Obj
 from netprobe.documents import Field
 from netprobe.errors import BackendError, LocatedError, Location
 from netprobe.manifests import parse_namespace, parse_pod
+from netprobe.manifests.labels import parse_label_selector, parse_labels
 from netprobe.model import ContainerPort, Namespace, Pod, PodRef
+from netprobe.selectors import LabelSelector
 
 
 def _field(obj: Obj, kind: str) -> Field:
@@ -46,3 +48,20 @@ def pod_from_api(obj: Obj, ref: PodRef | None = None) -> Pod:
 
 def container_ports(obj: Obj) -> tuple[ContainerPort, ...]:
     return pod_from_api(obj).ports
+
+
+def pod_selector(kind: str, obj: Obj) -> LabelSelector | None:
+    """The pods ``obj`` selects: a Service's ``spec.selector`` (a plain map; absent or
+    empty selects no pod, its endpoints are managed by hand), a controller's
+    ``spec.selector`` (a label selector). None when it selects no pod."""
+    spec = _field(obj, kind).get("spec")
+    selector = spec.get("selector") if spec is not None else None
+    if selector is None:
+        return None
+    try:
+        if kind == "Service":
+            labels = parse_labels(selector)
+            return LabelSelector(match_labels=labels) if labels else None
+        return parse_label_selector(selector)
+    except LocatedError as exc:
+        raise BackendError(f"the API server returned a {kind} netprobe cannot read: {exc}") from exc
