@@ -175,7 +175,9 @@ class KubernetesBackend(Backend):
         _refuse_selected(
             self._gateway, [p for p in probe_pods if p.namespace in borrowed], self._run_id
         )
-        self._locks.acquire([*(ns.name for ns in created), *borrowed])
+        # Staging namespaces too: two runs must not stage probe containers and policies in
+        # one namespace at once (the Leases live in the lock namespace, not in theirs).
+        self._locks.acquire([*(ns.name for ns in created), *borrowed, *staged_ns])
         self._borrowed = set(borrowed)
         stamp = int(self._clock.wall())
         self._creating = True
