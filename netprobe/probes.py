@@ -24,13 +24,18 @@ listeners and nftables rules in a network namespace (see ``tests/unit/test_probe
   rc 0 *after T* when dropped. ``-v`` and ``-z`` are never used for UDP: both make nc send
   test datagrams of its own, and ``-zu`` reports success whatever happens. Timing is read
   from ``/proc/uptime`` before and after each probe (centiseconds, no arithmetic in sh).
+
+Not every ``nc`` has every flag (see :data:`NC_FLAGS`): before any probe, the script reads
+``nc -h`` once and, when a flag its probes need is missing, prints one
+``NETPROBE_NC_LACKS <flags>`` line and no probe at all. The engine turns that into one
+error for the whole run, naming where the ``nc`` came from (the probe image).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv6Address, ip_address
@@ -89,16 +94,51 @@ class ProbeResult:
 MARKER = "NETPROBE"
 DONE_MARKER = "NETPROBE_DONE"
 NO_NC_MARKER = "NETPROBE_NO_NC"
+NC_LACKS_MARKER = "NETPROBE_NC_LACKS"
 PARALLEL_LIMIT = 128
 """At most this many probes run at once in one pod; more go in further waves."""
 EXEC_MARGIN = 5.0
 """Seconds an exec may take beyond the probe timeout (process start, a loaded machine)."""
 _DETAIL_LIMIT = 300
 
+NC_FLAGS: dict[Protocol, tuple[str, ...]] = {Protocol.UDP: ("-W",)}
+"""The ``nc`` flags the script checks (in ``nc -h``) before probing each protocol.
+
+Only flags that a real build lacks are checked. The ``nc`` builds checked:
+
+- OpenBSD netcat 1.130 (``$OpenBSD: netcat.c,v 1.130 2015/07/26``; its getopt string is
+  ``46DdEe:FhI:i:klNnoO:P:p:rSs:tT:UuV:vw:X:x:z``) and 1.159 (``h2o/h2o
+  libressl-2.4.5/apps/nc/netcat.c``, 2016/07/07): ``-u -n -v -z -w``, **no** ``-W``.
+  1.130 is Alpine's netcat-openbsd up to Alpine 3.17 (``nvucinic/kdbg`` Dockerfile history:
+  ``alpine:3.16.3`` -> ``netcat-openbsd=1.130-r3``, ``alpine:3.17.2`` -> ``1.130-r4``;
+  Alpine builds it from Debian's orig tarball plus patches: ``tcely/aports
+  main/netcat-openbsd/APKBUILD`` pkgver 1.130), so agnhost 2.52 (Alpine 3.16, see
+  :data:`netprobe.backends.kubernetes.bodies.DEFAULT_IMAGE`) cannot run UDP probes.
+- Debian's netcat-openbsd 1.219-1 (bookworm, installed on the development machines): has
+  ``-W recvlimit`` ("Terminate after receiving a number of packets") and every other flag
+  used here: its ``nc -h``, and a real UDP reply on loopback in
+  ``tests/unit/test_probes_script.py``. OpenBSD netcat.c 1.225 (``duncan-roe/netcat-openbsd
+  netcat.c``) still has ``W:`` in its getopt string. Alpine 3.18 ships netcat-openbsd
+  1.219-r1, 3.19 and 3.20 ship 1.226-r0 (``nvucinic/kdbg`` and other pinned Dockerfiles;
+  ``alpinelinux/aports main/netcat-openbsd/APKBUILD`` pkgver 1.226).
+- BusyBox ``nc`` (``mirror/busybox networking/nc_bloaty.c``, per the kube-runner notes) has
+  ``-u -n -v -z -w`` and no ``-W``.
+
+The TCP flags are in every build above, so they are not checked: a terse ``nc -h`` that
+omits a flag the build has would otherwise stop runs that work.
+"""
+_FLAG_USES = {
+    "-W": (
+        "UDP probes need it (nc -u -W 1 stops at the first reply); OpenBSD netcat 1.130 "
+        "(Alpine 3.16 and 3.17, so agnhost 2.52) lacks it, 1.219 and later (Debian 12, "
+        "Alpine 3.18 and later) have it"
+    )
+}
+
 _PROLOGUE = """\
 set -f
 command -v nc >/dev/null 2>&1 || {{ echo {no_nc}; echo {done}; exit 0; }}
-np_tcp() {{ nc -vn -z -w {t} "$1" "$2" </dev/null; }}
+{check}np_tcp() {{ nc -vn -z -w {t} "$1" "$2" </dev/null; }}
 np_udp() {{ echo netprobe | nc -un -W 1 -w {t} "$1" "$2"; }}
 np_sctp() {{ echo "no SCTP prober: nc cannot speak SCTP" >&2; return 2; }}
 np() {{
@@ -111,6 +151,13 @@ np() {{
   printf '{marker} %s rc=%s reply=%s t0=%s t1=%s err=%s\\n' \
     "$i" "${{r% *}}" "${{r#* }}" "$t0" "$t1" "$*"
 }}
+"""
+
+# Once per exec, before any probe: read nc's help, name each needed flag it does not list.
+_CHECK = """\
+h=$(nc -h 2>&1 </dev/null); m=
+for f in {flags}; do case $h in *"$f"*) ;; *) m="$m $f";; esac; done
+[ -z "$m" ] || {{ echo {lacks}$m; echo {done}; exit 0; }}
 """
 
 
@@ -131,8 +178,16 @@ def probe_script(probes: Sequence[Probe], timeout: float) -> str:
 
     Backends that list SCTP in their protocols still get an ERROR for SCTP probes: nc
     cannot speak it, and no other prober is assumed in the pod."""
+    flags = needed_flags(probe.protocol for probe in probes)
+    check = _CHECK.format(flags=" ".join(flags), lacks=NC_LACKS_MARKER, done=DONE_MARKER)
     lines = [
-        _PROLOGUE.format(t=nc_timeout(timeout), marker=MARKER, done=DONE_MARKER, no_nc=NO_NC_MARKER)
+        _PROLOGUE.format(
+            t=nc_timeout(timeout),
+            marker=MARKER,
+            done=DONE_MARKER,
+            no_nc=NO_NC_MARKER,
+            check=check if flags else "",
+        )
     ]
     for index, probe in enumerate(probes):
         # Re-validate at the last moment: only canonical addresses and ints reach the shell.
@@ -143,6 +198,12 @@ def probe_script(probes: Sequence[Probe], timeout: float) -> str:
         lines.append(f"np {index} {probe.protocol.lower()} {address} {port} &\n")
     lines.append(f"wait\necho {DONE_MARKER}\n")
     return "".join(lines)
+
+
+def needed_flags(protocols: Iterable[Protocol]) -> tuple[str, ...]:
+    """The checked ``nc`` flags (:data:`NC_FLAGS`) that probes of ``protocols`` need."""
+    wanted = set(protocols)
+    return tuple(sorted({flag for p in wanted for flag in NC_FLAGS.get(p, ())}))
 
 
 def probe_command(probes: Sequence[Probe], timeout: float) -> tuple[str, ...]:
@@ -181,6 +242,10 @@ def parse_probe_output(
     lines = stdout.splitlines()
     if NO_NC_MARKER in lines:
         return tuple(ProbeResult(Outcome.ERROR, "nc not found in the pod") for _ in probes)
+    lacking = nc_lacks(stdout)
+    if lacking:
+        failed = ProbeResult(Outcome.ERROR, nc_lacks_reason(lacking))
+        return tuple(failed for _ in probes)
     facts: dict[int, ProbeFacts] = {}
     for line in lines:
         match = _LINE.match(line.rstrip("\r"))
@@ -192,6 +257,21 @@ def parse_probe_output(
         classify(probe.protocol, facts[i], timeout) if i in facts else missing
         for i, probe in enumerate(probes)
     )
+
+
+def nc_lacks(stdout: str) -> tuple[str, ...]:
+    """The flags the pod's ``nc`` lacks, when the script's check said so (else empty)."""
+    for line in stdout.splitlines():
+        words = line.rstrip("\r").split()
+        if words and words[0] == NC_LACKS_MARKER:
+            return tuple(w for w in words[1:] if w in _FLAG_USES)
+    return ()
+
+
+def nc_lacks_reason(flags: Sequence[str]) -> str:
+    """Why probing stopped when ``nc`` lacks ``flags``, e.g. for :func:`nc_lacks`'s."""
+    why = "; ".join(f"{flag}: {_FLAG_USES.get(flag, 'the probes use it')}" for flag in flags)
+    return f"its nc has no {' '.join(flags)} ({why})"
 
 
 def _facts(match: re.Match[str]) -> ProbeFacts:

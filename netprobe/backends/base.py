@@ -84,6 +84,11 @@ class Backend(TypingProtocol):
         """Run ``argv`` in ``pod``'s network namespace; never take longer than ``timeout``."""
         ...
 
+    def nc_origin(self, pod: PodRef) -> str:
+        """Where the ``nc`` that probes from ``pod`` comes from, and how to change it: the
+        subject of the one error a run stops with when that ``nc`` lacks a needed flag."""
+        return f"the {self.name} backend's probe environment (pod {pod})"
+
     def use_workloads(
         self, workloads: Sequence[Workload], sources: Collection[PodRef] | None = None
     ) -> None:

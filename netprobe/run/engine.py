@@ -2,8 +2,12 @@
 the source pods themselves in parallel on a thread pool.
 
 An exec that fails (a :class:`BackendError`, a lost transport) turns that source's probes
-into ERROR results carrying the message; it never aborts the round. ``per_probe`` runs one
-exec per probe instead: it exists only so the benchmark can show what batching saves.
+into ERROR results carrying the message; it never aborts the round. The one exception is a
+pod whose ``nc`` lacks a flag the probes need (the script checks before probing): every
+probe of every round would fail the same way, so the run stops with one
+:class:`BackendError` naming where that ``nc`` comes from (the probe image) and the flag.
+``per_probe`` runs one exec per probe instead: it exists only so the benchmark can show
+what batching saves.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from netprobe.probes import (
     Probe,
     ProbeResult,
     exec_timeout,
+    nc_lacks,
+    nc_lacks_reason,
     parse_probe_output,
     probe_command,
 )
@@ -89,6 +95,10 @@ def _exec_batch(
     except BackendError as exc:
         failed = ProbeResult(Outcome.ERROR, f"exec in {source} failed: {exc}")
         return tuple(failed for _ in probes)
+    lacking = nc_lacks(done.stdout)
+    if lacking:
+        where = backend.nc_origin(source)
+        raise BackendError(f"cannot probe with {where}: {nc_lacks_reason(lacking)}")
     return parse_probe_output(
         probes,
         done.stdout,

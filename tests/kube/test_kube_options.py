@@ -32,7 +32,7 @@ def kubernetes_options_from(args: argparse.Namespace) -> KubeOptions:
 
 def test_defaults() -> None:
     options = kubernetes_options_from(parse())
-    assert options.image == DEFAULT_IMAGE and options.image.endswith(":2.52")
+    assert options.image == DEFAULT_IMAGE and options.image.endswith(":2.66.1")
     assert options.kubeconfig is None and options.context is None
     assert not options.use_existing_namespaces
     assert len(options.run_id) == 12

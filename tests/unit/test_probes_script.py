@@ -4,28 +4,39 @@ intact. No network is used."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import socket
 import subprocess
+import threading
+from collections.abc import Sequence
 from ipaddress import ip_address
 from pathlib import Path
 
 import pytest
 
-from netprobe.model import Protocol
+from netprobe.backends.base import ExecResult
+from netprobe.errors import BackendError
+from netprobe.model import PodRef, Protocol
 from netprobe.probes import (
     PARALLEL_LIMIT,
     Outcome,
     Probe,
     exec_timeout,
+    nc_lacks,
+    nc_lacks_reason,
     parse_probe_output,
     probe_command,
     probe_script,
 )
+from netprobe.run.engine import probe_round
 
 pytestmark = pytest.mark.skipif(shutil.which("sh") is None, reason="needs a POSIX sh")
 
 FAKE_NC = r"""#!/bin/sh
-# Stand-in nc: logs its argv and stdin, then behaves according to the port.
+# Stand-in nc: answers -h like OpenBSD netcat 1.219 (abridged), logs its argv and stdin,
+# then behaves according to the port.
+case "$1" in -h) echo 'usage: nc [-46CDdFhklNnrStUuvZz] [-W recvlimit] [-w timeout]'; exit 0;; esac
 echo "$*" >> "$NCLOG"
 case "$*" in *-u*) read -r line; echo "stdin=$line" >> "$NCLOG";; esac
 eval "last=\${$#}"
@@ -41,14 +52,35 @@ exit 1
 """
 
 
+# Stand-in for Alpine 3.16's netcat-openbsd 1.130 (the nc of agnhost 2.52): its getopt
+# string has no W (``$OpenBSD: netcat.c,v 1.130``: "46DdEe:FhI:i:klNnoO:P:p:rSs:tT:UuV:vw:X:x:z"),
+# so -W is a usage error, as musl's getopt words it; TCP probes work.
+NC_1_130 = r"""#!/bin/sh
+usage() {
+  echo 'usage: nc [-46DdhklnrStUuvz] [-I length] [-i interval] [-P proxy_username]'
+  echo '          [-p source_port] [-q seconds] [-s source] [-T toskeyword] [-V rtable]'
+  echo '          [-w timeout] [-X proxy_protocol] [-x proxy_address[:port]] [destination] [port]'
+}
+case "$1" in -h) echo 'OpenBSD netcat (Debian patchlevel 1.130)'; usage; exit 1;; esac
+echo "$*" >> "$NCLOG"
+case " $* " in *" -W "*) echo 'nc: unrecognized option: W' >&2; usage >&2; exit 1;; esac
+echo "Connection to x 80 port [tcp/*] succeeded!" >&2
+exit 0
+"""
+
+
 def run_script(
-    tmp_path: Path, probes: list[Probe], with_nc: bool = True, shell: str = "sh"
+    tmp_path: Path,
+    probes: list[Probe],
+    with_nc: bool = True,
+    shell: str = "sh",
+    nc_text: str = FAKE_NC,
 ) -> tuple[str, str]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     if with_nc:
         nc = bin_dir / "nc"
-        nc.write_text(FAKE_NC)
+        nc.write_text(nc_text)
         nc.chmod(0o755)
     for tool in ("sh", "sleep", "cat"):
         found = shutil.which(tool)
@@ -136,3 +168,120 @@ def test_the_script_runs_under_busybox_ash_as_in_agnhost(tmp_path: Path) -> None
     stdout, _ = run_script(tmp_path, probes, shell=busybox)
     outcomes = [r.outcome for r in parse_probe_output(probes, stdout, 1.0)]
     assert outcomes == [Outcome.CONNECTED, Outcome.REFUSED] + [Outcome.CONNECTED] * 3
+
+
+def test_an_nc_without_minus_w_stops_udp_probing_with_one_marker(tmp_path: Path) -> None:
+    # As agnhost 2.52 (Alpine 3.16, netcat-openbsd 1.130): every UDP probe would exit with
+    # a usage error. The script finds out once, from nc -h, and runs no probe at all.
+    probes = [at(53, Protocol.UDP), at(54, Protocol.UDP), at(80)]
+    stdout, log = run_script(tmp_path, probes, nc_text=NC_1_130)
+    assert stdout.splitlines() == ["NETPROBE_NC_LACKS -W", "NETPROBE_DONE"]
+    assert log == ""  # nc was asked for its help only: no probe, no packet
+    assert nc_lacks(stdout) == ("-W",)
+    results = parse_probe_output(probes, stdout, 1.0)
+    assert {r.detail for r in results} == {nc_lacks_reason(("-W",))}
+    assert results[0].detail.startswith("its nc has no -W (-W: UDP probes need it")
+    assert "1.130" in results[0].detail
+
+
+def test_tcp_probes_need_no_check_and_run_on_nc_1_130(tmp_path: Path) -> None:
+    assert "nc -h" not in probe_script([at(80)], 1.0)
+    stdout, log = run_script(tmp_path, [at(80)], nc_text=NC_1_130)
+    (result,) = parse_probe_output([at(80)], stdout, 1.0)
+    assert result.outcome is Outcome.CONNECTED
+    assert "-vn -z -w 1 10.0.0.2 80" in log
+
+
+def test_the_stand_in_1_130_fails_as_the_real_one_would_without_the_check(
+    tmp_path: Path,
+) -> None:
+    # What the check prevents: the bare UDP command is a usage error on 1.130.
+    nc = tmp_path / "nc"
+    nc.write_text(NC_1_130)
+    nc.chmod(0o755)
+    done = subprocess.run(
+        [str(nc), "-un", "-W", "1", "-w", "1", "10.0.0.2", "53"],
+        capture_output=True,
+        text=True,
+        env={"NCLOG": str(tmp_path / "log"), "PATH": "/usr/bin:/bin"},
+        timeout=10,
+    )
+    assert done.returncode == 1 and "unrecognized option: W" in done.stderr
+
+
+def test_an_engine_round_on_nc_1_130_is_one_backend_error_naming_the_image(
+    tmp_path: Path,
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "nc").write_text(NC_1_130)
+    (bin_dir / "nc").chmod(0o755)
+    for tool in ("sh", "cat"):
+        found = shutil.which(tool)
+        assert found is not None
+        (bin_dir / tool).symlink_to(found)
+    env = {"PATH": str(bin_dir), "NCLOG": str(tmp_path / "nc.log")}
+
+    class RealSh:
+        name = "stand-in"
+        execs = 0
+
+        def exec(self, pod: PodRef, argv: Sequence[str], timeout: float) -> ExecResult:
+            self.execs += 1
+            done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=30)
+            return ExecResult(done.returncode, done.stdout, done.stderr)
+
+        def nc_origin(self, pod: PodRef) -> str:
+            return f"the probe image old/agnhost:2.52 (pod {pod})"
+
+    backend = RealSh()
+    batches = {
+        PodRef("x", "a"): [at(53, Protocol.UDP), at(80)],
+        PodRef("x", "b"): [at(53, Protocol.UDP)],
+    }
+    with pytest.raises(BackendError) as raised:
+        probe_round(backend, batches, 1.0, workers=1)  # type: ignore[arg-type]
+    message = str(raised.value)
+    assert message.startswith("cannot probe with the probe image old/agnhost:2.52 (pod x/")
+    assert "its nc has no -W" in message
+    assert raised.value.exit_code == 3
+    assert not (tmp_path / "nc.log").exists()  # no probe ran
+
+
+DEBIAN_NC = shutil.which("nc")
+
+
+def _is_openbsd_nc(path: str | None) -> bool:
+    if path is None:
+        return False
+    done = subprocess.run([path, "-h"], capture_output=True, text=True, timeout=10)
+    return "OpenBSD netcat" in done.stdout + done.stderr
+
+
+@pytest.mark.skipif(not _is_openbsd_nc(DEBIAN_NC), reason="needs OpenBSD nc (netcat-openbsd)")
+def test_debians_real_nc_passes_the_check_and_gets_a_udp_reply(tmp_path: Path) -> None:
+    # Loopback only: a UDP echo server on 127.0.0.1, Debian's nc (1.219 on bookworm).
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 0))
+    server.settimeout(10)
+    port = server.getsockname()[1]
+
+    def echo() -> None:
+        with contextlib.suppress(OSError):
+            data, peer = server.recvfrom(2048)
+            server.sendto(b"pong " + data, peer)
+
+    thread = threading.Thread(target=echo, daemon=True)
+    thread.start()
+    try:
+        probes = [Probe(ip_address("127.0.0.1"), port, Protocol.UDP)]
+        done = subprocess.run(
+            probe_command(probes, 2.0), capture_output=True, text=True, timeout=30
+        )
+    finally:
+        thread.join(timeout=10)
+        server.close()
+    assert "NETPROBE_NC_LACKS" not in done.stdout
+    (result,) = parse_probe_output(probes, done.stdout, 2.0, stderr=done.stderr)
+    assert result.outcome is Outcome.CONNECTED, result.detail
+    assert result.elapsed is not None and result.elapsed < 1.5  # -W 1: no wait for -w

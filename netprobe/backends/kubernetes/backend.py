@@ -22,6 +22,7 @@ from typing import assert_never
 from netprobe.backends.base import Backend, Capabilities, ExecResult
 from netprobe.backends.kubernetes.api import KubeGateway, Obj
 from netprobe.backends.kubernetes.bodies import (
+    DEFAULT_IMAGE,
     OWNERSHIP_KEYS,
     PROBE_CONTAINER,
     is_managed,
@@ -384,6 +385,12 @@ class KubernetesBackend(Backend):
         if missing:
             raise BackendError(f"probe pods disappeared: {', '.join(map(str, sorted(missing)))}")
         return ClusterState(tuple(namespaces), tuple(pods), tuple(self._policies.values()))
+
+    def nc_origin(self, pod: PodRef) -> str:
+        return (
+            f"the probe image {self._options.image} (pod {pod}; choose another with "
+            f"--image, e.g. the default {DEFAULT_IMAGE})"
+        )
 
     def exec(self, pod: PodRef, argv: Sequence[str], timeout: float) -> ExecResult:
         target = self._pods.get(pod)

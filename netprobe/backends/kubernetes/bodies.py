@@ -27,8 +27,27 @@ from netprobe.model import (
 )
 from netprobe.selectors import LabelSelector
 
-DEFAULT_IMAGE = "registry.k8s.io/e2e-test-images/agnhost:2.52"
-"""The upstream netpol e2e image: ``/bin/sh``, OpenBSD ``nc``, ``serve-hostname``, ``porter``."""
+DEFAULT_IMAGE = "registry.k8s.io/e2e-test-images/agnhost:2.66.1"
+"""The upstream netpol e2e image: ``/bin/sh``, OpenBSD ``nc``, ``serve-hostname``, ``porter``.
+
+Pinned for its ``nc``, which must have every flag of the probe script (``-W`` for UDP; see
+:data:`netprobe.probes.NC_FLAGS` for the builds checked). agnhost installs Alpine's
+netcat-openbsd on the Alpine of ``test/images/agnhost/BASEIMAGE`` (``kubernetes/kubernetes
+test/images/agnhost/Dockerfile``: ``apk --update add bind-tools curl netcat-openbsd ...``):
+
+- 2.52 is the first build on Alpine 3.16 (kubernetes/kubernetes PR #124382 moved BASEIMAGE
+  from alpine:3.12 to 3.16; PR #124560 moved the e2e tests to it): netcat-openbsd 1.130,
+  no ``-W``, so every UDP probe failed with a usage error.
+- 2.53 and later are on Alpine 3.19 or newer (PR #127057, "Bump alpine to 3.19 for
+  agnhost"; a later BASEIMAGE says alpine:3.21): netcat-openbsd 1.226 or later, with ``-W``.
+- 2.66.1 is the newest found: the agnhost of the release-1.36 e2e tests
+  (kubernetes/kubernetes PR #141537, ``test/utils/image/manifest.go``); 2.66.0 added socat
+  (PR #139789). The upstream netpol e2e tests, which use ``serve-hostname``, ``porter`` and
+  ``pause`` as netprobe does, run on it (inferred from that PR; not checked in its source).
+
+Not run against a pulled image here (no registry access): the probe script checks ``nc -h``
+for the flags it needs, so a different image fails with one clear error, not N ERRORs.
+"""
 
 MANAGED_BY_KEY = "app.kubernetes.io/managed-by"
 MANAGED_BY = "netprobe"

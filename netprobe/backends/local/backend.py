@@ -215,6 +215,9 @@ class LocalBackend(Backend):
         self._enforcer.raise_errors()
         return self._enforcer.pending()
 
+    def nc_origin(self, pod: PodRef) -> str:
+        return f"this host's nc (pod {pod}; install Debian's netcat-openbsd)"
+
     def exec(self, pod: PodRef, argv: Sequence[str], timeout: float) -> ExecResult:
         netns = self._pod_netns.get(pod)
         if netns is None:
