@@ -20,7 +20,7 @@ import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, ip_network
+from ipaddress import IPv4Address
 
 from netprobe.analyzer import evaluate
 from netprobe.backends.base import ExecResult
@@ -35,22 +35,15 @@ from netprobe.backends.kubernetes.api import (
     Obj,
     UnreachableError,
 )
-from netprobe.backends.kubernetes.readback import namespace_from_api, pod_from_api
+from netprobe.backends.kubernetes.readback import namespace_from_api, pod_from_api, policy_from_api
+from netprobe.errors import BackendError
 from netprobe.model import (
     ClusterState,
     Connection,
-    IPBlock,
     NetworkPolicy,
-    Peer,
     PodRef,
-    PolicyPort,
-    PolicyRef,
-    PolicyType,
-    Protocol,
-    Rule,
 )
 from netprobe.probes import DONE_MARKER, Outcome, Probe
-from netprobe.selectors import Labels, LabelSelector, Operator, Requirement
 
 Key = tuple[str, str]  # (namespace, name)
 Dataplane = Callable[["FakeApiServer", PodRef, str, Sequence[str], float], ExecResult]
@@ -92,60 +85,42 @@ def selector_matches(query: str, labels: Mapping[str, str]) -> bool:
     return True
 
 
-# -- NetworkPolicy objects -> model (what the "CNI" enforces) ----------------------------
+# -- NetworkPolicy objects: what the API server stores, and what the "CNI" enforces ------
 
 
-def _selector(obj: Obj | None) -> LabelSelector:
-    obj = obj or {}
-    return LabelSelector(
-        Labels(obj.get("matchLabels") or {}),
-        tuple(
-            Requirement(e["key"], Operator(e["operator"]), frozenset(e.get("values") or ()))
-            for e in obj.get("matchExpressions") or ()
-        ),
-    )
+def default_policy(body: Obj) -> Obj:
+    """A NetworkPolicy as kube-apiserver stores it: defaulted by
+    kubernetes/kubernetes pkg/apis/networking/v1/zz_generated.defaults.go
+    SetObjectDefaults_NetworkPolicy, which calls SetDefaults_NetworkPolicy (defaults.go: an
+    absent or empty ``policyTypes`` becomes [Ingress], plus Egress when ``egress`` is not
+    empty) and SetDefaults_NetworkPolicyPort on every port of every ingress and egress rule
+    (an absent ``protocol`` becomes TCP; ``port`` and ``endPort`` are left alone); then
+    serialised by Go, whose ``omitempty`` drops the empty lists (k8s.io/api networking/v1
+    types.go: ``ingress``, ``egress``, ``from``, ``to``, ``ports``, ``policyTypes``)."""
+    obj = copy.deepcopy(body)
+    spec = obj.setdefault("spec", {})
+    for direction, peers_key in (("ingress", "from"), ("egress", "to")):
+        rules = spec.get(direction)
+        if not rules:
+            spec.pop(direction, None)
+            continue
+        for rule in rules:
+            for key in (peers_key, "ports"):
+                if key in rule and not rule[key]:
+                    del rule[key]
+            for port in rule.get("ports") or ():
+                port.setdefault("protocol", "TCP")
+    if not spec.get("policyTypes"):
+        spec["policyTypes"] = ["Ingress", "Egress"] if spec.get("egress") else ["Ingress"]
+    return obj
 
 
-def _peer(obj: Obj) -> Peer:
-    if "ipBlock" in obj:
-        block = obj["ipBlock"]
-        return Peer(
-            ip_block=IPBlock(
-                ip_network(block["cidr"], strict=False),
-                tuple(ip_network(e, strict=False) for e in block.get("except") or ()),
-            )
-        )
-    return Peer(
-        pod_selector=_selector(obj["podSelector"]) if "podSelector" in obj else None,
-        namespace_selector=(
-            _selector(obj["namespaceSelector"]) if "namespaceSelector" in obj else None
-        ),
-    )
-
-
-def _rule(obj: Obj, peers_key: str) -> Rule:
-    return Rule(
-        peers=tuple(_peer(p) for p in obj.get(peers_key) or ()),
-        ports=tuple(
-            PolicyPort(Protocol(p.get("protocol", "TCP")), p.get("port"), p.get("endPort"))
-            for p in obj.get("ports") or ()
-        ),
-    )
-
-
-def policy_from_api(obj: Obj) -> NetworkPolicy:
-    spec = obj.get("spec") or {}
-    types = spec.get("policyTypes")
-    if not types:
-        types = ["Ingress", "Egress"] if spec.get("egress") else ["Ingress"]
-    meta = obj["metadata"]
-    return NetworkPolicy(
-        ref=PolicyRef(meta["namespace"], meta["name"]),
-        pod_selector=_selector(spec.get("podSelector")),
-        policy_types=tuple(PolicyType(t) for t in types),
-        ingress=tuple(_rule(r, "from") for r in spec.get("ingress") or ()),
-        egress=tuple(_rule(r, "to") for r in spec.get("egress") or ()),
-    )
+def _validated(obj: Obj) -> NetworkPolicy:
+    """The policy's model, or 422 as the API server's validation would answer."""
+    try:
+        return policy_from_api(obj)
+    except BackendError as exc:
+        raise InvalidError(f"NetworkPolicy is invalid: {exc}", 422) from exc
 
 
 # -- the dataplane ----------------------------------------------------------------------
@@ -214,6 +189,8 @@ class FakeApiServer:
         self.pods: dict[Key, Obj] = {}
         self.policies: dict[Key, Obj] = {}
         self.leases: dict[Key, Obj] = {}
+        self.submitted_policies: dict[Key, Obj] = {}
+        """Each policy's last body as the client sent it (before defaulting)."""
         self.execs: list[tuple[str, str, str, tuple[str, ...], float]] = []
         self.closed = 0
         self._reads: dict[Key, int] = {}
@@ -518,12 +495,13 @@ class FakeApiServer:
         with self._lock:
             self._guard("create", "networkpolicies", namespace)
             self._namespace_exists(namespace)
-            obj = copy.deepcopy(body)
+            obj = default_policy(body)
             name = obj["metadata"]["name"]
+            self.submitted_policies[(namespace, name)] = copy.deepcopy(body)
             if (namespace, name) in self.policies:
                 raise ConflictError(f'networkpolicies "{name}" already exists', 409)
             obj["metadata"]["namespace"] = namespace
-            policy_from_api(obj)  # "validation"
+            _validated(obj)
             self.policies[(namespace, name)] = self._bump(obj)
             self._policies_changed()
             return copy.deepcopy(obj)
@@ -535,8 +513,10 @@ class FakeApiServer:
             if current is None:
                 raise NotFoundError(f'networkpolicies "{name}" not found', 404)
             _check_version(current, body)
-            obj = copy.deepcopy(body)
+            self.submitted_policies[(namespace, name)] = copy.deepcopy(body)
+            obj = default_policy(body)
             obj["metadata"]["namespace"] = namespace
+            _validated(obj)
             self.policies[(namespace, name)] = self._bump(obj)
             self._policies_changed()
             return copy.deepcopy(obj)

@@ -34,7 +34,12 @@ from netprobe.backends.kubernetes.bodies import (
 from netprobe.backends.kubernetes.locks import LeaseLocks, RenewingClock
 from netprobe.backends.kubernetes.options import KubeOptions
 from netprobe.backends.kubernetes.preflight import require_access, run_checks
-from netprobe.backends.kubernetes.readback import container_ports, namespace_from_api, pod_from_api
+from netprobe.backends.kubernetes.readback import (
+    container_ports,
+    namespace_from_api,
+    pod_from_api,
+    policy_from_api,
+)
 from netprobe.backends.kubernetes.staging import (
     StagedPod,
     check_ports,
@@ -297,7 +302,7 @@ class KubernetesBackend(Backend):
         elif run_id_of(existing) == self._run_id:
             body["metadata"]["resourceVersion"] = existing["metadata"].get("resourceVersion")
             self._gateway.replace_policy(ref.namespace, ref.name, body)
-        elif existing.get("spec") == body["spec"]:
+        elif _same_policy(existing, body):
             log.info("NetworkPolicy %s is already in force as written; not netprobe's", ref)
         else:
             raise BackendError(
@@ -430,6 +435,18 @@ class KubernetesBackend(Backend):
             policies=tuple(sorted(policies)),
             run_id=self._run_id,
         )
+
+
+def _same_policy(existing: Obj, body: Obj) -> bool:
+    """Whether the stored policy ``existing`` is the one ``body`` would create. The API
+    server stores a body defaulted (``policyTypes``, ``ports[].protocol``) and without its
+    empty lists, so the raw specs of the two never match: both are read by the manifest
+    parser, which applies the same defaulting (:func:`.readback.policy_from_api`), and the
+    models are compared. A stored policy netprobe cannot read is not the same."""
+    try:
+        return policy_from_api(existing) == policy_from_api(body)
+    except BackendError:
+        return False
 
 
 def _label_patch(current: Obj, labels: Labels, keep: tuple[str, ...] = ()) -> dict[str, str | None]:
