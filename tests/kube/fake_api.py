@@ -3,11 +3,13 @@
 It behaves like the real thing where the backend depends on it: objects get a
 resourceVersion, creates conflict with what exists (409), replaces with a stale
 resourceVersion conflict, namespaces carry ``kubernetes.io/metadata.name`` and go through
-Terminating (taking their pods and policies with them), pods go Pending -> Running with an
-IP after a few reads, label selectors filter lists, RBAC denials answer both the
-SelfSubjectAccessReview and the request itself (403), and exec is answered by a scripted
-dataplane that judges each probe with the analyzer on the policies in force (read back from
-the stored objects), optionally lagging behind changes or failing on purpose.
+Terminating (taking their pods and policies with them; deleting one again then answers 409
+as kube-apiserver does), NetworkPolicies are stored defaulted as kube-apiserver stores
+them, pods go Pending -> Running with an IP after a few reads, label selectors filter
+lists, RBAC denials answer both the SelfSubjectAccessReview and the request itself (403),
+and exec is answered by a scripted dataplane that judges each probe with the analyzer on
+the policies in force (read back from the stored objects), optionally lagging behind
+changes or failing on purpose.
 
 Failure modes are plain fields a test sets: ``bad_images``, ``unschedulable``,
 ``crashloop``, ``deny``, ``unreachable``, ``lag_execs``, ``lost_execs``, ``hung_execs``.
@@ -278,6 +280,7 @@ class FakeApiServer:
                 raise ConflictError(f'namespaces "{name}" already exists', 409)
             labels = obj["metadata"].setdefault("labels", {})
             labels["kubernetes.io/metadata.name"] = name
+            obj["spec"] = {"finalizers": ["kubernetes"]}
             obj["status"] = {"phase": "Active"}
             self.namespaces[name] = self._bump(obj)
             return copy.deepcopy(obj)
@@ -296,7 +299,21 @@ class FakeApiServer:
             self._guard("delete", "namespaces", None)
             if name not in self.namespaces:
                 return False
-            self.namespaces[name]["status"] = {"phase": "Terminating"}
+            obj = self.namespaces[name]
+            if obj["metadata"].get("deletionTimestamp"):
+                # kubernetes/kubernetes pkg/registry/core/namespace/storage/storage.go
+                # REST.Delete: once DeletionTimestamp is set, a delete while spec.finalizers
+                # is not empty (the namespace controller has not finished) is refused with
+                # apierrors.NewConflict (k8s.io/apimachinery pkg/api/errors/errors.go:
+                # 409, reason Conflict, "Operation cannot be fulfilled on %s %q: %v").
+                raise ConflictError(
+                    f'Operation cannot be fulfilled on namespaces "{name}": The system is '
+                    "ensuring all content is removed from this namespace.  Upon completion, "
+                    "this namespace will automatically be purged by the system.",
+                    409,
+                )
+            obj["metadata"]["deletionTimestamp"] = "2027-01-15T08:00:00Z"
+            obj["status"] = {"phase": "Terminating"}
             self._terminating.setdefault(name, self.terminate_after)
             return True
 

@@ -334,3 +334,16 @@ def test_teardown_reports_what_is_left_at_its_deadline(
         backend.teardown()
     assert 30.0 <= clock.now - start <= 33.0
     assert not api.leases  # Leases are released even then
+
+
+def test_teardown_waits_for_a_namespace_someone_else_started_deleting(
+    api: FakeApiServer, clock: FakeClock, make_backend
+) -> None:
+    from netprobe.backends.kubernetes.teardown import Leftovers, delete_and_wait
+
+    api.terminate_after = 4
+    deployed(make_backend)
+    api.delete_namespace("x")  # kubectl delete ns x, mid-run: a second delete answers 409
+    outcome = delete_and_wait(api, Leftovers(("x", "y"), run_id="run1"), 30.0, clock)
+    assert outcome.errors == () and not outcome.remaining
+    assert "x" not in api.namespaces and "y" not in api.namespaces

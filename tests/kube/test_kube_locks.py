@@ -153,3 +153,21 @@ def test_leases_stay_fresh_while_deploy_waits_longer_than_their_duration(
     report = clean_cluster(api, "netprobe-system", 10, clock)
     assert not report.found
     backend.teardown()
+
+
+def test_cleanup_waits_for_a_namespace_already_terminating_instead_of_failing(
+    api: FakeApiServer, clock: FakeClock, make_backend
+) -> None:
+    # An earlier teardown ran out of time: its namespace is still Terminating, and deleting
+    # it again answers 409 (kube-apiserver's namespace REST.Delete). That is not a failure.
+    api.terminate_after = 4
+    make_backend(run_id="dead", lease_seconds=60).deploy((ns("d"),), (pod("d/a"),), ())
+    clock.sleep(120)
+    api.delete_namespace("d")
+    with pytest.raises(ConflictError, match="ensuring all content is removed"):
+        api.delete_namespace("d")
+    report = clean_cluster(api, "netprobe-system", 60.0, clock)
+    assert report.outcome is not None
+    assert report.outcome.errors == () and not report.outcome.remaining
+    assert "removed everything found" in report.lines()
+    assert "d" not in api.namespaces
