@@ -3,11 +3,13 @@
 It behaves like the real thing where the backend depends on it: objects get a
 resourceVersion, creates conflict with what exists (409), replaces with a stale
 resourceVersion conflict, namespaces carry ``kubernetes.io/metadata.name`` and go through
-Terminating (taking their pods and policies with them), pods go Pending -> Running with an
-IP after a few reads, label selectors filter lists, RBAC denials answer both the
-SelfSubjectAccessReview and the request itself (403), and exec is answered by a scripted
-dataplane that judges each probe with the analyzer on the policies in force (read back from
-the stored objects), optionally lagging behind changes or failing on purpose.
+Terminating (taking their pods and policies with them; deleting one again then answers 409
+as kube-apiserver does), NetworkPolicies are stored defaulted as kube-apiserver stores
+them, pods go Pending -> Running with an IP after a few reads, label selectors filter
+lists, RBAC denials answer both the SelfSubjectAccessReview and the request itself (403),
+and exec is answered by a scripted dataplane that judges each probe with the analyzer on
+the policies in force (read back from the stored objects), optionally lagging behind
+changes or failing on purpose.
 
 Failure modes are plain fields a test sets: ``bad_images``, ``unschedulable``,
 ``crashloop``, ``deny``, ``unreachable``, ``lag_execs``, ``lost_execs``, ``hung_execs``.
@@ -20,7 +22,7 @@ import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, ip_network
+from ipaddress import IPv4Address
 
 from netprobe.analyzer import evaluate
 from netprobe.backends.base import ExecResult
@@ -35,22 +37,15 @@ from netprobe.backends.kubernetes.api import (
     Obj,
     UnreachableError,
 )
-from netprobe.backends.kubernetes.readback import namespace_from_api, pod_from_api
+from netprobe.backends.kubernetes.readback import namespace_from_api, pod_from_api, policy_from_api
+from netprobe.errors import BackendError
 from netprobe.model import (
     ClusterState,
     Connection,
-    IPBlock,
     NetworkPolicy,
-    Peer,
     PodRef,
-    PolicyPort,
-    PolicyRef,
-    PolicyType,
-    Protocol,
-    Rule,
 )
 from netprobe.probes import DONE_MARKER, Outcome, Probe
-from netprobe.selectors import Labels, LabelSelector, Operator, Requirement
 
 Key = tuple[str, str]  # (namespace, name)
 Dataplane = Callable[["FakeApiServer", PodRef, str, Sequence[str], float], ExecResult]
@@ -92,60 +87,42 @@ def selector_matches(query: str, labels: Mapping[str, str]) -> bool:
     return True
 
 
-# -- NetworkPolicy objects -> model (what the "CNI" enforces) ----------------------------
+# -- NetworkPolicy objects: what the API server stores, and what the "CNI" enforces ------
 
 
-def _selector(obj: Obj | None) -> LabelSelector:
-    obj = obj or {}
-    return LabelSelector(
-        Labels(obj.get("matchLabels") or {}),
-        tuple(
-            Requirement(e["key"], Operator(e["operator"]), frozenset(e.get("values") or ()))
-            for e in obj.get("matchExpressions") or ()
-        ),
-    )
+def default_policy(body: Obj) -> Obj:
+    """A NetworkPolicy as kube-apiserver stores it: defaulted by
+    kubernetes/kubernetes pkg/apis/networking/v1/zz_generated.defaults.go
+    SetObjectDefaults_NetworkPolicy, which calls SetDefaults_NetworkPolicy (defaults.go: an
+    absent or empty ``policyTypes`` becomes [Ingress], plus Egress when ``egress`` is not
+    empty) and SetDefaults_NetworkPolicyPort on every port of every ingress and egress rule
+    (an absent ``protocol`` becomes TCP; ``port`` and ``endPort`` are left alone); then
+    serialised by Go, whose ``omitempty`` drops the empty lists (k8s.io/api networking/v1
+    types.go: ``ingress``, ``egress``, ``from``, ``to``, ``ports``, ``policyTypes``)."""
+    obj = copy.deepcopy(body)
+    spec = obj.setdefault("spec", {})
+    for direction, peers_key in (("ingress", "from"), ("egress", "to")):
+        rules = spec.get(direction)
+        if not rules:
+            spec.pop(direction, None)
+            continue
+        for rule in rules:
+            for key in (peers_key, "ports"):
+                if key in rule and not rule[key]:
+                    del rule[key]
+            for port in rule.get("ports") or ():
+                port.setdefault("protocol", "TCP")
+    if not spec.get("policyTypes"):
+        spec["policyTypes"] = ["Ingress", "Egress"] if spec.get("egress") else ["Ingress"]
+    return obj
 
 
-def _peer(obj: Obj) -> Peer:
-    if "ipBlock" in obj:
-        block = obj["ipBlock"]
-        return Peer(
-            ip_block=IPBlock(
-                ip_network(block["cidr"], strict=False),
-                tuple(ip_network(e, strict=False) for e in block.get("except") or ()),
-            )
-        )
-    return Peer(
-        pod_selector=_selector(obj["podSelector"]) if "podSelector" in obj else None,
-        namespace_selector=(
-            _selector(obj["namespaceSelector"]) if "namespaceSelector" in obj else None
-        ),
-    )
-
-
-def _rule(obj: Obj, peers_key: str) -> Rule:
-    return Rule(
-        peers=tuple(_peer(p) for p in obj.get(peers_key) or ()),
-        ports=tuple(
-            PolicyPort(Protocol(p.get("protocol", "TCP")), p.get("port"), p.get("endPort"))
-            for p in obj.get("ports") or ()
-        ),
-    )
-
-
-def policy_from_api(obj: Obj) -> NetworkPolicy:
-    spec = obj.get("spec") or {}
-    types = spec.get("policyTypes")
-    if not types:
-        types = ["Ingress", "Egress"] if spec.get("egress") else ["Ingress"]
-    meta = obj["metadata"]
-    return NetworkPolicy(
-        ref=PolicyRef(meta["namespace"], meta["name"]),
-        pod_selector=_selector(spec.get("podSelector")),
-        policy_types=tuple(PolicyType(t) for t in types),
-        ingress=tuple(_rule(r, "from") for r in spec.get("ingress") or ()),
-        egress=tuple(_rule(r, "to") for r in spec.get("egress") or ()),
-    )
+def _validated(obj: Obj) -> NetworkPolicy:
+    """The policy's model, or 422 as the API server's validation would answer."""
+    try:
+        return policy_from_api(obj)
+    except BackendError as exc:
+        raise InvalidError(f"NetworkPolicy is invalid: {exc}", 422) from exc
 
 
 # -- the dataplane ----------------------------------------------------------------------
@@ -216,6 +193,8 @@ class FakeApiServer:
         self.pods: dict[Key, Obj] = {}
         self.policies: dict[Key, Obj] = {}
         self.leases: dict[Key, Obj] = {}
+        self.submitted_policies: dict[Key, Obj] = {}
+        """Each policy's last body as the client sent it (before defaulting)."""
         self.execs: list[tuple[str, str, str, tuple[str, ...], float]] = []
         self.closed = 0
         self._reads: dict[Key, int] = {}
@@ -303,6 +282,7 @@ class FakeApiServer:
                 raise ConflictError(f'namespaces "{name}" already exists', 409)
             labels = obj["metadata"].setdefault("labels", {})
             labels["kubernetes.io/metadata.name"] = name
+            obj["spec"] = {"finalizers": ["kubernetes"]}
             obj["status"] = {"phase": "Active"}
             self.namespaces[name] = self._bump(obj)
             return copy.deepcopy(obj)
@@ -321,7 +301,21 @@ class FakeApiServer:
             self._guard("delete", "namespaces", None)
             if name not in self.namespaces:
                 return False
-            self.namespaces[name]["status"] = {"phase": "Terminating"}
+            obj = self.namespaces[name]
+            if obj["metadata"].get("deletionTimestamp"):
+                # kubernetes/kubernetes pkg/registry/core/namespace/storage/storage.go
+                # REST.Delete: once DeletionTimestamp is set, a delete while spec.finalizers
+                # is not empty (the namespace controller has not finished) is refused with
+                # apierrors.NewConflict (k8s.io/apimachinery pkg/api/errors/errors.go:
+                # 409, reason Conflict, "Operation cannot be fulfilled on %s %q: %v").
+                raise ConflictError(
+                    f'Operation cannot be fulfilled on namespaces "{name}": The system is '
+                    "ensuring all content is removed from this namespace.  Upon completion, "
+                    "this namespace will automatically be purged by the system.",
+                    409,
+                )
+            obj["metadata"]["deletionTimestamp"] = "2027-01-15T08:00:00Z"
+            obj["status"] = {"phase": "Terminating"}
             self._terminating.setdefault(name, self.terminate_after)
             return True
 
@@ -525,12 +519,13 @@ class FakeApiServer:
         with self._lock:
             self._guard("create", "networkpolicies", namespace)
             self._namespace_exists(namespace)
-            obj = copy.deepcopy(body)
+            obj = default_policy(body)
             name = obj["metadata"]["name"]
+            self.submitted_policies[(namespace, name)] = copy.deepcopy(body)
             if (namespace, name) in self.policies:
                 raise ConflictError(f'networkpolicies "{name}" already exists', 409)
             obj["metadata"]["namespace"] = namespace
-            policy_from_api(obj)  # "validation"
+            _validated(obj)
             self.policies[(namespace, name)] = self._bump(obj)
             self._policies_changed()
             return copy.deepcopy(obj)
@@ -542,8 +537,10 @@ class FakeApiServer:
             if current is None:
                 raise NotFoundError(f'networkpolicies "{name}" not found', 404)
             _check_version(current, body)
-            obj = copy.deepcopy(body)
+            self.submitted_policies[(namespace, name)] = copy.deepcopy(body)
+            obj = default_policy(body)
             obj["metadata"]["namespace"] = namespace
+            _validated(obj)
             self.policies[(namespace, name)] = self._bump(obj)
             self._policies_changed()
             return copy.deepcopy(obj)

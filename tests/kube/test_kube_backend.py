@@ -162,6 +162,60 @@ def test_a_policy_netprobe_did_not_create_is_never_replaced(
     assert api.policies[("x", "deny-all")]["spec"]["podSelector"] == {"matchLabels": {"app": "a"}}
 
 
+def _foreign_policy(spec: dict[str, object]) -> dict[str, object]:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "dns", "namespace": "x", "labels": {"owner": "team-a"}},
+        "spec": spec,
+    }
+
+
+AS_WRITTEN = {
+    "podSelector": {"matchLabels": {"app": "a"}},
+    "ingress": [{"from": [], "ports": [{"port": 80}]}],
+    "egress": [{"ports": [{"port": 53, "protocol": "UDP"}, {"port": 8000, "endPort": 8080}]}],
+}
+
+
+def test_a_policy_already_in_force_is_the_same_after_the_api_servers_defaulting(
+    api: FakeApiServer, make_backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    import dataclasses
+
+    from netprobe.backends.kubernetes.readback import policy_from_api
+
+    backend, _ = deployed(make_backend)
+    api.create_policy("x", _foreign_policy(AS_WRITTEN))  # someone else's, stored defaulted
+    stored = api.policies[("x", "dns")]["spec"]
+    assert stored["policyTypes"] == ["Ingress", "Egress"]
+    assert stored["ingress"] == [{"ports": [{"port": 80, "protocol": "TCP"}]}]
+    assert stored["egress"][0]["ports"][1] == {"port": 8000, "endPort": 8080, "protocol": "TCP"}
+    manifest = _foreign_policy(AS_WRITTEN)
+    policy = dataclasses.replace(policy_from_api(manifest), manifest=manifest)
+    with caplog.at_level("INFO"):
+        backend.apply_policy(policy)  # not "another spec"
+    assert "already in force as written" in caplog.text
+    assert ("update", "networkpolicies", "x") not in api.calls  # left as it is
+    assert api.policies[("x", "dns")]["spec"] == stored
+    assert backend.snapshot().policies == (policy,)
+
+
+def test_a_policy_in_force_that_defaulting_does_not_explain_is_another_spec(
+    api: FakeApiServer, make_backend
+) -> None:
+    import dataclasses
+
+    from netprobe.backends.kubernetes.readback import policy_from_api
+
+    backend, _ = deployed(make_backend)
+    api.create_policy("x", _foreign_policy({**AS_WRITTEN, "policyTypes": ["Ingress"]}))
+    manifest = _foreign_policy(AS_WRITTEN)
+    policy = dataclasses.replace(policy_from_api(manifest), manifest=manifest)
+    with pytest.raises(BackendError, match="already exists with another spec"):
+        backend.apply_policy(policy)
+
+
 def test_a_manifest_as_written_is_what_gets_submitted(api: FakeApiServer, make_backend) -> None:
     import dataclasses
 
@@ -180,10 +234,15 @@ def test_a_manifest_as_written_is_what_gets_submitted(api: FakeApiServer, make_b
     }
     policy = dataclasses.replace(deny_all_ingress("x"), manifest=manifest)
     backend.apply_policy(policy)
-    sent = api.policies[("x", "deny-all")]
+    sent = api.submitted_policies[("x", "deny-all")]
     assert sent["spec"] == {"podSelector": {}, "ingress": []}
     assert sent["metadata"]["labels"]["owner"] == "team-a"
     assert "uid" not in sent["metadata"]
+    # what the API server stores is defaulted, its empty lists dropped
+    assert api.policies[("x", "deny-all")]["spec"] == {
+        "podSelector": {},
+        "policyTypes": ["Ingress"],
+    }
 
 
 def test_relabelling_keeps_ownership_labels(api: FakeApiServer, make_backend) -> None:
@@ -337,3 +396,16 @@ def test_objects_that_select_other_pods_or_none_do_not_stop_a_run(
     backend = make_backend(use_existing_namespaces=True)
     backend.deploy((ns("x"),), (pod("x/coredns", **{"k8s-app": "kube-dns"}),), ())
     backend.teardown()
+
+
+def test_teardown_waits_for_a_namespace_someone_else_started_deleting(
+    api: FakeApiServer, clock: FakeClock, make_backend
+) -> None:
+    from netprobe.backends.kubernetes.teardown import Leftovers, delete_and_wait
+
+    api.terminate_after = 4
+    deployed(make_backend)
+    api.delete_namespace("x")  # kubectl delete ns x, mid-run: a second delete answers 409
+    outcome = delete_and_wait(api, Leftovers(("x", "y"), run_id="run1"), 30.0, clock)
+    assert outcome.errors == () and not outcome.remaining
+    assert "x" not in api.namespaces and "y" not in api.namespaces

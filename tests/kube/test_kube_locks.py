@@ -9,13 +9,42 @@ from conftest import ns, pod
 from fake_api import FakeApiServer
 
 from netprobe.backends.kubernetes.api import ConflictError
+from netprobe.backends.kubernetes.backend import KubernetesBackend
 from netprobe.backends.kubernetes.cleanup import clean_cluster
-from netprobe.backends.kubernetes.locks import LeaseLocks, format_time, lease_expired, parse_time
+from netprobe.backends.kubernetes.locks import (
+    LeaseLocks,
+    RenewingClock,
+    format_time,
+    parse_time,
+)
+from netprobe.backends.kubernetes.options import KubeOptions
 from netprobe.clock import FakeClock
 from netprobe.errors import BackendError
 
 NAMESPACES = (ns("x"),)
 PODS = (pod("x/a"),)
+
+
+class SkewedClock:
+    """Another machine's clock: the same monotonic time, a wall clock ``offset`` away."""
+
+    def __init__(self, clock: FakeClock, offset: float) -> None:
+        self._clock = clock
+        self._offset = offset
+
+    def monotonic(self) -> float:
+        return self._clock.monotonic()
+
+    def wall(self) -> float:
+        return self._clock.wall() + self._offset
+
+    def sleep(self, seconds: float) -> None:
+        self._clock.sleep(seconds)
+
+
+def fresh(api: FakeApiServer, clock: FakeClock, name: str = "netprobe-ns-x") -> bool:
+    renewed = parse_time(api.leases[("netprobe-system", name)]["spec"]["renewTime"])
+    return renewed is not None and clock.wall() - renewed < 30
 
 
 def test_a_second_run_on_the_same_namespaces_is_refused_while_the_first_holds_them(
@@ -34,14 +63,22 @@ def test_a_second_run_on_the_same_namespaces_is_refused_while_the_first_holds_th
     make_backend(run_id="second").deploy(NAMESPACES, PODS, ())
 
 
-def test_borrowed_namespaces_are_guarded_by_the_lease(api: FakeApiServer, make_backend) -> None:
+def test_borrowed_namespaces_are_guarded_by_the_lease(
+    api: FakeApiServer, clock: FakeClock, make_backend
+) -> None:
     api.add_workload_pod("x", "app", {"app": "prod"})
     first = make_backend(run_id="first", use_existing_namespaces=True)
     first.deploy(NAMESPACES, PODS, ())
+    # The first run is alive: it renews its Lease while the second one watches it.
+    second = KubernetesBackend(
+        api,
+        KubeOptions(run_id="second", use_existing_namespaces=True),
+        clock=RenewingClock(clock, first._locks),
+    )
     with pytest.raises(
         BackendError, match=r"namespace x is in use by another netprobe run \(first"
     ):
-        make_backend(run_id="second", use_existing_namespaces=True).deploy(NAMESPACES, PODS, ())
+        second.deploy(NAMESPACES, PODS, ())
     assert api.pods[("x", "a")]["metadata"]["labels"]["netprobe.io/run-id"] == "first"
 
 
@@ -62,16 +99,15 @@ def test_a_takeover_race_is_lost_cleanly_through_resource_version(
     LeaseLocks(api, "locks", "dead", clock, duration=60).acquire(["x"])
     clock.sleep(61)
     racer = LeaseLocks(api, "locks", "racer", clock, duration=60)
-    original = api.read_lease
+    original = api.replace_lease
 
-    def read_then_someone_else_wins(namespace: str, name: str):  # type: ignore[no-untyped-def]
-        seen = original(namespace, name)
+    def someone_else_wins_first(namespace: str, name: str, body):  # type: ignore[no-untyped-def]
         current = api.leases[(namespace, name)]
         current["spec"]["holderIdentity"] = "winner"
         api._bump(current)
-        return seen
+        return original(namespace, name, body)
 
-    api.read_lease = read_then_someone_else_wins  # type: ignore[method-assign]
+    api.replace_lease = someone_else_wins_first  # type: ignore[method-assign]
     with pytest.raises(BackendError, match=r"took its Lease .* at the same moment"):
         racer.acquire(["x"])
     assert api.leases[("locks", "netprobe-ns-x")]["spec"]["holderIdentity"] == "winner"
@@ -87,7 +123,7 @@ def test_leases_are_renewed_as_the_run_works(
     backend.exec(pod("x/a").ref, ["sh", "-c", "echo NETPROBE_DONE"], 1.0)
     after = api.leases[("netprobe-system", "netprobe-ns-x")]["spec"]
     assert after["renewTime"] == format_time(clock.wall()) != before
-    assert not lease_expired(api.leases[("netprobe-system", "netprobe-ns-x")], clock.wall() + 29)
+    assert after["leaseDurationSeconds"] == 30
 
 
 def test_a_run_that_lost_its_lease_stops(api: FakeApiServer, clock: FakeClock) -> None:
@@ -103,10 +139,21 @@ def test_racing_creates_let_exactly_one_run_win(api: FakeApiServer, clock: FakeC
     results: dict[str, str] = {}
     barrier = threading.Barrier(4)
 
+    everyone: list[LeaseLocks] = []
+
+    class AliveClock(SkewedClock):
+        # every run is a live process: whoever holds Leases renews them while others wait
+        def sleep(self, seconds: float) -> None:
+            super().sleep(seconds)
+            for locks in list(everyone):
+                locks.renew_if_due()
+
     def run(run_id: str) -> None:
+        locks = LeaseLocks(api, "locks", run_id, AliveClock(clock, 0.0))
+        everyone.append(locks)
         barrier.wait()
         try:
-            LeaseLocks(api, "locks", run_id, clock).acquire(["x", "y"])
+            locks.acquire(["x", "y"])
             results[run_id] = "won"
         except (BackendError, ConflictError):
             results[run_id] = "lost"
@@ -132,7 +179,8 @@ def test_cleanup_spares_live_runs_and_removes_dead_ones(
     clock.sleep(120)  # "dead" stopped renewing
     live = make_backend(run_id="live")
     live.deploy(NAMESPACES, PODS, ())
-    report = clean_cluster(api, "netprobe-system", 60.0, clock)
+    # the live run renews its Leases while cleanup watches them
+    report = clean_cluster(api, "netprobe-system", 60.0, RenewingClock(clock, live._locks))
     assert "d" not in api.namespaces and "x" in api.namespaces
     assert list(report.live) == ["live"]
     assert report.leases_removed == ("netprobe-system/netprobe-ns-d",)
@@ -149,7 +197,71 @@ def test_leases_stay_fresh_while_deploy_waits_longer_than_their_duration(
     backend = make_backend(lease_seconds=30, ready_timeout=600)
     backend.deploy(NAMESPACES, PODS, ())
     assert clock.now - 1_800_000_000.0 > 30
-    assert not lease_expired(api.leases[("netprobe-system", "netprobe-ns-x")], clock.wall())
-    report = clean_cluster(api, "netprobe-system", 10, clock)
+    assert fresh(api, clock)
+    report = clean_cluster(api, "netprobe-system", 10, RenewingClock(clock, backend._locks))
     assert not report.found
     backend.teardown()
+
+
+def test_cleanup_waits_for_a_namespace_already_terminating_instead_of_failing(
+    api: FakeApiServer, clock: FakeClock, make_backend
+) -> None:
+    # An earlier teardown ran out of time: its namespace is still Terminating, and deleting
+    # it again answers 409 (kube-apiserver's namespace REST.Delete). That is not a failure.
+    api.terminate_after = 4
+    make_backend(run_id="dead", lease_seconds=60).deploy((ns("d"),), (pod("d/a"),), ())
+    clock.sleep(120)
+    api.delete_namespace("d")
+    with pytest.raises(ConflictError, match="ensuring all content is removed"):
+        api.delete_namespace("d")
+    report = clean_cluster(api, "netprobe-system", 60.0, clock)
+    assert report.outcome is not None
+    assert report.outcome.errors == () and not report.outcome.remaining
+    assert "removed everything found" in report.lines()
+    assert "d" not in api.namespaces
+
+
+# -- expiry as observed here, never by comparing a remote renewTime with the local clock --
+
+
+def test_a_live_run_whose_clock_is_behind_is_not_taken_for_dead(
+    api: FakeApiServer, clock: FakeClock
+) -> None:
+    # Its renewTimes look an hour old here, yet it renews them: it is alive.
+    first = LeaseLocks(api, "locks", "first", SkewedClock(clock, -3600), duration=60)
+    first.acquire(["x"])
+    second = LeaseLocks(api, "locks", "second", RenewingClock(clock, first), duration=60)
+    with pytest.raises(BackendError, match=r"in use by another netprobe run \(first"):
+        second.acquire(["x"])
+    assert api.leases[("locks", "netprobe-ns-x")]["spec"]["holderIdentity"] == "first"
+    assert clock.now - 1_800_000_000.0 < 60  # told within a renewal period, not a duration
+
+
+def test_a_dead_run_whose_clock_is_ahead_is_taken_over_after_one_duration(
+    api: FakeApiServer, clock: FakeClock
+) -> None:
+    # Its last renewTime lies an hour in the future here; it will never renew again.
+    LeaseLocks(api, "locks", "dead", SkewedClock(clock, 3600), duration=60).acquire(["x"])
+    start = clock.now
+    LeaseLocks(api, "locks", "alive", clock, duration=60).acquire(["x"])
+    assert api.leases[("locks", "netprobe-ns-x")]["spec"]["holderIdentity"] == "alive"
+    assert 60 <= clock.now - start <= 62  # watched for exactly one Lease duration
+
+
+def test_cleanup_judges_leases_by_what_it_observes_not_by_their_timestamps(
+    api: FakeApiServer, clock: FakeClock, make_backend
+) -> None:
+    # dead: crashed with a clock an hour ahead (its renewTime still "in the future");
+    # live: running with a clock an hour behind (its renewTime "an hour old").
+    dead = KubernetesBackend(
+        api, KubeOptions(run_id="dead", lease_seconds=60), clock=SkewedClock(clock, 3600)
+    )
+    dead.deploy((ns("d"),), (pod("d/a"),), ())
+    live = KubernetesBackend(
+        api, KubeOptions(run_id="live", lease_seconds=60), clock=SkewedClock(clock, -3600)
+    )
+    live.deploy(NAMESPACES, PODS, ())
+    report = clean_cluster(api, "netprobe-system", 60.0, RenewingClock(clock, live._locks))
+    assert list(report.live) == ["live"]
+    assert "d" not in api.namespaces and "x" in api.namespaces
+    assert report.leases_removed == ("netprobe-system/netprobe-ns-d",)

@@ -287,3 +287,25 @@ def test_a_backend_without_workloads_refuses_a_staging_suite(clock: FakeClock) -
     workload_suite = replace(staging_suite(), pods=(), workloads=(WEB, DB))
     with pytest.raises(BackendError, match="only a cluster has; run it with --backend kubernetes"):
         run_suite(workload_suite, FakeBackend(clock=clock), clock=clock)
+
+
+def test_a_pod_being_deleted_is_never_chosen(staging: FakeApiServer, make_backend) -> None:
+    # web-7d9c-a comes first by name, but a rollout is deleting it: still Running and Ready
+    # during its grace period, with only metadata.deletionTimestamp set.
+    staging.pods[("prod", "web-7d9c-a")]["metadata"]["deletionTimestamp"] = "2027-01-15T08:00:00Z"
+    backend = make_backend()
+    backend.use_workloads((WEB,))
+    backend.deploy((), (), ())
+    assert backend.snapshot().pod(WEB.ref) is not None
+    assert backend._chosen[WEB.ref] == "web-7d9c-b"
+    assert not staging.pods[("prod", "web-7d9c-a")]["spec"].get("ephemeralContainers")
+
+
+def test_a_workload_whose_only_pod_is_being_deleted_is_named(
+    staging: FakeApiServer, make_backend
+) -> None:
+    staging.pods[("prod", "batch-x")]["metadata"]["deletionTimestamp"] = "2027-01-15T08:00:00Z"
+    backend = make_backend()
+    backend.use_workloads((BATCH,))
+    with pytest.raises(BackendError, match=r"no ready pod .*batch-x \(being deleted\)"):
+        backend.deploy((), (), ())

@@ -41,6 +41,7 @@ from netprobe.backends.kubernetes.readback import (
     namespace_from_api,
     pod_from_api,
     pod_selector,
+    policy_from_api,
 )
 from netprobe.backends.kubernetes.staging import (
     StagedPod,
@@ -309,7 +310,7 @@ class KubernetesBackend(Backend):
         elif run_id_of(existing) == self._run_id:
             body["metadata"]["resourceVersion"] = existing["metadata"].get("resourceVersion")
             self._gateway.replace_policy(ref.namespace, ref.name, body)
-        elif existing.get("spec") == body["spec"]:
+        elif _same_policy(existing, body):
             log.info("NetworkPolicy %s is already in force as written; not netprobe's", ref)
         else:
             raise BackendError(
@@ -474,6 +475,18 @@ def _refuse_selected(gateway: KubeGateway, pods: Sequence[Pod], run_id: str) -> 
                     "probe pod. netprobe never creates a pod that someone else's object "
                     "selects: give the suite pod other labels, or a namespace of its own"
                 )
+
+
+def _same_policy(existing: Obj, body: Obj) -> bool:
+    """Whether the stored policy ``existing`` is the one ``body`` would create. The API
+    server stores a body defaulted (``policyTypes``, ``ports[].protocol``) and without its
+    empty lists, so the raw specs of the two never match: both are read by the manifest
+    parser, which applies the same defaulting (:func:`.readback.policy_from_api`), and the
+    models are compared. A stored policy netprobe cannot read is not the same."""
+    try:
+        return policy_from_api(existing) == policy_from_api(body)
+    except BackendError:
+        return False
 
 
 def _label_patch(current: Obj, labels: Labels, keep: tuple[str, ...] = ()) -> dict[str, str | None]:

@@ -3,8 +3,9 @@
 Leftovers are found by label only: namespaces, pods and NetworkPolicies carrying
 ``app.kubernetes.io/managed-by=netprobe`` and a run id. Namespaces go whole (only those
 netprobe created carry the labels; a borrowed namespace never does); pods and policies
-are deleted one by one where their namespace stays. Runs that still hold an unexpired
-Lease are alive and skipped unless ``include_live`` is set. Expired Leases are removed.
+are deleted one by one where their namespace stays. Runs seen renewing a Lease are alive
+and skipped unless ``include_live`` is set; Leases unchanged for their whole duration (as
+observed here, see :mod:`.locks`) are expired, and removed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 
 from netprobe.backends.kubernetes.api import KubeGateway
 from netprobe.backends.kubernetes.bodies import MANAGED_SELECTOR, RUN_ID_KEY, run_id_of
-from netprobe.backends.kubernetes.locks import holder_of, lease_expired, live_runs
+from netprobe.backends.kubernetes.locks import LeaseCensus, watch_leases
 from netprobe.backends.kubernetes.preflight import cleanup_checks, require_access
 from netprobe.backends.kubernetes.teardown import CleanupOutcome, Leftovers, delete_and_wait
 from netprobe.clock import Clock
@@ -83,17 +84,23 @@ def clean_cluster(
     dry_run: bool = False,
 ) -> CleanupReport:
     require_access(gateway, cleanup_checks(lock_namespace))
-    live = {} if include_live else live_runs(gateway, lock_namespace, clock.wall())
+    # Which runs are alive takes watching their Leases (up to a Lease's duration, 120 s by
+    # default): a remote renewTime says nothing reliable against this machine's clock.
+    census = LeaseCensus() if include_live else watch_leases(gateway, lock_namespace, clock)
+    live = census.live
     found = find_leftovers(gateway, live)
     if dry_run:
         return CleanupReport(found, None, live)
     outcome = delete_and_wait(gateway, found, timeout, clock)
     removed: list[str] = []
     if gateway.read_namespace(lock_namespace) is not None:
-        now = clock.wall()
-        for lease in gateway.list_leases(lock_namespace, MANAGED_SELECTOR):
-            if include_live or lease_expired(lease, now) or holder_of(lease) is None:
-                name = lease["metadata"]["name"]
-                if gateway.delete_lease(lock_namespace, name):
-                    removed.append(f"{lock_namespace}/{name}")
+        if include_live:
+            names = [
+                o["metadata"]["name"] for o in gateway.list_leases(lock_namespace, MANAGED_SELECTOR)
+            ]
+        else:
+            names = list(census.dead)
+        for name in names:
+            if gateway.delete_lease(lock_namespace, name):
+                removed.append(f"{lock_namespace}/{name}")
     return CleanupReport(found, outcome, live, tuple(removed))

@@ -13,17 +13,17 @@ from dataclasses import replace
 from netprobe.backends.kubernetes.api import Obj
 from netprobe.documents import Field
 from netprobe.errors import BackendError, LocatedError, Location
-from netprobe.manifests import parse_namespace, parse_pod
+from netprobe.manifests import parse_namespace, parse_network_policy, parse_pod
 from netprobe.manifests.labels import parse_label_selector, parse_labels
-from netprobe.model import ContainerPort, Namespace, Pod, PodRef
+from netprobe.model import ContainerPort, Namespace, NetworkPolicy, Pod, PodRef
 from netprobe.selectors import LabelSelector
 
 
-def _field(obj: Obj, kind: str) -> Field:
+def _field(obj: Obj, kind: str, api_version: str = "v1") -> Field:
     # list items come back without apiVersion and kind
     meta = obj.get("metadata") or {}
     name = "/".join(filter(None, (meta.get("namespace"), meta.get("name", "?"))))
-    document = {**obj, "apiVersion": "v1", "kind": kind}
+    document = {**obj, "apiVersion": api_version, "kind": kind}
     return Field(document, Location(f"cluster {kind} {name}"))
 
 
@@ -65,3 +65,22 @@ def pod_selector(kind: str, obj: Obj) -> LabelSelector | None:
         return parse_label_selector(selector)
     except LocatedError as exc:
         raise BackendError(f"the API server returned a {kind} netprobe cannot read: {exc}") from exc
+
+
+def policy_from_api(obj: Obj) -> NetworkPolicy:
+    """The model of a NetworkPolicy body, as stored by the API server or as netprobe would
+    submit it. The parser applies the defaulting the API server applies on write
+    (docs/semantics.md rules 3 and 14: kubernetes/kubernetes
+    pkg/apis/networking/v1/defaults.go SetDefaults_NetworkPolicy, policyTypes from the
+    presence of egress rules; SetDefaults_NetworkPolicyPort, protocol TCP, called for every
+    port of every ingress and egress rule by SetObjectDefaults_NetworkPolicy in
+    zz_generated.defaults.go; endPort is left alone), and the empty lists the server drops
+    (omitempty) mean the same as absent ones, so a stored policy and the manifest that
+    created it give equal models."""
+    try:
+        policy = parse_network_policy(_field(obj, "NetworkPolicy", "networking.k8s.io/v1"))
+    except LocatedError as exc:
+        raise BackendError(
+            f"the API server returned a NetworkPolicy netprobe cannot read: {exc}"
+        ) from exc
+    return replace(policy, location=None, manifest=None)

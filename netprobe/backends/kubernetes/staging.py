@@ -51,18 +51,42 @@ class StagedPod:
         return str(self.pod["metadata"]["name"])
 
 
+def _being_deleted(pod: Obj) -> bool:
+    # A graceful delete only marks the pod: kubernetes/kubernetes
+    # staging/src/k8s.io/apiserver/pkg/registry/rest/delete.go BeforeDelete sets
+    # metadata.deletionTimestamp (now + grace) and deletionGracePeriodSeconds, and the pod
+    # stays, phase Running and possibly still Ready, until the kubelet has stopped it. It is
+    # about to go, with the ephemeral container netprobe would add to it.
+    return bool((pod.get("metadata") or {}).get("deletionTimestamp"))
+
+
 def choose_pod(gateway: KubeGateway, workload: Workload) -> Obj:
-    """The first (by name) ready, non-hostNetwork pod the workload's selector matches."""
+    """The first (by name) ready, non-hostNetwork pod the workload's selector matches that
+    is not being deleted."""
     namespace = workload.ref.namespace
     if gateway.read_namespace(namespace) is None:
         raise BackendError(f"workload {workload.ref}: namespace {namespace} does not exist")
     pods = gateway.list_pods(namespace, selector_query(workload))
     ready = sorted(
-        (p for p in pods if is_ready(p) and not p.get("spec", {}).get("hostNetwork")),
+        (
+            p
+            for p in pods
+            if is_ready(p) and not p.get("spec", {}).get("hostNetwork") and not _being_deleted(p)
+        ),
         key=lambda p: str(p["metadata"]["name"]),
     )
     if not ready:
-        found = ", ".join(sorted(p["metadata"]["name"] for p in pods)) or "none"
+        found = (
+            ", ".join(
+                sorted(
+                    f"{p['metadata']['name']} (being deleted)"
+                    if _being_deleted(p)
+                    else str(p["metadata"]["name"])
+                    for p in pods
+                )
+            )
+            or "none"
+        )
         raise BackendError(
             f"workload {workload.ref}: no ready pod matches {workload.selector} in "
             f"namespace {namespace} (matching pods: {found})"

@@ -4,14 +4,16 @@ Shared by a run's teardown and by ``netprobe cleanup``. Every object is read bac
 labels checked just before it is deleted: an object without netprobe's managed-by label
 (or, for a run's teardown, without that run's id) is never deleted, whatever the caller
 asked. Namespaces are deleted with background propagation, so the API server removes
-their pods and policies itself; there are no finalizers to get stuck.
+their pods and policies itself; there are no finalizers to get stuck. A namespace that is
+already Terminating (deleted by an earlier teardown or cleanup that ran out of time, or by
+someone else) answers a delete with 409: it is already going, and is waited for.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netprobe.backends.kubernetes.api import KubeApiError, KubeGateway, Obj
+from netprobe.backends.kubernetes.api import ConflictError, KubeApiError, KubeGateway, Obj
 from netprobe.backends.kubernetes.bodies import RUN_ID_KEY, is_managed, labels_of
 from netprobe.backends.kubernetes.timing import poll_until
 from netprobe.clock import Clock
@@ -75,6 +77,31 @@ def _delete(gateway: KubeGateway, item: str | PodRef | PolicyRef) -> None:
         gateway.delete_namespace(item)
 
 
+def is_terminating(namespace: Obj | None) -> bool:
+    """Whether a namespace is already being deleted (or gone)."""
+    if namespace is None:
+        return True
+    meta = namespace.get("metadata") or {}
+    phase = (namespace.get("status") or {}).get("phase")
+    return bool(meta.get("deletionTimestamp")) or phase == "Terminating"
+
+
+def _already_going(gateway: KubeGateway, item: str | PodRef | PolicyRef) -> bool:
+    """Whether a 409 answering the delete of ``item`` means it is already being deleted.
+    kube-apiserver answers a delete of a namespace whose deletionTimestamp is set, while its
+    spec.finalizers is not empty, with a Conflict ("The system is ensuring all content is
+    removed from this namespace...": kubernetes/kubernetes
+    pkg/registry/core/namespace/storage/storage.go, REST.Delete). That namespace goes
+    anyway: wait for it like any other. The namespace is read again rather than the message
+    matched, which servers may word differently."""
+    if not isinstance(item, str):
+        return False
+    try:
+        return is_terminating(gateway.read_namespace(item))
+    except KubeApiError:
+        return False
+
+
 def _what(item: str | PodRef | PolicyRef) -> str:
     kind = "pod" if isinstance(item, PodRef) else "NetworkPolicy"
     return f"{'namespace' if isinstance(item, str) else kind} {item}"
@@ -97,6 +124,9 @@ def delete_and_wait(
             if not owned(_read(gateway, item), run_id):
                 continue
             _delete(gateway, item)
+        except ConflictError as exc:
+            if not _already_going(gateway, item):
+                errors.append(f"{_what(item)}: {exc}")
         except KubeApiError as exc:
             errors.append(f"{_what(item)}: {exc}")
         deleting.append(item)
