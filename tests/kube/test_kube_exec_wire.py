@@ -29,8 +29,10 @@ from exec_server import (
 )
 from fake_api import FakeApiServer
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
 from netprobe.backends.base import ExecResult
+from netprobe.backends.kubernetes import gateway as gateway_module
 from netprobe.backends.kubernetes.api import ForbiddenError, UnreachableError
 from netprobe.backends.kubernetes.backend import KubernetesBackend
 from netprobe.backends.kubernetes.gateway import ClientGateway
@@ -296,3 +298,25 @@ def test_execs_that_keep_dropping_end_in_error_and_cleanup(
     assert "broke off" in only.observation.detail, only.observation.detail
     assert "WebSocketConnectionClosedException" in only.observation.detail
     assert "x" not in api.namespaces and not api.pods and not api.leases
+
+
+# -- kubernetes 36.x ---------------------------------------------------------------------
+
+
+def test_the_36x_attribute_error_on_a_failed_handshake_is_unwrapped(
+    serve: Callable[..., ExecServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # kubernetes 36.0.0 to 36.0.3, client/api_client.py ``__call_api``:
+    #     except ApiException as e: e.body = e.body.decode('utf-8') ...
+    # on the ApiException(status=0, reason=...) of ws_client.py ``websocket_call``, whose
+    # body is None. (The installed client may be another version: its shape is rebuilt.)
+    def stream_36(*args: Any, **kwargs: Any) -> Any:
+        try:
+            raise ApiException(status=0, reason="Connection to remote host was lost.")
+        except ApiException as e:
+            e.body = e.body.decode("utf-8")  # type: ignore[union-attr]
+            raise
+
+    monkeypatch.setattr(gateway_module, "stream", stream_36)
+    with pytest.raises(UnreachableError, match=r"cannot reach .*: Connection to remote host"):
+        exec_on(serve(lambda conn, request: None))

@@ -334,20 +334,32 @@ def run_exec(
 def _open_stream(
     api: Any, namespace: str, pod: str, container: str, argv: Sequence[str], budget: float
 ) -> Any:
-    """The handshake; its failures come out of ``websocket_call`` as ApiExceptions."""
-    return stream(
-        api.connect_get_namespaced_pod_exec,
-        pod,
-        namespace,
-        command=list(argv),
-        container=container,
-        stdin=False,
-        stdout=True,
-        stderr=True,
-        tty=False,
-        _preload_content=False,
-        _request_timeout=(min(CONNECT_TIMEOUT, budget), budget),
-    )
+    """The handshake. Every failure in it comes out of ``websocket_call`` as
+    ``ApiException(status=0, reason=str(error))`` (ws_client.py ``websocket_call``; read in
+    29.0.0, 35.0.0, 36.0.0, 36.0.3 and 37.0.2), except on 36.x: its
+    ``ApiClient.__call_api`` (client/api_client.py line 189 in 36.0.0 and 36.0.3; absent
+    from 35.0.0 and 37.0.2) does ``e.body = e.body.decode('utf-8')`` on every
+    ApiException, and this one's body is None, so an AttributeError comes out instead,
+    the ApiException as its context. That one is raised in its place."""
+    try:
+        return stream(
+            api.connect_get_namespaced_pod_exec,
+            pod,
+            namespace,
+            command=list(argv),
+            container=container,
+            stdin=False,
+            stdout=True,
+            stderr=True,
+            tty=False,
+            _preload_content=False,
+            _request_timeout=(min(CONNECT_TIMEOUT, budget), budget),
+        )
+    except AttributeError as exc:
+        real = exc.__context__
+        if isinstance(real, ApiException):
+            raise real from None
+        raise
 
 
 def _close(ws: Any) -> None:
