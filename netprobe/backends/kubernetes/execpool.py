@@ -42,8 +42,13 @@ class Handle:
             ws, self.stream = self.stream, None
         if ws is not None:
             # Closing a broken socket may fail in many ways; the worker is abandoned anyway.
+            # timeout=0: close and shut the socket down at once (which wakes a worker
+            # blocked in recv) instead of waiting, in the caller's thread, for a close frame
+            # from the server: websocket-client's ``WebSocket.close`` (websocket/_core.py,
+            # 1.9.2) waits 3 s for it by default, and a server stalled mid-frame never
+            # sends one (the wait then races the worker's own read and can last longer).
             with contextlib.suppress(Exception):
-                ws.close()
+                ws.close(timeout=0)
 
 
 @dataclass

@@ -11,7 +11,11 @@ what is missing. Exec follows the pitfalls in docs/kubernetes.md:
 - the client's own timeouts do not bound the WebSocket handshake, so each exec runs on a
   worker and is abandoned (its socket closed, its client discarded) at a hard deadline;
 - stdout, stderr and the error channel are read separately (``read_all`` would merge
-  them and lose the exit code); the exit code is parsed in :mod:`.execstatus`.
+  them and lose the exit code); the exit code is parsed in :mod:`.execstatus`;
+- a stream that breaks off mid-exec raises websocket-client exceptions, which are not
+  OSErrors: they become a result without an exit code (:func:`run_exec`), so the probes
+  are ERROR for that round and retried. This module is also the only one importing
+  ``websocket``.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from kubernetes.client.exceptions import ApiException, OpenApiException
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.stream import stream
 from kubernetes.stream.ws_client import ERROR_CHANNEL, STDERR_CHANNEL, STDOUT_CHANNEL
+from websocket import WebSocketException
 
 from netprobe.backends.base import ExecResult
 from netprobe.backends.kubernetes import kubeconfig
@@ -247,6 +252,13 @@ def translate(
             f"{what}: the API server at {server} did not answer in HTTP ({exc}); is it "
             "an API server?"
         )
+    if isinstance(exc, WebSocketException):
+        # Not an OSError (websocket/_exceptions.py, 1.9.2); the client wraps those of the
+        # handshake in an ApiException, so this is only a guard for other versions.
+        return UnreachableError(
+            f"{what}: the WebSocket connection to the API server at {server} failed "
+            f"({type(exc).__name__}: {_one_line(str(exc))})"
+        )
     if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
         return UnreachableError(f"{what}: cannot reach the API server at {server}: {exc}")
     refused = _refused_fields(exc)
@@ -285,6 +297,19 @@ def _refused_fields(exc: BaseException) -> str:
 # -- exec -------------------------------------------------------------------------------
 
 
+# What reading an open exec stream can raise: ``WSClient.update`` (kubernetes/stream/
+# ws_client.py; read in 29.0.0, 35.0.0, 36.0.0, 36.0.3 and 37.0.2) calls websocket-client's
+# ``recv_data_frame`` directly, not through ``websocket_call``'s wrapper, so its errors
+# arrive unwrapped. In
+# websocket-client 1.9.2 (websocket/_exceptions.py) they all derive from
+# ``WebSocketException``, a plain Exception: ConnectionClosed (EOF: _socket.py ``recv``),
+# Timeout, Protocol (a bad frame: _abnf.py ``ABNF.validate``, ``FrameBuffer``/
+# ``continuous_frame.validate``), Payload (a text frame not UTF-8). Socket and TLS errors
+# (ConnectionResetError, BrokenPipeError while answering a ping or a close, ssl.SSLError)
+# are OSErrors; ``send_close`` raises ValueError for a bad status code.
+_STREAM_ERRORS = (WebSocketException, OSError, ValueError)
+
+
 def run_exec(
     api: Any,
     handle: Handle,
@@ -294,35 +319,91 @@ def run_exec(
     argv: Sequence[str],
     deadline: float,
 ) -> ExecResult:
-    """One exec on ``api`` (a worker's own CoreV1Api), finishing by ``deadline``."""
+    """One exec on ``api`` (a worker's own CoreV1Api), finishing by ``deadline``.
+
+    A stream that breaks off (closed, reset, a malformed frame) is a result without an exit
+    code, keeping what had arrived; a failed handshake raises the client's exception."""
     budget = max(0.1, deadline - time.monotonic())
-    ws = stream(
-        api.connect_get_namespaced_pod_exec,
-        pod,
-        namespace,
-        command=list(argv),
-        container=container,
-        stdin=False,
-        stdout=True,
-        stderr=True,
-        tty=False,
-        _preload_content=False,
-        _request_timeout=(min(CONNECT_TIMEOUT, budget), budget),
-    )
+    ws = _open_stream(api, namespace, pod, container, argv, budget)
     if not handle.attach(ws):
-        ws.close()
+        _close(ws)
         return ExecResult(None, "", "", timed_out=True)
+    began = time.monotonic()
+    broken: Exception | None = None
+    still_open = False
     try:
         ws.run_forever(timeout=max(0.05, deadline - time.monotonic()))
         still_open = ws.is_open()
-        # timeout=0: never block on a channel that got no data (read_stdout() defaults
-        # to waiting forever for the first frame).
-        stdout = ws.read_channel(STDOUT_CHANNEL, timeout=0)
-        stderr = ws.read_channel(STDERR_CHANNEL, timeout=0)
-        error = "" if still_open else ws.read_channel(ERROR_CHANNEL, timeout=0)
+        if still_open:
+            ws.update(timeout=0)  # frames that arrived at the very end
+    except _STREAM_ERRORS as exc:
+        broken = exc
     finally:
-        ws.close()
+        _close(ws)
+    # Closed, the client only hands out what it buffered: ``read_channel`` -> ``update``
+    # returns at once when not ``is_open()`` (ws_client.py, the same versions), so these
+    # reads neither block nor touch the socket again.
+    stdout = ws.read_channel(STDOUT_CHANNEL, timeout=0)
+    stderr = ws.read_channel(STDERR_CHANNEL, timeout=0)
+    if broken is not None:
+        lost = (
+            f"netprobe: exec stream to pod {namespace}/{pod} (container {container}) broke off "
+            f"after {time.monotonic() - began:.1f}s, before the exit status arrived "
+            f"({type(broken).__name__}: {_one_line(str(broken)) or 'no message'})\n"
+        )
+        return ExecResult(None, stdout, _append_line(stderr, lost))
+    error = "" if still_open else ws.read_channel(ERROR_CHANNEL, timeout=0)
     return exec_result(stdout, stderr, error, still_open)
+
+
+def _open_stream(
+    api: Any, namespace: str, pod: str, container: str, argv: Sequence[str], budget: float
+) -> Any:
+    """The handshake. Every failure in it comes out of ``websocket_call`` as
+    ``ApiException(status=0, reason=str(error))`` (ws_client.py ``websocket_call``; read in
+    29.0.0, 35.0.0, 36.0.0, 36.0.3 and 37.0.2), except on 36.x: its
+    ``ApiClient.__call_api`` (client/api_client.py line 189 in 36.0.0 and 36.0.3; absent
+    from 35.0.0 and 37.0.2) does ``e.body = e.body.decode('utf-8')`` on every
+    ApiException, and this one's body is None, so an AttributeError comes out instead,
+    the ApiException as its context. That one is raised in its place."""
+    try:
+        return stream(
+            api.connect_get_namespaced_pod_exec,
+            pod,
+            namespace,
+            command=list(argv),
+            container=container,
+            stdin=False,
+            stdout=True,
+            stderr=True,
+            tty=False,
+            _preload_content=False,
+            _request_timeout=(min(CONNECT_TIMEOUT, budget), budget),
+        )
+    except AttributeError as exc:
+        real = exc.__context__
+        if isinstance(real, ApiException):
+            raise real from None
+        raise
+
+
+def _close(ws: Any) -> None:
+    """Close without waiting, and release the socket. In websocket-client 1.9.2
+    (websocket/_core.py) ``WebSocket.close`` otherwise waits up to 3 s for the server's
+    close frame, which a stalled or broken server never sends (a result held back that
+    long misses the caller's deadline); and it returns without closing the socket when
+    ``connected`` is already False, as ``send_close`` leaves it after the server's close
+    frame (the normal end of an exec), so ``shutdown`` closes the socket itself."""
+    with contextlib.suppress(Exception):  # the stream is finished with either way
+        ws.close(timeout=0)
+    sock = getattr(ws, "sock", None)
+    if sock is not None and hasattr(sock, "shutdown"):
+        with contextlib.suppress(Exception):
+            sock.shutdown()
+
+
+def _append_line(text: str, line: str) -> str:
+    return f"{text}{chr(10) if text and not text.endswith(chr(10)) else ''}{line}"
 
 
 # -- the gateway ------------------------------------------------------------------------
@@ -640,7 +721,8 @@ class ClientGateway:
             return ExecResult(
                 None, "", f"netprobe: exec abandoned at its {timeout:g}s deadline\n", True
             )
-        except _WIRE_ERRORS as exc:
+        except (*_WIRE_ERRORS, WebSocketException) as exc:
+            # The handshake failed (a broken stream is a result, from run_exec).
             error = translate(exc, what, self._server)
             if isinstance(error, ForbiddenError):
                 raise ForbiddenError(
