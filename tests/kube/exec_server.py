@@ -11,7 +11,6 @@ does what the test's ``behave(conn, request)`` says: send frames well, or misbeh
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
 import socket
@@ -21,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from loopback import LoopbackServer
 
 from netprobe.backends.base import ExecResult
 
@@ -96,7 +97,7 @@ def reset(conn: socket.socket) -> None:
     conn.close()
 
 
-class ExecServer:
+class ExecServer(LoopbackServer):
     """Accepts connections until closed; each one is read up to the end of its request
     headers, then handed to ``behave`` on its own thread. ``answer_upgrade=False`` leaves
     the handshake to ``behave`` (to stall it or refuse it)."""
@@ -106,27 +107,14 @@ class ExecServer:
         self.answer_upgrade = answer_upgrade
         self.requests: list[Request] = []
         self.errors: list[BaseException] = []
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.05)
-        self.port = int(self._listener.getsockname()[1])
-        self.host = f"http://127.0.0.1:{self.port}"
-        self._stop = threading.Event()
-        self._conns: list[socket.socket] = []
         self._threads: list[threading.Thread] = []
-        self._accept = threading.Thread(target=self._serve, daemon=True)
-        self._accept.start()
+        super().__init__()
+        self.host = f"http://127.0.0.1:{self.port}"
 
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            conn.settimeout(None)
-            self._conns.append(conn)
-            thread = threading.Thread(target=self._handle, args=(conn,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
+    def accepted(self, conn: socket.socket) -> None:
+        thread = threading.Thread(target=self._handle, args=(conn,), daemon=True)
+        self._threads.append(thread)
+        thread.start()
 
     def _handle(self, conn: socket.socket) -> None:
         try:
@@ -177,11 +165,6 @@ class ExecServer:
         return True
 
     def close(self) -> None:
-        self._stop.set()
-        self._accept.join(5)
-        self._listener.close()
-        for conn in self._conns:
-            with contextlib.suppress(OSError):
-                conn.close()
+        super().close()
         for thread in self._threads:
             thread.join(5)

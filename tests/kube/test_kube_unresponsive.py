@@ -10,12 +10,12 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from loopback import LoopbackServer
 
 import netprobe.backends.kubernetes.gateway  # noqa: F401  (its import is not what is timed)
 from netprobe.cli import main
@@ -23,40 +23,20 @@ from netprobe.cli import main
 TIMEOUT = 1.0
 
 
-class Server:
+class Server(LoopbackServer):
     """Accepts every connection on 127.0.0.1; answers ``reply`` once (nothing if None) and
     then keeps the connection open without a word, until the test ends."""
 
     def __init__(self, reply: bytes | None) -> None:
         self.reply = reply
-        self.accepted = 0
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = int(self._listener.getsockname()[1])
-        self._listener.settimeout(0.05)
-        self._open: list[socket.socket] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        self.connections = 0
+        super().__init__()
 
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            conn.settimeout(None)
-            self.accepted += 1
-            self._open.append(conn)
-            if self.reply is not None:
-                conn.recv(65536)
-                conn.sendall(self.reply)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self._listener.close()
-        for conn in self._open:
-            conn.close()
+    def accepted(self, conn: socket.socket) -> None:
+        self.connections += 1
+        if self.reply is not None:
+            conn.recv(65536)
+            conn.sendall(self.reply)
 
 
 @pytest.fixture
@@ -121,7 +101,7 @@ def test_a_silent_api_server_fails_within_one_request_timeout(
     assert code == 3, err
     assert elapsed < 2 * TIMEOUT, f"{elapsed:.1f}s: {err}"
     # One request, not retried, and no teardown calls: the run had created nothing.
-    assert server.accepted == 1, err
+    assert server.connections == 1, err
     lines = err.splitlines()
     assert len(lines) == 1, err
     # The wait is measured, not configured: a loaded machine may say 1.1 s.
@@ -137,7 +117,7 @@ def test_an_api_server_answering_garbage_is_one_request_and_one_line(
     assert main(argv("run", home, config)) == 3
     assert time.monotonic() - started < 2 * TIMEOUT
     err = capsys.readouterr().err
-    assert server.accepted == 1, err
+    assert server.connections == 1, err
     assert len(err.splitlines()) == 1 and "Traceback" not in err
 
 
@@ -162,4 +142,4 @@ def test_the_cli_process_prints_one_line_and_no_log_records(
     )
     assert done.returncode == 3, done.stderr
     assert len(done.stderr.splitlines()) == 1, done.stderr
-    assert "Traceback" not in done.stderr and server.accepted == 1
+    assert "Traceback" not in done.stderr and server.connections == 1
