@@ -79,6 +79,8 @@ class NetprobeHookspecs:
 
 _EVALUATOR = pytest.StashKey["Evaluator"]()
 _WARNINGS = pytest.StashKey[list[str]]()
+_LIVE = pytest.StashKey["Evaluator"]()
+"""The evaluator ``--netprobe-backend`` asked for, built (and checked) at configure time."""
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -107,9 +109,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_netprobe_evaluator(config: pytest.Config) -> Evaluator | None:
     """``--netprobe-backend NAME``: each suite runs once on that backend (netprobe.run.live)."""
-    if not config.getoption("netprobe_backend", None):
-        return None
-    return _live_evaluator(config)
+    return config.stash.get(_LIVE, None)
 
 
 def _live_evaluator(config: pytest.Config) -> Evaluator:
@@ -136,7 +136,7 @@ def pytest_configure(config: pytest.Config) -> None:
     evaluator itself is chosen when the first suite starts, so conftests found during
     collection may still provide it.)"""
     if config.getoption("netprobe_backend", None):
-        _live_evaluator(config)
+        config.stash[_LIVE] = _live_evaluator(config)
     elif config.getoption("netprobe_option", None):
         raise pytest.UsageError("--netprobe-option needs --netprobe-backend")
 

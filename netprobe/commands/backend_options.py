@@ -43,15 +43,14 @@ def backend_options(args: argparse.Namespace, backend: str, command: str) -> obj
     for plugin in PLUGINS:
         options = plugin.options_type()
         given = {
-            spec.name: value
+            spec: value
             for spec in declared(options, command)
             if (value := getattr(args, _dest(plugin, spec), None)) is not None
         }
         if plugin.name == backend:
-            chosen = build(options, given)
+            chosen = build(options, {spec.name: value for spec, value in given.items()})
         elif given:
-            flag = next(s.flag for s in declared(options, command) if s.name in given)
-            raise InputError(f"{flag} only applies to the {plugin.name} backend")
+            raise InputError(f"{next(iter(given)).flag} only applies to the {plugin.name} backend")
     return chosen
 
 
