@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import allow_from, deny_all_ingress, expect, ns, pod, suite
 from fake_api import FakeApiServer
+from stand_in_nc import NC_1_130, probe_path
 
 from netprobe.backends.base import ExecResult
 from netprobe.backends.kubernetes.bodies import DEFAULT_IMAGE
@@ -154,31 +155,13 @@ def test_a_deploy_failure_is_raised_after_cleanup(
     assert "x" not in api.namespaces and not api.pods
 
 
-NC_1_130_HELP = """\
-OpenBSD netcat (Debian patchlevel 1.130)
-usage: nc [-46DdhklnrStUuvz] [-I length] [-i interval] [-P proxy_username]
-          [-p source_port] [-q seconds] [-s source] [-T toskeyword] [-V rtable]
-          [-w timeout] [-X proxy_protocol] [-x proxy_address[:port]] [destination] [port]
-"""
-
-
 @pytest.mark.skipif(shutil.which("sh") is None, reason="needs a POSIX sh")
 def test_an_image_whose_nc_lacks_minus_w_stops_the_run_with_one_error_naming_it(
     api: FakeApiServer, clock: FakeClock, make_backend, tmp_path: Path
 ) -> None:
     # The exec runs the real probe script with the real sh, on an nc that answers -h as
     # Alpine 3.16's netcat-openbsd 1.130 (agnhost 2.52) does: no -W.
-    (tmp_path / "nc").write_text(
-        "#!/bin/sh\n"
-        f"case \"$1\" in -h) cat <<'END'\n{NC_1_130_HELP}END\nexit 1;; esac\n"
-        'echo "$*" >> "$NCLOG"; exit 1\n'
-    )
-    (tmp_path / "nc").chmod(0o755)
-    for tool in ("sh", "cat"):
-        found = shutil.which(tool)
-        assert found is not None
-        (tmp_path / tool).symlink_to(found)
-    env = {"PATH": str(tmp_path), "NCLOG": str(tmp_path / "nc.log")}
+    env = probe_path(tmp_path / "bin", NC_1_130)
 
     def real_sh(api, source, container, argv, timeout):  # type: ignore[no-untyped-def]
         done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=30)
@@ -198,5 +181,5 @@ def test_an_image_whose_nc_lacks_minus_w_stops_the_run_with_one_error_naming_it(
     assert message.startswith("cannot probe with the probe image old/agnhost:2.52 (pod x/")
     assert "--image" in message and DEFAULT_IMAGE in message
     assert "its nc has no -W" in message
-    assert not (tmp_path / "nc.log").exists()  # no probe was sent
+    assert not Path(env["NCLOG"]).exists()  # no probe was sent
     assert "x" not in api.namespaces and not api.pods  # torn down

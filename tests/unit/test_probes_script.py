@@ -14,6 +14,7 @@ from ipaddress import ip_address
 from pathlib import Path
 
 import pytest
+from stand_in_nc import NC_1_130, probe_path
 
 from netprobe.backends.base import ExecResult
 from netprobe.errors import BackendError
@@ -55,18 +56,6 @@ exit 1
 # Stand-in for Alpine 3.16's netcat-openbsd 1.130 (the nc of agnhost 2.52): its getopt
 # string has no W (``$OpenBSD: netcat.c,v 1.130``: "46DdEe:FhI:i:klNnoO:P:p:rSs:tT:UuV:vw:X:x:z"),
 # so -W is a usage error, as musl's getopt words it; TCP probes work.
-NC_1_130 = r"""#!/bin/sh
-usage() {
-  echo 'usage: nc [-46DdhklnrStUuvz] [-I length] [-i interval] [-P proxy_username]'
-  echo '          [-p source_port] [-q seconds] [-s source] [-T toskeyword] [-V rtable]'
-  echo '          [-w timeout] [-X proxy_protocol] [-x proxy_address[:port]] [destination] [port]'
-}
-case "$1" in -h) echo 'OpenBSD netcat (Debian patchlevel 1.130)'; usage; exit 1;; esac
-echo "$*" >> "$NCLOG"
-case " $* " in *" -W "*) echo 'nc: unrecognized option: W' >&2; usage >&2; exit 1;; esac
-echo "Connection to x 80 port [tcp/*] succeeded!" >&2
-exit 0
-"""
 
 
 def run_script(
@@ -76,18 +65,9 @@ def run_script(
     shell: str = "sh",
     nc_text: str = FAKE_NC,
 ) -> tuple[str, str]:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    if with_nc:
-        nc = bin_dir / "nc"
-        nc.write_text(nc_text)
-        nc.chmod(0o755)
-    for tool in ("sh", "sleep", "cat"):
-        found = shutil.which(tool)
-        assert found is not None
-        (bin_dir / tool).symlink_to(found)
-    log = tmp_path / "nc.log"
-    env = {"PATH": str(bin_dir), "NCLOG": str(log), "NCDIR": str(tmp_path)}
+    env = probe_path(tmp_path / "bin", nc_text if with_nc else None)
+    log = Path(env["NCLOG"])
+    env["NCDIR"] = str(tmp_path)
     done = subprocess.run(
         probe_command(probes, 1.0),
         capture_output=True,
@@ -212,15 +192,7 @@ def test_the_stand_in_1_130_fails_as_the_real_one_would_without_the_check(
 def test_an_engine_round_on_nc_1_130_is_one_backend_error_naming_the_image(
     tmp_path: Path,
 ) -> None:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "nc").write_text(NC_1_130)
-    (bin_dir / "nc").chmod(0o755)
-    for tool in ("sh", "cat"):
-        found = shutil.which(tool)
-        assert found is not None
-        (bin_dir / tool).symlink_to(found)
-    env = {"PATH": str(bin_dir), "NCLOG": str(tmp_path / "nc.log")}
+    env = probe_path(tmp_path / "bin", NC_1_130)
 
     class RealSh:
         name = "stand-in"
@@ -245,7 +217,7 @@ def test_an_engine_round_on_nc_1_130_is_one_backend_error_naming_the_image(
     assert message.startswith("cannot probe with the probe image old/agnhost:2.52 (pod x/")
     assert "its nc has no -W" in message
     assert raised.value.exit_code == 3
-    assert not (tmp_path / "nc.log").exists()  # no probe ran
+    assert not Path(env["NCLOG"]).exists()  # no probe ran
 
 
 DEBIAN_NC = shutil.which("nc")
