@@ -1,5 +1,17 @@
 # netprobe — make targets used by people and by CI alike.
-PYTHON ?= python3
+# Debian's system Python is externally managed (PEP 668: pip may not install into it), so
+# there netprobe is installed into .venv, made from it, and every target runs that one.
+BASE_PYTHON ?= python3
+EXTERNALLY_MANAGED := $(shell $(BASE_PYTHON) -c 'import os, sys, sysconfig; \
+  print(int(sys.prefix == sys.base_prefix and os.path.isfile(os.path.join( \
+  sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED"))))' 2>/dev/null)
+ifeq ($(EXTERNALLY_MANAGED),1)
+PYTHON ?= .venv/bin/python
+BIN := .venv/bin/
+else
+PYTHON ?= $(BASE_PYTHON)
+BIN :=
+endif
 PIP ?= $(PYTHON) -m pip
 SYSTEM_TOOLS := nft:nftables nc:netcat-openbsd ip:iproute2 nsenter:util-linux
 # e2e on kind: the CNI profile (fixtures/kind/kind-$(CNI).yaml), its cluster, what to run
@@ -23,22 +35,26 @@ deps:
 
 ## install: netprobe and its development tools, editable
 install:
+ifeq ($(EXTERNALLY_MANAGED),1)
+	@test -x $(PYTHON) || $(BASE_PYTHON) -m venv .venv || { \
+	  echo "cannot make .venv: install python3-venv (apt-get install python3-venv)" >&2; exit 3; }
+endif
 	$(PIP) install -q -e '.[dev]'
 
 ## run: the example suites on the local dataplane (network namespaces + nftables; root)
 run: deps install
-	netprobe run suites/ --backend local
+	$(PYTHON) -m netprobe run suites/ --backend local
 
 ## test: the whole test suite (the root-only dataplane tests run when root)
-test:
+test: install
 	$(PYTHON) -m pytest
 
 ## check: lint, format, types, and the layers of .importlinter (docs/architecture.md)
-check:
-	ruff check netprobe tests bench
-	ruff format --check netprobe tests bench
-	mypy
-	lint-imports
+check: install
+	$(BIN)ruff check netprobe tests bench
+	$(BIN)ruff format --check netprobe tests bench
+	$(BIN)mypy
+	$(BIN)lint-imports
 
 ## bench: performance benchmarks; they print figures, they do not pass or fail
 bench:

@@ -52,6 +52,10 @@ MAX_FILE_BYTES = 1 << 30
 MAX_DOCUMENTS = 1_000_000
 """The most documents in one file, empty ones included."""
 MAX_DEPTH = 100
+_LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
+"""What the libyaml bundled with PyYAML 6.0.4's wheels says when its scanner, which reads a
+flow collection ahead of the events, meets nesting beyond its own limit before this
+reader has counted to MAX_DEPTH (6.0.3's says nothing and lets the events come)."""
 """The deepest nesting of mappings and sequences; Kubernetes objects need about 15."""
 
 
@@ -84,10 +88,11 @@ def read_documents(text: str, file: str) -> list[tuple[Any, int]]:
         raise _bad_character(text, file, ord(text[exc.start])) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        where = Location(file, mark.line + 1 if mark else None)
         problem = exc.problem or exc.context or "invalid YAML"
-        raise LocatedError(
-            Location(file, mark.line + 1 if mark else None), f"YAML syntax error: {problem}"
-        ) from None
+        if problem == _LIBYAML_TOO_DEEP:
+            raise _too_deep(where) from None
+        raise LocatedError(where, f"YAML syntax error: {problem}") from None
     except yaml.reader.ReaderError as exc:
         if isinstance(exc.character, int):
             raise _bad_character(text, file, exc.character) from None
@@ -113,6 +118,12 @@ def _bad_character(text: str, file: str, code: int) -> LocatedError:
         Location(file, line),
         f"U+{code:04X} is not allowed in YAML",
         f'remove it; in a double-quoted string, write it as the escape "{escape}"',
+    )
+
+
+def _too_deep(where: Location) -> LocatedError:
+    return LocatedError(
+        where, f"YAML nested deeper than {MAX_DEPTH} levels (no manifest or suite needs that)"
     )
 
 
@@ -164,10 +175,7 @@ def _document(get_event: Callable[[], Any], file: str) -> tuple[Any, int]:
                 anchors[event.anchor] = value
         elif kind is MappingStartEvent or kind is SequenceStartEvent:
             if len(stack) == MAX_DEPTH:
-                raise LocatedError(
-                    Location(file, line),
-                    f"YAML nested deeper than {MAX_DEPTH} levels (no manifest or suite needs that)",
-                )
+                raise _too_deep(Location(file, line))
             opened: YamlMap | YamlList
             if kind is MappingStartEvent:
                 _check_collection_tag(event.tag, _MAPPING_TAGS, "mapping", file, line)
