@@ -9,40 +9,10 @@ see or touch the machine's own namespaces, links or records, whatever it does.
 
 from __future__ import annotations
 
-import ctypes
-import os
-import shutil
-import subprocess
-
 import pytest
+from private_host import SKIP_REASON, enter
 
-MISSING = [tool for tool in ("ip", "nft", "nc") if shutil.which(tool) is None]
-SKIP_REASON = (
-    "needs root" if os.geteuid() != 0 else f"needs {', '.join(MISSING)}" if MISSING else None
-)
-
-# linux/sched.h and linux/mount.h
-CLONE_NEWNS = 0x00020000
-CLONE_NEWNET = 0x40000000
-MS_REC = 0x4000
-MS_PRIVATE = 1 << 18
-
-
-def _private_host() -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-
-    def check(result: int, what: str) -> None:
-        if result != 0:
-            raise OSError(ctypes.get_errno(), f"{what}: {os.strerror(ctypes.get_errno())}")
-
-    check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
-    check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
-    check(libc.mount(b"tmpfs", b"/run", b"tmpfs", 0, b"mode=755"), "mount tmpfs /run")
-    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-
-
-if SKIP_REASON is None:
-    _private_host()
+enter()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

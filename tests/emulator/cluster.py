@@ -1,0 +1,106 @@
+"""An emulated cluster in one object: API server, node, certificates and a kubeconfig.
+
+    with EmulatedCluster(tmp_path) as cluster:
+        netprobe run suite.netprobe.yaml --backend kubernetes --kubeconfig cluster.kubeconfig
+
+It starts as kubeadm leaves a cluster: namespaces ``default``, ``kube-system``,
+``kube-public`` and ``kube-node-lease``, and the ``kube-dns`` Service in ``kube-system``
+selecting ``k8s-app=kube-dns`` (kubeadm's cmd/kubeadm/app/phases/addons/dns/manifests.go).
+Root and a private network namespace are needed (tests/private_host.py).
+"""
+
+from __future__ import annotations
+
+import secrets
+import ssl
+import threading
+import uuid
+from pathlib import Path
+from types import TracebackType
+
+from emulator.access import User
+from emulator.admission import Admission
+from emulator.node import Node
+from emulator.server import ApiServer, Faults
+from emulator.store import RESOURCES, Store
+from netprobe.backends.local.naming import new_run_id
+from emulator.tls import make_certificates, write_kubeconfig
+
+CONTEXT = "emulated"
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+KUBE_DNS_SERVICE = {
+    "metadata": {"name": "kube-dns", "namespace": "kube-system",
+                 "labels": {"k8s-app": "kube-dns", "kubernetes.io/name": "CoreDNS"}},
+    "spec": {"selector": {"k8s-app": "kube-dns"}, "clusterIP": "10.96.0.10",
+             "ports": [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+                       {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53}]},
+}  # fmt: skip
+
+
+class EmulatedCluster:
+    def __init__(self, folder: Path, *, slots: int = 48, sctp: bool | None = None) -> None:
+        self.folder = folder
+        self.admission = Admission()
+        self.store = Store(self.admission)
+        self.admission.store = self.store
+        self.node = Node(self.store, new_run_id(), slots=slots, sctp=sctp)
+        self.faults = Faults()
+        self.requests: list[str] = []
+        self.token = secrets.token_hex(16)
+        self.users = {self.token: User("kubernetes-admin", groups=("kubeadm:cluster-admins",))}
+        self._server: ApiServer | None = None
+        self._thread: threading.Thread | None = None
+        self.kubeconfig = folder / "kubeconfig"
+
+    def add_user(self, user: User) -> Path:
+        """A kubeconfig for ``user`` (a token of its own)."""
+        token = secrets.token_hex(16)
+        self.users[token] = user
+        return write_kubeconfig(
+            self.folder / f"kubeconfig-{user.name.replace(':', '-')}",
+            self.server,
+            self.folder / "ca.crt",
+            token,
+            CONTEXT,
+        )
+
+    @property
+    def server(self) -> str:
+        assert self._server is not None
+        return f"https://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> EmulatedCluster:
+        certs = make_certificates(self.folder)
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(certs.cert, certs.key)
+        for name in SYSTEM_NAMESPACES:
+            self.store.create(RESOURCES["namespaces"], "", {"metadata": {"name": name}})
+        self.store.create(RESOURCES["services"], "kube-system", KUBE_DNS_SERVICE)
+        self.node.start()
+        try:
+            self._server = ApiServer(
+                self.store, self.node, self.users, tls, self.faults, self.requests
+            )
+            self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+            self._thread.start()
+            write_kubeconfig(self.kubeconfig, self.server, certs.ca, self.token, CONTEXT)
+        except BaseException:
+            self.node.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        self.node.close()
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """Emulator bugs seen (a test of the emulator fails on any)."""
+        return [*(self._server.errors if self._server else []), *self.node.errors]
