@@ -20,6 +20,8 @@ class Admission:
         obj = defaulting.default(resource.kind, obj)
         if resource.plural == "pods":
             self._pod_security(obj, old)
+            if old is None:  # pkg/registry/core/pod/strategy.go PrepareForCreate
+                obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
         causes = validation.validate(resource.kind, obj, old)
         if causes:
             name = obj["metadata"].get("name", "")

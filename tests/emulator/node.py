@@ -122,12 +122,14 @@ class Node:
         sctp: bool | None = None,
         start_delay: float = 0.05,
         grace_scale: float = 0.02,
+        namespace_delay: float = 0.5,
     ) -> None:
         self._store = store
         self._images = images or (lambda image: image.startswith((AGNHOST, PAUSE)))
         self._sctp = sctp_available() if sctp is None else sctp
         self._start_delay = start_delay
         self._grace_scale = grace_scale
+        self._namespace_delay = namespace_delay
         self._commands = Commands()
         self.names = Names(run_id)
         placeholders = [Pod(PodRef("emulator", f"slot-{i}"), Labels()) for i in range(slots)]
@@ -231,8 +233,13 @@ class Node:
         """The namespace controller and the kubelet's graceful termination, every 50 ms."""
         while not self._stop.wait(0.05):
             for ns in self._store.objects(NAMESPACES):
+                name = ns["metadata"]["name"]
                 if ns["metadata"].get("deletionTimestamp"):
-                    self._empty_namespace(ns["metadata"]["name"])
+                    # The namespace controller works through every resource type of the
+                    # cluster first; on kind that takes a few seconds, here half of one.
+                    seen = self._marked.setdefault(("", name), time.monotonic())
+                    if time.monotonic() - seen >= self._namespace_delay:
+                        self._empty_namespace(name)
             for pod in self._store.objects(PODS):
                 meta = pod["metadata"]
                 if meta.get("deletionTimestamp") and self._grace_over(pod):
@@ -258,6 +265,7 @@ class Node:
                 self._store.delete(resource, namespace, obj["metadata"]["name"])
         if left == 0:
             self._store.remove(NAMESPACES, "", namespace)
+            self._marked.pop(("", namespace), None)
 
     # -- pods --------------------------------------------------------------------------
     def _run_pod(self, namespace: str, name: str) -> None:

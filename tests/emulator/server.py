@@ -132,7 +132,10 @@ class ApiServer(ThreadingHTTPServer):
             conn = self.tls.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError):
             return
-        self.RequestHandlerClass(conn, client_address, self)
+        try:
+            self.RequestHandlerClass(conn, client_address, self)
+        finally:
+            conn.close()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -168,7 +171,7 @@ class Handler(BaseHTTPRequestHandler):
             if fault is not None and fault.stall:
                 time.sleep(fault.stall)
             if fault is not None and fault.status:
-                headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+                headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
                 raise ApiError(fault.status, _reason(fault.status), "injected fault", None, headers)
             user = self._authenticate()
             if parts.path == "/version":
@@ -324,6 +327,12 @@ class Stream:
         finally:
             with contextlib.suppress(OSError):
                 self.conn.close()
+            reader.join(5)
+            self.process.wait()
+            for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
+                if pipe is not None:
+                    with contextlib.suppress(OSError, ValueError):
+                        pipe.close()
 
     def _output(self) -> bool:
         pipes = {self.process.stdout.fileno(): ws.STDOUT, self.process.stderr.fileno(): ws.STDERR}

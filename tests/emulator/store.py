@@ -34,6 +34,9 @@ class Resource:
     plural: str
     kind: str
     namespaced: bool = True
+    returns_deleted: bool = False
+    """DELETE answers with the object, not a Status (the registry's ReturnDeletedObject:
+    pkg/registry/core/pod/storage/storage.go; namespaces: namespace/storage/storage.go)."""
 
     @property
     def api_version(self) -> str:
@@ -48,8 +51,8 @@ class Resource:
 RESOURCES = {
     r.plural: r
     for r in (
-        Resource("", "v1", "namespaces", "Namespace", namespaced=False),
-        Resource("", "v1", "pods", "Pod"),
+        Resource("", "v1", "namespaces", "Namespace", namespaced=False, returns_deleted=True),
+        Resource("", "v1", "pods", "Pod", returns_deleted=True),
         Resource("", "v1", "services", "Service"),
         Resource("", "v1", "events", "Event"),
         Resource("apps", "v1", "replicasets", "ReplicaSet"),
@@ -307,6 +310,8 @@ class Store:
                     self._put(key, new, changes, resource, old)
                     return copy.deepcopy(new)
             self._remove(key, changes, resource)
+            if resource.returns_deleted:
+                return copy.deepcopy(old)
             return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                     "details": {"name": name, "group": resource.group, "kind": resource.plural,
                                 "uid": meta.get("uid")}}  # fmt: skip

@@ -1,0 +1,43 @@
+"""The emulated cluster for tests: one per session (its node's sandboxes take a while to
+make), faults and extra users reset after each test. Root only, inside the private
+namespaces of tests/private_host.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from emulator.cluster import EmulatedCluster
+from private_host import SKIP_REASON, enter
+
+enter()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if SKIP_REASON is None:
+        return
+    for item in items:
+        if "tests/emulator/" in str(item.path).replace("\\", "/"):
+            item.add_marker(pytest.mark.skip(reason=f"emulated cluster: {SKIP_REASON}"))
+
+
+@pytest.fixture(scope="session")
+def emulated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedCluster]:
+    with EmulatedCluster(tmp_path_factory.mktemp("emulated")) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def cluster(emulated: EmulatedCluster) -> Iterator[EmulatedCluster]:
+    users = dict(emulated.users)
+    yield emulated
+    emulated.faults.clear()
+    emulated.users.clear()
+    emulated.users.update(users)
+    assert not emulated.errors, emulated.errors
+
+
+@pytest.fixture
+def kubeconfig(cluster: EmulatedCluster) -> Path:
+    return cluster.kubeconfig
