@@ -53,7 +53,8 @@ _PORT_NAME_LETTER = re.compile("[a-z]")
 
 
 def regex_error(msg: str, fmt: str, *examples: str) -> str:
-    """``RegexError``."""
+    """``RegexError``: each example is followed by ", " and the next one by " or ", hence
+    upstream's double space (``'my-name',  or '123-abc'``)."""
     if not examples:
         return f"{msg} (regex used for validation is '{fmt}')"
     shown = " or ".join(f"'{e}', " for e in examples)

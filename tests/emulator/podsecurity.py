@@ -80,12 +80,13 @@ RESTRICTED: tuple[Check, ...] = (
 
 
 def parse_version(version: str) -> int:
-    """The minor of a ``pod-security.kubernetes.io/*-version`` value (``latest`` or
-    ``v1.N``), capped at the newest this server knows."""
-    if version in ("", "latest"):
+    """The minor of a ``pod-security.kubernetes.io/*-version`` value, ``latest`` or
+    ``v1.N`` (api/helpers.go ``ParseVersion``: the ``v`` is required), capped at the newest
+    this server knows."""
+    if version == "latest":
         return MAX_MINOR
-    major, _, minor = version.removeprefix("v").partition(".")
-    if major != "1" or not minor.isdigit():
+    minor = version.removeprefix("v1.")
+    if not version.startswith("v1.") or not minor.isdigit() or (minor != "0" and minor[0] == "0"):
         raise ValueError(f"not a Pod Security version: {version!r}")
     return min(int(minor), MAX_MINOR)
 

@@ -308,8 +308,9 @@ def bad_seccomp_setters(spec: Obj) -> tuple[list[str], set[str], bool]:
     good = ("RuntimeDefault", "Localhost")
     values: set[str] = set()
     pod_profile = (spec.get("securityContext") or {}).get("seccompProfile")
-    pod_bad = pod_profile is not None and pod_profile.get("type") not in good
-    if pod_bad:
+    pod_bad = False
+    if pod_profile is not None and pod_profile.get("type") not in good:
+        pod_bad = True
         values.add(pod_profile.get("type") or "")
     names = []
     for ctr in containers(spec):
