@@ -93,7 +93,8 @@ def go_quote(text: str) -> str:
 def render(value: Any) -> str:
     """How ``ErrorBody`` prints a bad value: simple numbers and booleans with ``%v``, strings
     with ``%q``, anything else through ``json.Marshal`` (so a pointer prints its target and a
-    nil prints ``null``)."""
+    nil prints ``null``); JSON replaced Go's ``%#v`` for composite values in 1.34
+    (kubernetes/kubernetes#132314)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
@@ -138,7 +139,9 @@ def not_supported(field: str, value: Any, valid: Sequence[str]) -> Cause:
 
 
 def too_long(field: str, max_bytes: int) -> Cause:
-    """``field.TooLong``: "may not be more than N bytes" (the value never shows)."""
+    """``field.TooLong``: "may not be more than N bytes" (the value never shows), the wording
+    since kubernetes/kubernetes#128553 (1.33; a 2025 server quoted in patroni/patroni#3483:
+    "Too long: may not be more than 262144 bytes"). Older servers said "must have at most"."""
     unit = "byte" if max_bytes == 1 else "bytes"
     return Cause(TOO_LONG, body(TOO_LONG, "", f"may not be more than {max_bytes} {unit}"), field)
 

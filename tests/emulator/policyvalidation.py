@@ -127,7 +127,8 @@ def validate_network_policy(policy: Obj) -> list[Cause]:
 
 def validate_network_policy_update(new: Obj, old: Obj) -> list[Cause]:
     """What ``networkPolicyStrategy.ValidateUpdate`` returns: the full validation, then
-    ``ValidateNetworkPolicyUpdate`` (metadata update rules and the spec again)."""
+    ``ValidateNetworkPolicyUpdate`` (metadata update rules and the spec again), so a spec
+    error is a cause twice; the message shows it once (``ToAggregate`` drops duplicates)."""
     causes = validate_network_policy(new)
     causes += validate_object_meta_update(
         new.get("metadata") or {}, old.get("metadata") or {}, resource_version_required=False

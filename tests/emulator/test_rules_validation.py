@@ -69,13 +69,9 @@ def test_netprobes_probe_pod_passes_pod_validation() -> None:
 def test_netprobes_staging_ephemeral_container_may_be_added() -> None:
     old = stored("Pod", probe_pod())
     old["spec"]["containers"][0]["name"] = "app"
-    new = copy.deepcopy(old)
-    new["spec"]["ephemeralContainers"] = [
-        defaulting.default(
-            "Pod", {"spec": {"ephemeralContainers": [ephemeral_container()], "containers": []}}
-        )["spec"]["ephemeralContainers"][0]
-    ]
-    new["metadata"]["resourceVersion"] = "7"
+    update = copy.deepcopy(old)
+    update["spec"]["ephemeralContainers"] = [ephemeral_container()]
+    new = defaulting.prepare_for_update("Pod", update, old)
     assert validate("Pod", new, old, subresource="ephemeralcontainers") == []
 
 
@@ -780,6 +776,18 @@ def test_a_lease_update_needs_the_resource_version() -> None:
     assert status_message("Lease", "l", causes) == (
         'Lease.coordination.k8s.io "l" is invalid: metadata.resourceVersion: Invalid value: 0: '
         "must be specified for an update"
+    )
+
+
+def test_a_policy_update_reports_a_spec_error_as_two_causes_and_one_message() -> None:
+    old = np({"podSelector": {}})
+    new = ingress_port({"port": 0})
+    new["metadata"] = copy.deepcopy(old["metadata"])
+    causes = validate("NetworkPolicy", new, old)
+    assert lines(causes) == [f"spec.ingress[0].ports[0].port: Invalid value: 0: {PORT_RANGE}"] * 2
+    assert status_message("NetworkPolicy", "np", causes) == (
+        'NetworkPolicy.networking.k8s.io "np" is invalid: '
+        f"spec.ingress[0].ports[0].port: Invalid value: 0: {PORT_RANGE}"
     )
 
 
