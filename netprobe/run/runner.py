@@ -115,6 +115,7 @@ def run_suite(
                 backend.perform(action)
             changed = clock.monotonic()
             snapshot = backend.snapshot()
+            outages = backend.outages()
             state = with_addresses(model, snapshot, real)
             previous = with_addresses(before, snapshot, real)
             before = model
@@ -126,6 +127,7 @@ def run_suite(
                 matrix=options.matrix,
                 location=step.location or Location(str(suite.path)),
                 also=(options.cni,) if options.cni else (),
+                outages=outages,
             )
             counter = _Counter(suite.name, number, len(suite.steps), progress)
             prober = partial(_probe, backend, settings.probe_timeout, options, counter)

@@ -19,6 +19,7 @@ from netprobe.model import (
     PodRef,
     PolicyRef,
     PolicyType,
+    Port,
     Protocol,
 )
 from netprobe.probes import Outcome, Probe
@@ -139,6 +140,25 @@ def test_sctp_is_skipped_with_the_reason_when_the_backend_cannot_probe_it() -> N
     assert sctp.status is Status.SKIPPED and sctp.observation is None
     assert sctp.skip is not None and "cannot probe SCTP" in sctp.skip
     assert tcp.status is Status.PASS
+
+
+def test_a_server_the_backend_reports_down_skips_the_probes_to_it_and_only_those() -> None:
+    clock = FakeClock()
+    why = "the node has no SCTP support: container cont-9-sctp of pod y/b exited with code 1"
+    # The reason also wins over the capability's (the fake cannot probe SCTP either): it
+    # says what is wrong with this pod.
+    backend = FakeBackend(clock=clock, down={(B, Port(9, Protocol.SCTP)): why})
+    to_b = Step(
+        "s", (), (expect(True, 9, Protocol.SCTP), expect(True), expect(True, 80, Protocol.UDP))
+    )
+    result = run(backend, suite(to_b), clock, options=RunOptions(matrix=True))
+    sctp, tcp, udp = result.results[:3]
+    assert sctp.status is Status.SKIPPED and sctp.skip == why and sctp.observation is None
+    assert tcp.status is Status.PASS and udp.status is Status.PASS
+    cells = [r for r in result.results[3:] if r.expectation.protocol is Protocol.SCTP]
+    to_a = [c.skip for c in cells if c.expectation.destination == A]
+    assert {c.skip for c in cells if c.expectation.destination == B} == {why}
+    assert to_a and all(skip is not None and "cannot probe SCTP" in skip for skip in to_a)
 
 
 def test_steps_act_through_the_backend_and_are_judged_on_the_suite_model() -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import assert_never
 
-from netprobe.backends.base import Backend, Capabilities, ExecResult
+from netprobe.backends.base import NO_OUTAGES, Backend, Capabilities, ExecResult, Outages
 from netprobe.backends.kubernetes.api import KubeGateway, Obj
 from netprobe.backends.kubernetes.bodies import (
     DEFAULT_IMAGE,
@@ -43,6 +43,7 @@ from netprobe.backends.kubernetes.readback import (
     pod_selector,
     policy_from_api,
 )
+from netprobe.backends.kubernetes.servers import outages_of
 from netprobe.backends.kubernetes.staging import (
     StagedPod,
     check_ports,
@@ -137,6 +138,8 @@ class KubernetesBackend(Backend):
         self._chosen: dict[PodRef, str] = {}
         """Workload -> the name of the real pod standing in for it."""
         self._staged: dict[PodRef, StagedPod] = {}
+        self._outages = NO_OUTAGES
+        """The probe pods' SCTP servers that are down, as of the last snapshot."""
         self._mutex = threading.Lock()
         self._torn_down = False
 
@@ -198,7 +201,10 @@ class KubernetesBackend(Backend):
             )
         for ref, workload in sorted(self._workloads.items()):
             self._stage(workload, self._sources is None or ref in self._sources)
-        return self.snapshot()
+        state = self.snapshot()
+        for reason in self._outages.down.values():
+            log.warning("%s; the expectations probing that port are skipped", reason)
+        return state
 
     @property
     def _locks_namespace(self) -> str:
@@ -373,10 +379,10 @@ class KubernetesBackend(Backend):
             if obj is None:
                 raise BackendError(f"namespace {name} disappeared during the run")
             namespaces.append(namespace_from_api(obj))
-        pods: list[Pod] = []
+        probe_pods: list[Obj] = []
         for name in sorted({ref.namespace for ref in self._created_pods}):
-            for obj in self._gateway.list_pods(name, run_selector(self._run_id)):
-                pods.append(pod_from_api(obj))
+            probe_pods += self._gateway.list_pods(name, run_selector(self._run_id))
+        pods = [pod_from_api(obj) for obj in probe_pods]
         for ref, name in sorted(self._chosen.items()):
             obj = self._gateway.read_pod(ref.namespace, name)
             if obj is None:
@@ -385,7 +391,13 @@ class KubernetesBackend(Backend):
         missing = self._created_pods - {p.ref for p in pods}
         if missing:
             raise BackendError(f"probe pods disappeared: {', '.join(map(str, sorted(missing)))}")
+        self._outages = outages_of(probe_pods, self._outages)
         return ClusterState(tuple(namespaces), tuple(pods), tuple(self._policies.values()))
+
+    def outages(self) -> Outages:
+        """The probe pods' SCTP servers that have exited (a node without SCTP, mostly: see
+        :mod:`.servers`), as of the last snapshot; the rest of each pod is probed."""
+        return self._outages
 
     def nc_origin(self, pod: PodRef) -> str:
         return (
