@@ -12,7 +12,8 @@ the policies in force (read back from the stored objects), optionally lagging be
 changes or failing on purpose.
 
 Failure modes are plain fields a test sets: ``bad_images``, ``unschedulable``,
-``crashloop``, ``deny``, ``unreachable``, ``lag_execs``, ``lost_execs``, ``hung_execs``.
+``crashloop``, ``restarts``, ``deny``, ``unreachable``, ``lag_execs``, ``lost_execs``,
+``hung_execs``; ``events`` holds the Events a test puts in a namespace.
 """
 
 from __future__ import annotations
@@ -167,6 +168,8 @@ class FakeApiServer:
     unschedulable: dict[PodRef, str] = field(default_factory=dict)
     crashloop: dict[PodRef, str] = field(default_factory=dict)
     """Pod -> the container that keeps crashing."""
+    restarts: dict[PodRef, int] = field(default_factory=dict)
+    """Pod -> the restart count of its (running, ready) containers."""
     deny: set[tuple[str, str, str | None]] = field(default_factory=set)
     """(verb, resource[/subresource], namespace or None for everywhere) the caller lacks."""
     unreachable: bool = False
@@ -178,6 +181,8 @@ class FakeApiServer:
     """The next N execs hit their deadline."""
     stuck_namespaces: set[str] = field(default_factory=set)
     """Namespaces that never finish terminating."""
+    node: str = "fake-node"
+    """The node every pod is scheduled on (``spec.nodeName``, set with its IP)."""
     dataplane: Dataplane = analyzer_dataplane
     server: str = "https://fake-apiserver:6443 (test)"
     calls: list[tuple[str, ...]] = field(default_factory=list)
@@ -193,6 +198,8 @@ class FakeApiServer:
         self.pods: dict[Key, Obj] = {}
         self.policies: dict[Key, Obj] = {}
         self.leases: dict[Key, Obj] = {}
+        self.events: dict[str, list[Obj]] = {}
+        """Namespace -> its core/v1 Events, as a test put them there."""
         self.submitted_policies: dict[Key, Obj] = {}
         """Each policy's last body as the client sent it (before defaulting)."""
         self.execs: list[tuple[str, str, str, tuple[str, ...], float]] = []
@@ -365,6 +372,7 @@ class FakeApiServer:
             )
             return
         if "podIP" not in status:
+            obj["spec"]["nodeName"] = self.node
             status["podIP"] = str(IPv4Address(self._next_ip))
             self._next_ip += 1
             self._policies_changed()
@@ -383,7 +391,12 @@ class FakeApiServer:
                 )
             else:
                 statuses.append(
-                    {"name": c["name"], "ready": True, "restartCount": 0, "state": {"running": {}}}
+                    {
+                        "name": c["name"],
+                        "ready": True,
+                        "restartCount": self.restarts.get(ref, 0),
+                        "state": {"running": {}},
+                    }
                 )
         ready = all(s["ready"] for s in statuses)
         status.update(
@@ -551,6 +564,12 @@ class FakeApiServer:
             gone = self.policies.pop((namespace, name), None) is not None
             self._policies_changed()
             return gone
+
+    # -- events -----------------------------------------------------------------------
+    def list_events(self, namespace: str) -> list[Obj]:
+        with self._lock:
+            self._guard("list", "events", namespace)
+            return copy.deepcopy(self.events.get(namespace, []))
 
     # -- leases -----------------------------------------------------------------------
     def read_lease(self, namespace: str, name: str) -> Obj | None:
