@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from typing import Protocol as TypingProtocol
 
+from netprobe.diagnostics import Diagnostics, Involved
 from netprobe.errors import BackendError
 from netprobe.model import ClusterState, Host, IPAddress, Namespace, Pod, PodRef, Port, Protocol
 from netprobe.suite.model import Action
@@ -114,6 +115,13 @@ class Backend(TypingProtocol):
         """Where the ``nc`` that probes from ``pod`` comes from, and how to change it: the
         subject of the one error a run stops with when that ``nc`` lacks a needed flag."""
         return f"the {self.name} backend's probe environment (pod {pod})"
+
+    def diagnose(self, involved: Involved, cni: str | None) -> Diagnostics | None:
+        """What this backend can tell about ``involved`` after a run where some result
+        failed or disagreed (called once, after the last round, before ``teardown``);
+        ``cni``: the run's ``--cni``. Never raises for what it cannot gather: that is a
+        note. None: this backend has nothing to tell."""
+        return None
 
     def use_workloads(
         self, workloads: Sequence[Workload], sources: Collection[PodRef] | None = None

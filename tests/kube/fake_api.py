@@ -12,9 +12,10 @@ the policies in force (read back from the stored objects), optionally lagging be
 changes or failing on purpose.
 
 Failure modes are plain fields a test sets: ``bad_images``, ``unschedulable``,
-``crashloop``, ``no_sctp``, ``deny``, ``unreachable``, ``lag_execs``, ``lost_execs``,
-``hung_execs``. A crashing container goes through the states the kubelet reports, read by
-read (see ``_crash_status``).
+``crashloop``, ``no_sctp``, ``restarts``, ``deny``, ``unreachable``, ``lag_execs``,
+``lost_execs``, ``hung_execs``; ``events`` holds the Events a test puts in a namespace. A
+crashing container goes through the states the kubelet reports, read by read (see
+``_crash_status``).
 """
 
 from __future__ import annotations
@@ -191,6 +192,8 @@ class FakeApiServer:
     """Pod -> the container that keeps crashing (exit code 2, nothing logged)."""
     no_sctp: bool = False
     """The nodes' kernels have no SCTP: every ``agnhost porter`` serving SCTP crashes."""
+    restarts: dict[PodRef, int] = field(default_factory=dict)
+    """Pod -> the restart count of its (running, ready) containers."""
     deny: set[tuple[str, str, str | None]] = field(default_factory=set)
     """(verb, resource[/subresource], namespace or None for everywhere) the caller lacks."""
     unreachable: bool = False
@@ -202,6 +205,8 @@ class FakeApiServer:
     """The next N execs hit their deadline."""
     stuck_namespaces: set[str] = field(default_factory=set)
     """Namespaces that never finish terminating."""
+    node: str = "fake-node"
+    """The node every pod is scheduled on (``spec.nodeName``, set with its IP)."""
     dataplane: Dataplane = analyzer_dataplane
     server: str = "https://fake-apiserver:6443 (test)"
     calls: list[tuple[str, ...]] = field(default_factory=list)
@@ -217,6 +222,8 @@ class FakeApiServer:
         self.pods: dict[Key, Obj] = {}
         self.policies: dict[Key, Obj] = {}
         self.leases: dict[Key, Obj] = {}
+        self.events: dict[str, list[Obj]] = {}
+        """Namespace -> its core/v1 Events, as a test put them there."""
         self.submitted_policies: dict[Key, Obj] = {}
         """Each policy's last body as the client sent it (before defaulting)."""
         self.execs: list[tuple[str, str, str, tuple[str, ...], float]] = []
@@ -391,6 +398,7 @@ class FakeApiServer:
             )
             return
         if "podIP" not in status:
+            obj["spec"]["nodeName"] = self.node
             status["podIP"] = str(IPv4Address(self._next_ip))
             self._next_ip += 1
             self._policies_changed()
@@ -408,7 +416,7 @@ class FakeApiServer:
                         # A readiness probe passes on its first run, a period in.
                         "ready": "readinessProbe" not in c or since >= PROBED_AFTER,
                         "started": True,
-                        "restartCount": 0,
+                        "restartCount": self.restarts.get(ref, 0),
                         "state": {"running": {"startedAt": _STARTED}},
                     }
                 )
@@ -601,6 +609,12 @@ class FakeApiServer:
             gone = self.policies.pop((namespace, name), None) is not None
             self._policies_changed()
             return gone
+
+    # -- events -----------------------------------------------------------------------
+    def list_events(self, namespace: str) -> list[Obj]:
+        with self._lock:
+            self._guard("list", "events", namespace)
+            return copy.deepcopy(self.events.get(namespace, []))
 
     # -- leases -----------------------------------------------------------------------
     def read_lease(self, namespace: str, name: str) -> Obj | None:

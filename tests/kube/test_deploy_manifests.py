@@ -10,6 +10,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from netprobe.backends.kubernetes.diagnose import events_access
 from netprobe.backends.kubernetes.preflight import cleanup_checks, run_checks
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -75,6 +76,7 @@ def test_the_runner_role_grants_exactly_what_a_run_and_cleanup_check() -> None:
     wanted = needed(run_checks(["a"], ["b"], [], "netprobe-system")) | needed(
         cleanup_checks("netprobe-system")
     )
+    wanted |= needed([events_access("a")])  # diagnostics of a failed run
     assert granted("rbac.yaml") == wanted
     assert {("get", "", "pods/exec"), ("create", "", "pods/exec")} <= wanted
 
@@ -82,6 +84,7 @@ def test_the_runner_role_grants_exactly_what_a_run_and_cleanup_check() -> None:
 def test_the_staging_role_grants_what_staging_checks_and_never_pod_writes() -> None:
     have = granted("rbac-staging.yaml")
     assert needed(run_checks([], [], ["shop"], "x")) - needed(run_checks([], [], [], "x")) <= have
+    assert needed([events_access("shop")]) <= have  # diagnostics of a failed run
     assert not {("create", "", "pods"), ("delete", "", "pods"), ("patch", "", "pods")} & have
 
 

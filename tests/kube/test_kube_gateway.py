@@ -312,3 +312,20 @@ def test_pod_selectors_are_the_services_and_controllers_of_a_namespace(
         "/apis/apps/v1/namespaces/kube-system/statefulsets",
         "/apis/apps/v1/namespaces/kube-system/daemonsets",
     ]
+
+
+def test_events_are_listed_per_namespace_and_403_is_forbidden(
+    gateway: ClientGateway, http: Http
+) -> None:
+    scheduled = {"metadata": {"name": "b.1"}, "reason": "Scheduled", "series": {"count": 2}}
+    http.answers += [
+        Response(200, {"kind": "EventList", "items": [scheduled]}),
+        Response(403, {"kind": "Status", "message": 'events is forbidden: User "x"', "code": 403}),
+    ]
+    assert gateway.list_events("x") == [scheduled]
+    with pytest.raises(ForbiddenError, match="list events in y: forbidden"):
+        gateway.list_events("y")
+    assert [r["url"].split("6443")[1] for r in http.requests] == [
+        "/api/v1/namespaces/x/events",
+        "/api/v1/namespaces/y/events",
+    ]

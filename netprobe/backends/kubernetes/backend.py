@@ -33,6 +33,7 @@ from netprobe.backends.kubernetes.bodies import (
     run_id_of,
     run_selector,
 )
+from netprobe.backends.kubernetes.diagnose import gather
 from netprobe.backends.kubernetes.locks import LeaseLocks, RenewingClock
 from netprobe.backends.kubernetes.options import KubeOptions
 from netprobe.backends.kubernetes.preflight import require_access, run_checks
@@ -54,6 +55,7 @@ from netprobe.backends.kubernetes.staging import (
 from netprobe.backends.kubernetes.teardown import Leftovers, delete_and_wait
 from netprobe.backends.kubernetes.waits import wait_for_pods
 from netprobe.clock import SYSTEM_CLOCK, Clock
+from netprobe.diagnostics import Diagnostics, Involved
 from netprobe.errors import BackendError
 from netprobe.model import (
     NAMESPACE_NAME_LABEL,
@@ -398,6 +400,11 @@ class KubernetesBackend(Backend):
         """The probe pods' SCTP servers that have exited (a node without SCTP, mostly: see
         :mod:`.servers`), as of the last snapshot; the rest of each pod is probed."""
         return self._outages
+
+    def diagnose(self, involved: Involved, cni: str | None) -> Diagnostics:
+        names = {ref: (t.namespace, t.pod) for ref, t in self._pods.items()}
+        names |= {ref: (ref.namespace, name) for ref, name in self._chosen.items()}
+        return gather(self._gateway, involved, names, self._suite_namespaces, cni)
 
     def nc_origin(self, pod: PodRef) -> str:
         return (
