@@ -42,7 +42,7 @@ DESCRIPTION = (
 EPILOG = """\
 examples:
   netprobe bundle suites/ -o all.netprobe.yaml
-  netprobe check all.netprobe.yaml                # the same results as: netprobe check suites/
+  netprobe check all.netprobe.yaml      # what netprobe check suites/ says
   netprobe bundle suites/ --configmap netprobe-suites -n netprobe-system | kubectl apply -f -
 
 exit codes: 0 written, 2 bad input (a suite, a fixture, an argument, or a bundle too large

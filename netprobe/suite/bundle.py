@@ -43,11 +43,8 @@ class SuiteDocument:
 
 def is_bundle(documents: Sequence[Field]) -> bool:
     """Whether a file's documents are a bundle: its first one is a header."""
-    return (
-        bool(documents)
-        and isinstance(documents[0].value, dict)
-        and (BUNDLE_KEY in documents[0].value)
-    )
+    first = documents[0].value if documents else None
+    return isinstance(first, dict) and BUNDLE_KEY in first
 
 
 def bundled_documents(documents: Sequence[Field]) -> tuple[SuiteDocument, ...]:

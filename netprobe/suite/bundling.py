@@ -68,7 +68,7 @@ def bundle_suites(paths: Sequence[Path], warn: Warn) -> Bundle:
     count = f"{len(documents)} suite{'' if len(documents) == 1 else 's'}"
     parts = [_HEADER.format(suites=count) + _dump(header, flow=False)]
     parts += [
-        f"# {name}, from {source}\n{_dump(document)}"
+        f"# {_one_line(name)}, from {_one_line(source)}\n{_dump(document)}"
         for name, source, document in zip(names, sources, documents, strict=True)
     ]
     return Bundle(tuple(names), tuple(sources), "---\n".join(parts))
@@ -117,6 +117,12 @@ def _with_shared_skips(
     shared = [plain(rule.value, copies) for rule, _ in shared_skip_rules(skip_from, base)]
     kept = {key: value for key, value in settings.items() if key not in ("skip", "skipFrom")}
     return {**kept, "skip": [*rules, *shared]}
+
+
+def _one_line(text: str) -> str:
+    """``text`` as a comment can hold it: a file name (and a suite name taken from one)
+    may hold a line break."""
+    return text if text.isprintable() else repr(text)
 
 
 def _dump(value: Any, flow: bool | None = None) -> str:

@@ -361,3 +361,15 @@ def test_readers_of_one_suite_take_a_bundle_of_one(tmp_path: Path) -> None:
     every = bundle_into(tmp_path / "every", str(SUITES))
     with pytest.raises(InputError, match="a bundle of 8 suites, where one suite is read"):
         load_suite(every, print)
+
+
+def test_a_file_name_with_a_line_break_stays_in_its_comment(tmp_path: Path) -> None:
+    source = tmp_path / "s" / "a\nname: x.netprobe.yaml"
+    write(
+        source, "name: a\npods: {x/a: {ports: [80]}, x/b: {}}\nexpect: [{allow: x/b -> x/a:80}]\n"
+    )
+    made = bundle_suites([tmp_path / "s"], print)
+    assert made.sources == (str(source),)
+    (tmp_path / "b.netprobe.yaml").write_text(made.text)
+    (suite,) = load_suites([tmp_path / "b.netprobe.yaml"], print)
+    assert suite.name == "a"
