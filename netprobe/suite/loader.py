@@ -5,7 +5,8 @@ the suite file, and inline manifests, both through :mod:`netprobe.manifests`), t
 the steps in order: each step's actions are read against the state before it (what they
 delete or relabel must exist there), and its entries are expanded against the state after
 them (:func:`~netprobe.suite.model.apply_actions`). The result holds only concrete
-expectations; nothing after loading reads YAML.
+expectations; nothing after loading reads YAML. A file may also be a bundle of suites
+(:mod:`netprobe.suite.bundle`), each read by the same rules.
 """
 
 from __future__ import annotations
