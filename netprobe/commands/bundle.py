@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from netprobe.commands.common import warn
+from netprobe.commands.common import add_suite_arguments, warn
 from netprobe.errors import EXIT_OK, InputError
 from netprobe.report.configmap import DEFAULT_KEY, render_configmap
 from netprobe.suite import SUITE_SUFFIX
@@ -51,13 +51,7 @@ for a ConfigMap)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "paths",
-        metavar="SUITE_OR_DIR",
-        nargs="+",
-        type=Path,
-        help="suite files, or directories searched for *.netprobe.yaml (sub-folders too)",
-    )
+    add_suite_arguments(parser)
     parser.add_argument(
         "-o",
         "--output",
