@@ -1,17 +1,24 @@
 """deploy/*.yaml validate against the Kubernetes schemas (offline, kubernetes-validate),
-and the RBAC there is exactly what the backend's preflight asks for: no more, no less."""
+the RBAC there is exactly what the backend's preflight asks for: no more, no less, and the
+CronJob's ConfigMap (the example, and the one its comment says to make) holds suites that
+`netprobe run /suites` finds in the mounted folder."""
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
 import yaml
+from configmap_volume import configmap_volume
 
 from netprobe.backends.kubernetes.diagnose import events_access
 from netprobe.backends.kubernetes.preflight import cleanup_checks, run_checks
+from netprobe.cli import main
+from netprobe.suite import SUITE_SUFFIX
+from netprobe.suite.loader import load_suites
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 K8S_VERSION = "1.33.0"
@@ -97,3 +104,56 @@ def test_the_cronjob_runs_as_the_runner_service_account_without_privileges() -> 
     assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     assert "--junit" in container["args"][0] and "-o json" in container["args"][0]
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+
+
+def cronjob_pod() -> tuple[dict[str, Any], dict[str, Any]]:
+    (cron,) = [doc for _, doc in DOCUMENTS if doc["kind"] == "CronJob"]
+    return cron, cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+
+
+def suites_configmap() -> tuple[str, str, str]:
+    """The ConfigMap the CronJob mounts as its suites: name, namespace, mount path."""
+    cron, pod = cronjob_pod()
+    (container,) = pod["containers"]
+    (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == "/suites"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    return volume["configMap"]["name"], cron["metadata"]["namespace"], mount["mountPath"]
+
+
+def test_the_cronjob_runs_the_suites_of_the_folder_its_configmap_is_mounted_at() -> None:
+    _, pod = cronjob_pod()
+    (container,) = pod["containers"]
+    _, _, mount = suites_configmap()
+    assert f"netprobe run {mount} --backend kubernetes" in container["args"][0]
+
+
+def test_netprobe_run_finds_the_suite_of_the_example_configmap_in_its_mount(
+    tmp_path: Path,
+) -> None:
+    name, namespace, _ = suites_configmap()
+    (configmap,) = [
+        doc
+        for _, doc in DOCUMENTS
+        if doc["kind"] == "ConfigMap" and doc["metadata"]["name"] == name
+    ]
+    assert configmap["metadata"]["namespace"] == namespace
+    assert all(key.endswith(SUITE_SUFFIX) for key in configmap["data"])
+    volume = configmap_volume(tmp_path / "suites", configmap["data"])
+    suites = load_suites([volume], print)  # what `netprobe run /suites` loads
+    assert [suite.path.name for suite in suites] == list(configmap["data"])
+
+
+def test_the_command_the_cronjob_documents_writes_the_configmap_it_mounts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    name, namespace, _ = suites_configmap()
+    documented = f"netprobe bundle suites/ --configmap {name} -n {namespace} | kubectl apply -f -"
+    assert documented in (DEPLOY / "cronjob.yaml").read_text()
+    monkeypatch.chdir(DEPLOY.parent)
+    assert main(shlex.split(documented.partition("|")[0])[1:]) == 0
+    manifest = yaml.safe_load(capsys.readouterr().out)
+    kubernetes_validate.validate(manifest, K8S_VERSION, strict=True)
+    assert manifest["metadata"] == {"name": name, "namespace": namespace}
+    volume = configmap_volume(tmp_path / "suites", manifest["data"])
+    bundled = load_suites([volume], print)
+    assert [s.name for s in bundled] == [s.name for s in load_suites([Path("suites")], print)]
