@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import urllib3
+from canned_http import Http, Response
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
@@ -27,46 +28,6 @@ from netprobe.backends.kubernetes.options import KubeOptions
 from netprobe.errors import EXIT_BACKEND, BackendError
 
 SERVER = "https://apiserver.test:6443 (test)"
-
-
-class Response:
-    def __init__(self, status: int, body: Any) -> None:
-        self.status = status
-        self.reason = {200: "OK", 201: "Created", 403: "Forbidden", 404: "Not Found"}.get(
-            status, "X"
-        )
-        self.data = json.dumps(body).encode()
-        self.headers = {"content-type": "application/json"}
-
-    def getheaders(self) -> dict[str, str]:
-        return self.headers
-
-    def getheader(self, name: str, default: str | None = None) -> str | None:
-        return self.headers.get(name.lower(), default)
-
-    def read(self) -> bytes:
-        return self.data
-
-    def release_conn(self) -> None:
-        pass
-
-
-class Http:
-    """Stands in for urllib3's pool: records requests, answers from a script."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.answers: list[Any] = []
-
-    def request(self, method: str, url: str, **kwargs: Any) -> Any:
-        self.requests.append({"method": method, "url": url, **kwargs})
-        answer = self.answers.pop(0)
-        if isinstance(answer, BaseException):
-            raise answer
-        return answer
-
-    def clear(self) -> None:
-        pass
 
 
 @pytest.fixture
