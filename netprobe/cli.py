@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "explain": "why one connection is allowed or denied, from manifests",
     "check": "check suites of expectations against the policies, with no cluster",
     "run": "run suites on a live dataplane (local network namespaces, or a cluster)",
+    "bundle": "pack suites and their fixtures into one file, or a ConfigMap, to run anywhere",
     "cleanup": "remove what an interrupted run left behind",
     "lint": "find the classic NetworkPolicy mistakes in manifests",
     "diff": "which connections a policy change opens and closes",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from netprobe.diagnostics import Diagnostics
 from netprobe.model import Verdict
 from netprobe.probes import Outcome
 from netprobe.suite.model import Expectation
@@ -100,6 +101,9 @@ class SuiteResult:
     duration: float = 0.0
     cni: str | None = None
     """The CNI a live run was told it ran on (``--cni``), if any."""
+    diagnostics: Diagnostics | None = None
+    """What the backend saw when some result failed or the dataplane disagreed; None when
+    none did, or the backend gives none."""
 
     @property
     def failed(self) -> tuple[ExpectationResult, ...]:

@@ -10,7 +10,9 @@ force, or from a given truth function. It can misbehave on purpose:
   ``lag_seconds`` on the injected clock (eventual consistency);
 - **flap**: scripted outcomes for one connection, consumed one per probe, before the
   truth takes over;
-- **broken pods**: execs in those pods fail without markers (a lost transport).
+- **broken pods**: execs in those pods fail without markers (a lost transport);
+- **down servers**: servers reported as not serving (:meth:`outages`), as a node without
+  SCTP leaves the kubernetes backend's SCTP servers.
 
 It must not sleep or touch the network: tests drive time through a
 :class:`~netprobe.clock.FakeClock`, shared with the runner.
@@ -26,10 +28,19 @@ from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Network, ip_address
 
 from netprobe.analyzer import evaluate
-from netprobe.backends.base import Backend, Capabilities, ExecResult
+from netprobe.backends.base import Backend, Capabilities, ExecResult, Outages
 from netprobe.clock import Clock, FakeClock
 from netprobe.errors import BackendError
-from netprobe.model import ClusterState, Connection, IPAddress, Namespace, Pod, PodRef, Protocol
+from netprobe.model import (
+    ClusterState,
+    Connection,
+    IPAddress,
+    Namespace,
+    Pod,
+    PodRef,
+    Port,
+    Protocol,
+)
 from netprobe.probes import DONE_MARKER, MARKER, Outcome, Probe
 from netprobe.suite.model import (
     Action,
@@ -97,6 +108,8 @@ class FakeBackend(Backend):
         default_factory=dict
     )
     broken_pods: frozenset[PodRef] = frozenset()
+    down: Mapping[tuple[PodRef, Port], str] = field(default_factory=dict)
+    """(pod, port) -> why its server is down, reported by :meth:`outages`."""
     fail_deploy: str | None = None
     """Raise BackendError with this message from deploy."""
     pod_cidr: IPv4Network = POD_CIDR
@@ -129,6 +142,9 @@ class FakeBackend(Backend):
 
     def snapshot(self) -> ClusterState:
         return self._state
+
+    def outages(self) -> Outages:
+        return Outages(self.down)
 
     def exec(self, pod: PodRef, argv: Sequence[str], timeout: float) -> ExecResult:
         probes = _read_script(argv)

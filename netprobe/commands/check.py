@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from netprobe.commands.common import warn
+from netprobe.commands.common import add_suite_arguments, warn
 from netprobe.errors import EXIT_FAILED, EXIT_OK
 from netprobe.report.results import FORMATS, render, write_junit
 from netprobe.results import is_failure
@@ -42,13 +42,7 @@ EPILOG = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "paths",
-        metavar="SUITE_OR_DIR",
-        nargs="+",
-        type=Path,
-        help="suite files, or directories searched for *.netprobe.yaml",
-    )
+    add_suite_arguments(parser)
     parser.add_argument(
         "--policies",
         metavar="PATH",

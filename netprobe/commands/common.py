@@ -1,5 +1,5 @@
-"""What every subcommand shares: the ``-f`` manifest option and how loader warnings reach
-the user."""
+"""What every subcommand shares: the suite paths, the ``-f`` manifest option and how loader
+warnings reach the user."""
 
 from __future__ import annotations
 
@@ -18,6 +18,18 @@ MANIFESTS_HELP = "a manifest file or directory (YAML or JSON); repeat for severa
 def warn(message: str) -> None:
     """A loader warning (``file:line: ...``), one line on stderr, apart from the output."""
     print(f"netprobe: warning: {message}", file=sys.stderr)
+
+
+def add_suite_arguments(parser: argparse.ArgumentParser) -> None:
+    """``SUITE_OR_DIR...`` (one or more) into ``args.paths``, as the suite loader reads them."""
+    parser.add_argument(
+        "paths",
+        metavar="SUITE_OR_DIR",
+        nargs="+",
+        type=Path,
+        help="suite files (or bundles), or directories searched for *.netprobe.yaml, "
+        "sub-folders included",
+    )
 
 
 def add_manifest_arguments(

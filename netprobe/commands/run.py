@@ -20,7 +20,7 @@ from netprobe.backends.base import Backend
 from netprobe.backends.registry import PLUGINS, create_backend, fixed_run_id
 from netprobe.clock import SYSTEM_CLOCK, Clock
 from netprobe.commands.backend_options import add_backend_options, backend_options
-from netprobe.commands.common import warn
+from netprobe.commands.common import add_suite_arguments, warn
 from netprobe.errors import EXIT_FAILED, EXIT_OK, InputError
 from netprobe.model import NetworkPolicy
 from netprobe.report.results import FORMATS, render, write_junit
@@ -54,7 +54,7 @@ DESCRIPTION = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="+", type=Path, metavar="SUITE_OR_DIR")
+    add_suite_arguments(parser)
     parser.add_argument(
         "--backend",
         choices=[plugin.name for plugin in PLUGINS],

@@ -15,6 +15,7 @@ from netprobe.manifests.loader import (
     LoadedObjects,
     load_paths,
     load_state,
+    manifest_documents,
     manifest_files,
     parse_objects,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "drop_warning",
     "load_paths",
     "load_state",
+    "manifest_documents",
     "manifest_files",
     "parse_label_selector",
     "parse_namespace",

@@ -103,14 +103,13 @@ def load_paths(paths: Sequence[Path], warn: Warn) -> LoadedObjects:
         InputError: a path that does not exist or cannot be read.
         LocatedError: a document that is not valid, or an object defined twice.
     """
-    return parse_objects(
-        (
-            document
-            for file in manifest_files(paths, warn)
-            for document in load_yaml_documents(file)
-        ),
-        warn,
-    )
+    return parse_objects(manifest_documents(paths, warn), warn)
+
+
+def manifest_documents(paths: Sequence[Path], warn: Warn) -> Iterator[Field]:
+    """The documents of every manifest file under ``paths``, in the order they are read."""
+    for file in manifest_files(paths, warn):
+        yield from load_yaml_documents(file)
 
 
 def manifest_files(paths: Sequence[Path], warn: Warn) -> list[Path]:

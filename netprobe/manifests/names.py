@@ -1,9 +1,9 @@
 """The API server's rules for names, label keys, label values and port names.
 
 Pure string checks (apimachinery's ``IsDNS1123Label``, ``IsDNS1123Subdomain``,
-``IsQualifiedName``, ``IsValidLabelValue`` and ``IsValidPortName``): each returns what is
-wrong with the text, or None when the API server would accept it. Callers turn the answer
-into a located error; nothing here knows about files.
+``IsQualifiedName``, ``IsValidLabelValue``, ``IsValidPortName`` and ``IsConfigMapKey``):
+each returns what is wrong with the text, or None when the API server would accept it.
+Callers turn the answer into a located error; nothing here knows about files.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]
 _QUALIFIED_PART = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 _PORT_NAME_CHARS = re.compile(r"[-a-z0-9]+")
 _LETTER = re.compile(r"[a-z]")
+_CONFIGMAP_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 
 DNS_LABEL_RULE = (
     "at most 63 characters: lowercase letters, digits and '-', "
@@ -108,6 +109,23 @@ def port_name_problem(name: str) -> str | None:
         return "must not contain '--'"
     if name.startswith("-") or name.endswith("-"):
         return "must not begin or end with '-'"
+    return None
+
+
+def configmap_key_problem(key: str) -> str | None:
+    """What makes ``key`` an invalid ConfigMap data key, if anything (apimachinery's
+    ``IsConfigMapKey``: at most 253 characters of ``[-._a-zA-Z0-9]``, not ``.``, ``..`` nor
+    starting with ``..``)."""
+    if not key:
+        return "is empty"
+    if len(key) > 253:
+        return f"is {len(key)} characters long, the limit is 253"
+    if not _CONFIGMAP_KEY.fullmatch(key):
+        return "may hold only letters, digits, '-', '_' and '.'"
+    if key.startswith(".."):
+        return "must not start with '..'"
+    if key == ".":
+        return "must not be '.'"
     return None
 
 

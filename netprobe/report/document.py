@@ -45,6 +45,7 @@ def _suite(suite: SuiteResult) -> dict[str, Any]:
         "results": [_result(result) for result in suite.results],
         "latency": _latency(suite.results, [suite]),
         "cni": suite.cni,
+        "diagnostics": suite.diagnostics.as_dict() if suite.diagnostics else None,
     }
 
 

@@ -21,6 +21,7 @@ from netprobe.report.describe import (
     verdict_sentence,
     word,
 )
+from netprobe.report.why import why_block
 from netprobe.results import ExpectationResult, Status, SuiteResult, is_failure
 
 
@@ -40,6 +41,10 @@ def render_text(suites: Sequence[SuiteResult], verbose: bool = False) -> str:
     ]
     if details:
         parts += ["", *details]
+    for suite in suites:
+        why = why_block(suite)
+        if why:
+            parts += ["", *why]
     skipped = Counter(r.skip for suite in suites for r in suite.results if r.skip is not None)
     if live and skipped:
         parts += ["", "skipped, and why:"]

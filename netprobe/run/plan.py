@@ -3,7 +3,8 @@ on every port the destination declares, each judged by the analyzer on the state
 
 The state is the suite's model after the step's actions, with the pod IPs the backend
 assigned (ipBlocks are judged against real addresses). Expectations the backend cannot
-probe (a protocol it does not speak, a suite or backend skip) are skipped with the reason.
+probe (a protocol it does not speak, a suite or backend skip, a destination whose server
+on that port is down: :class:`~netprobe.backends.base.Outages`) are skipped with the reason.
 Matrix cells are expectations whose wanted answer is the analyzer's: a failed cell is a
 place where the dataplane disagrees with the spec (the conformance view).
 """
@@ -14,7 +15,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 
 from netprobe.analyzer import evaluate
-from netprobe.backends.base import Capabilities
+from netprobe.backends.base import NO_OUTAGES, Capabilities, Outages
 from netprobe.errors import Location
 from netprobe.model import (
     ClusterState,
@@ -77,12 +78,14 @@ def plan_step(
     matrix: bool = False,
     location: Location | None = None,
     also: tuple[str, ...] = (),
+    outages: Outages = NO_OUTAGES,
 ) -> tuple[Planned, ...]:
     """The planned checks of ``step`` on ``state`` (see the module docstring).
 
-    What ``capabilities`` rule out is skipped with their reasons; ``also`` are other names
-    the dataplane goes by (its CNI): skips for them apply too."""
-    can = _Backend(backend, capabilities, also)
+    What ``capabilities`` rule out is skipped with their reasons, and so is every probe to
+    a server in ``outages``; ``also`` are other names the dataplane goes by (its CNI):
+    skips for them apply too."""
+    can = _Backend(backend, capabilities, also, outages)
     planned = [_plan(e, state, can) for e in step.expectations]
     if matrix:
         covered = {(p.expectation.source, p.check.probe) for p in planned if p.check}
@@ -152,6 +155,7 @@ class _Backend:
     name: str
     capabilities: Capabilities
     also: tuple[str, ...] = ()
+    outages: Outages = NO_OUTAGES
 
 
 def _plan(expectation: Expectation, state: ClusterState, can: _Backend) -> Planned:
@@ -159,8 +163,14 @@ def _plan(expectation: Expectation, state: ClusterState, can: _Backend) -> Plann
         expectation.source, expectation.destination, expectation.port, expectation.protocol
     )
     verdict = evaluate(connection, state)
-    skip = expectation.skip_reason(can.name, *can.also) or can.capabilities.why_not(
-        expectation.protocol, can.name
+    # The outage first: it says what is wrong with this pod, the capability only what the
+    # backend cannot do anywhere.
+    skip = (
+        expectation.skip_reason(can.name, *can.also)
+        or can.outages.why_not(
+            expectation.destination, Port(expectation.port, expectation.protocol)
+        )
+        or can.capabilities.why_not(expectation.protocol, can.name)
     )
     externals = can.capabilities.externals
     if skip is None and externals and not isinstance(expectation.destination, PodRef):

@@ -15,10 +15,11 @@ from functools import partial
 
 from netprobe.backends.base import Backend
 from netprobe.clock import SYSTEM_CLOCK, Clock
-from netprobe.errors import BackendError, Location
-from netprobe.model import NetworkPolicy, PodRef
+from netprobe.diagnostics import Diagnostics, Involved, bounded
+from netprobe.errors import BackendError, Location, NetprobeError
+from netprobe.model import NetworkPolicy, PodRef, PolicyRef
 from netprobe.probes import Probe
-from netprobe.results import ExpectationResult, Observation, SuiteResult
+from netprobe.results import ExpectationResult, Observation, SuiteResult, is_failure
 from netprobe.run.changed import changed_by_step
 from netprobe.run.engine import DEFAULT_WORKERS, RoundResults, probe_round
 from netprobe.run.plan import Planned, plan_step, with_addresses
@@ -115,6 +116,7 @@ def run_suite(
                 backend.perform(action)
             changed = clock.monotonic()
             snapshot = backend.snapshot()
+            outages = backend.outages()
             state = with_addresses(model, snapshot, real)
             previous = with_addresses(before, snapshot, real)
             before = model
@@ -126,6 +128,7 @@ def run_suite(
                 matrix=options.matrix,
                 location=step.location or Location(str(suite.path)),
                 also=(options.cni,) if options.cni else (),
+                outages=outages,
             )
             counter = _Counter(suite.name, number, len(suite.steps), progress)
             prober = partial(_probe, backend, settings.probe_timeout, options, counter)
@@ -142,6 +145,7 @@ def run_suite(
             results.extend(
                 _result(p, step.name, observed, changed_by_step(p, previous)) for p in planned
             )
+        diagnostics = _diagnose(backend, results, options.cni)
     return SuiteResult(
         name=suite.name,
         path=suite.path,
@@ -149,6 +153,7 @@ def run_suite(
         backend=backend.name,
         duration=round(clock.monotonic() - began, 3),
         cni=options.cni,
+        diagnostics=diagnostics,
     )
 
 
@@ -160,6 +165,28 @@ def _use_workloads(backend: Backend, suite: Suite) -> None:
             "run it with --backend kubernetes"
         )
     backend.use_workloads(suite.workloads, {e.source for e in suite.expectations})
+
+
+def _diagnose(
+    backend: Backend, results: Sequence[ExpectationResult], cni: str | None
+) -> Diagnostics | None:
+    """The backend's diagnostics when some result failed or the dataplane disagreed with
+    the analyzer; gathering them never fails the run."""
+    failing = [result for result in results if is_failure(result, strict=True)]
+    if not failing:
+        return None
+    pods: set[PodRef] = set()
+    policies: set[PolicyRef] = set()
+    for result in failing:
+        pods.add(result.expectation.source)
+        if isinstance(result.expectation.destination, PodRef):
+            pods.add(result.expectation.destination)
+        policies |= {r.policy for r in result.verdict.reasons if r.policy is not None}
+    involved = Involved(tuple(sorted(pods)), tuple(sorted(policies)))
+    try:
+        return backend.diagnose(involved, cni)
+    except NetprobeError as exc:
+        return bounded(cni, notes=[f"gathering diagnostics failed: {exc}"])
 
 
 def _result(

@@ -5,7 +5,8 @@ the suite file, and inline manifests, both through :mod:`netprobe.manifests`), t
 the steps in order: each step's actions are read against the state before it (what they
 delete or relabel must exist there), and its entries are expanded against the state after
 them (:func:`~netprobe.suite.model.apply_actions`). The result holds only concrete
-expectations; nothing after loading reads YAML.
+expectations; nothing after loading reads YAML. A file may also be a bundle of suites
+(:mod:`netprobe.suite.bundle`), each read by the same rules.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from netprobe.errors import InputError, LocatedError, Location
 from netprobe.manifests.notes import Warn
 from netprobe.model import NetworkPolicy
 from netprobe.suite import SUITE_SUFFIX
+from netprobe.suite.bundle import SuiteDocument, bundled_documents, is_bundle
 from netprobe.suite.entries import parse_entries
 from netprobe.suite.expand import expand
 from netprobe.suite.model import Settings, Step, Suite, apply_actions
@@ -43,12 +45,33 @@ _STEP_KEYS = ("name", "apply", "delete", "label", "expect")
 
 
 def load_suite(path: Path, warn: Warn) -> Suite:
-    """Read and expand one suite file.
+    """Read and expand one suite file (or a bundle of one suite).
+
+    Raises:
+        InputError: the file cannot be read, or is a bundle of several suites;
+            LocatedError for anything wrong inside it, or in the manifests it names.
+    """
+    suites = load_suite_file(path, warn)
+    if len(suites) != 1:
+        raise InputError(
+            f"{path}: a bundle of {len(suites)} suites, where one suite is read "
+            "(give one suite file)"
+        )
+    return suites[0]
+
+
+def load_suite_file(path: Path, warn: Warn) -> tuple[Suite, ...]:
+    """The suite of a suite file, or the suites of a bundle (:mod:`netprobe.suite.bundle`).
 
     Raises:
         InputError: the file cannot be read; LocatedError for anything wrong inside it,
             or in the manifests it names.
     """
+    return tuple(parse_suite_document(doc, path, warn) for doc in read_suite_documents(path))
+
+
+def read_suite_documents(path: Path) -> tuple[SuiteDocument, ...]:
+    """The suite documents of a file: its one document, or each suite of a bundle."""
     documents = load_yaml_documents(path)
     if not documents:
         raise LocatedError(
@@ -56,9 +79,26 @@ def load_suite(path: Path, warn: Warn) -> Suite:
             "the suite is empty",
             "a suite needs at least 'pods' and 'expect'",
         )
+    if is_bundle(documents):
+        return bundled_documents(documents)
     if len(documents) > 1:
         documents[1].fail("a suite file holds one YAML document", hint="split it into files")
-    return parse_suite(documents[0], path, warn)
+    return (SuiteDocument(documents[0]),)
+
+
+def parse_suite_document(document: SuiteDocument, path: Path, warn: Warn) -> Suite:
+    """The suite of one document of the file ``path``; what is wrong in a bundled suite,
+    and what the loader warns about, also names the file it was bundled from."""
+    if document.source is None:
+        return parse_suite(document.root, path, warn)
+    origin = f"bundled from {document.source}"
+    try:
+        return parse_suite(document.root, path, lambda message: warn(f"{message} ({origin})"))
+    except LocatedError as exc:
+        message = f"{exc.message} ({exc.hint})" if exc.hint else exc.message
+        raise LocatedError(exc.location, message, origin) from exc
+    except InputError as exc:
+        raise InputError(f"{exc} ({origin})") from exc
 
 
 def parse_suite(root: Field, path: Path, warn: Warn) -> Suite:
@@ -90,13 +130,29 @@ def parse_suite(root: Field, path: Path, warn: Warn) -> Suite:
 
 
 def load_suites(paths: Sequence[Path], warn: Warn) -> tuple[Suite, ...]:
-    """Suites from files and directories (in directories, every ``*.netprobe.yaml`` below
-    them, sorted); a directory without any is an error. A file named twice (or named and
-    inside a directory named) is loaded once, so its expectations are not counted twice."""
+    """Suites from files and directories (see :func:`suite_files`); each bundle's suites
+    in its order."""
+    return tuple(suite for file in suite_files(paths) for suite in load_suite_file(file, warn))
+
+
+def suite_files(paths: Sequence[Path]) -> list[Path]:
+    """The suite files ``paths`` name: files as given, and in directories every
+    ``*.netprobe.yaml`` below them, sorted; a directory without any is an error. A file
+    named twice (or named and inside a directory named) is listed once, so its
+    expectations are not counted twice.
+
+    Below a directory, entries whose name starts with ``..`` are left out: a ConfigMap
+    volume holds its files in such a folder and shows each under its key, as a symlink
+    ("AtomicWriter reserves the set of pathnames starting with `..`", kubernetes
+    pkg/volume/util/atomic_writer.go), so a suite mounted there is listed by its key."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.rglob(f"*{SUITE_SUFFIX}") if p.is_file())
+            found = sorted(
+                p
+                for p in path.rglob(f"*{SUITE_SUFFIX}")
+                if p.is_file() and not _kubelet_reserved(p.relative_to(path))
+            )
             if not found:
                 raise InputError(f"{path}: no suite files (*{SUITE_SUFFIX}) in this directory")
             files.extend(found)
@@ -107,7 +163,11 @@ def load_suites(paths: Sequence[Path], warn: Warn) -> tuple[Suite, ...]:
     first: dict[Path, Path] = {}
     for file in files:
         first.setdefault(file.resolve(), file)
-    return tuple(load_suite(file, warn) for file in first.values())
+    return list(first.values())
+
+
+def _kubelet_reserved(relative: Path) -> bool:
+    return any(part.startswith("..") for part in relative.parts)
 
 
 def replace_policies(suite: Suite, policies: Sequence[NetworkPolicy]) -> Suite:

@@ -29,15 +29,14 @@ class Fixtures:
 def parse_policy_sources(field: Field, base: Path, warn: Warn) -> Fixtures:
     """Each entry of a ``policies:``/``apply:`` list: a path (a file or a folder of
     manifests, relative to ``base``) or an inline manifest."""
-    entries = field.elements() if isinstance(field.value, list) else [field]
     namespaces: list[Namespace] = []
     pods: list[Pod] = []
     policies: list[NetworkPolicy] = []
-    for entry in entries:
+    for entry in source_entries(field):
         if isinstance(entry.value, dict):
             loaded = manifests.parse_objects([entry], warn)
         else:
-            loaded = manifests.load_paths([_resolve(entry, base)], warn)
+            loaded = manifests.load_paths([resolve_source(entry, base)], warn)
         namespaces.extend(loaded.namespaces)
         pods.extend(loaded.pods)
         policies.extend(loaded.policies)
@@ -71,7 +70,13 @@ def merge_fixtures(
     return tuple(merged), tuple(all_pods), fixtures.policies
 
 
-def _resolve(entry: Field, base: Path) -> Path:
+def source_entries(field: Field) -> list[Field]:
+    """The entries of a ``policies:``/``apply:`` field: its items, or itself alone."""
+    return field.elements() if isinstance(field.value, list) else [field]
+
+
+def resolve_source(entry: Field, base: Path) -> Path:
+    """The file or folder a path entry names (relative to ``base``); it must exist."""
     text = entry.as_str()
     path = Path(text) if Path(text).is_absolute() else base / text
     if not path.exists():

@@ -57,8 +57,14 @@ def load_skip_files(field: Field, base: Path) -> tuple[Skip, ...]:
 
     A shared rule must be narrow: it names the backends (CNIs) and the tags it holds for,
     so that no file can silently skip whole suites."""
+    return tuple(skip for _, skip in shared_skip_rules(field, base))
+
+
+def shared_skip_rules(field: Field, base: Path) -> list[tuple[Field, Skip]]:
+    """Each rule of the files ``skipFrom`` names, as written and as read (see
+    :func:`load_skip_files`)."""
     items = field.elements() if isinstance(field.value, list) else [field]
-    skips: list[Skip] = []
+    rules: list[tuple[Field, Skip]] = []
     for item in items:
         text = item.as_str().strip()
         path = Path(text) if Path(text).is_absolute() else base / text
@@ -85,8 +91,8 @@ def load_skip_files(field: Field, base: Path) -> tuple[Skip, ...]:
                     "a shared skip rule names the backends (CNIs) and the tags it holds for",
                     hint="e.g. {reason: ..., backends: [cilium], tags: [sctp]}",
                 )
-            skips.append(rule)
-    return tuple(skips)
+            rules.append((rule_field, rule))
+    return rules
 
 
 def _rule_fields(field: Field) -> list[Field]:

@@ -12,7 +12,10 @@ the policies in force (read back from the stored objects), optionally lagging be
 changes or failing on purpose.
 
 Failure modes are plain fields a test sets: ``bad_images``, ``unschedulable``,
-``crashloop``, ``deny``, ``unreachable``, ``lag_execs``, ``lost_execs``, ``hung_execs``.
+``crashloop``, ``no_sctp``, ``restarts``, ``deny``, ``unreachable``, ``lag_execs``,
+``lost_execs``, ``hung_execs``; ``events`` holds the Events a test puts in a namespace. A
+crashing container goes through the states the kubelet reports, read by read (see
+``_crash_status``).
 """
 
 from __future__ import annotations
@@ -48,6 +51,26 @@ from netprobe.model import (
 from netprobe.probes import DONE_MARKER, Outcome, Probe
 
 Key = tuple[str, str]  # (namespace, name)
+
+
+@dataclass(frozen=True)
+class Crash:
+    """How a container ends each time it starts."""
+
+    exit_code: int = 2
+    log: str = ""
+    """What it wrote before exiting (the status message under FallbackToLogsOnError)."""
+
+
+PROBED_AFTER = 2
+"""Reads of a Running pod before a container's readiness probe has passed."""
+
+NO_SCTP_CRASH = Crash(
+    1, "2027/01/15 08:00:00 Failed to listen SCTP. error:protocol not supported\n"
+)
+"""agnhost porter on a node without SCTP: ``log.Fatal("Failed to listen SCTP. error:", err)``
+(test/images/agnhost/porter/porter.go; ``fmt.Sprint`` puts no space after a string operand)
+prints a line with the standard logger's date and time and exits 1."""
 Dataplane = Callable[["FakeApiServer", PodRef, str, Sequence[str], float], ExecResult]
 
 
@@ -166,7 +189,11 @@ class FakeApiServer:
     bad_images: set[str] = field(default_factory=set)
     unschedulable: dict[PodRef, str] = field(default_factory=dict)
     crashloop: dict[PodRef, str] = field(default_factory=dict)
-    """Pod -> the container that keeps crashing."""
+    """Pod -> the container that keeps crashing (exit code 2, nothing logged)."""
+    no_sctp: bool = False
+    """The nodes' kernels have no SCTP: every ``agnhost porter`` serving SCTP crashes."""
+    restarts: dict[PodRef, int] = field(default_factory=dict)
+    """Pod -> the restart count of its (running, ready) containers."""
     deny: set[tuple[str, str, str | None]] = field(default_factory=set)
     """(verb, resource[/subresource], namespace or None for everywhere) the caller lacks."""
     unreachable: bool = False
@@ -178,6 +205,8 @@ class FakeApiServer:
     """The next N execs hit their deadline."""
     stuck_namespaces: set[str] = field(default_factory=set)
     """Namespaces that never finish terminating."""
+    node: str = "fake-node"
+    """The node every pod is scheduled on (``spec.nodeName``, set with its IP)."""
     dataplane: Dataplane = analyzer_dataplane
     server: str = "https://fake-apiserver:6443 (test)"
     calls: list[tuple[str, ...]] = field(default_factory=list)
@@ -193,11 +222,15 @@ class FakeApiServer:
         self.pods: dict[Key, Obj] = {}
         self.policies: dict[Key, Obj] = {}
         self.leases: dict[Key, Obj] = {}
+        self.events: dict[str, list[Obj]] = {}
+        """Namespace -> its core/v1 Events, as a test put them there."""
         self.submitted_policies: dict[Key, Obj] = {}
         """Each policy's last body as the client sent it (before defaulting)."""
         self.execs: list[tuple[str, str, str, tuple[str, ...], float]] = []
         self.closed = 0
         self._reads: dict[Key, int] = {}
+        self._running_at: dict[Key, int] = {}
+        """The read at which each pod first ran (its crashing containers count from it)."""
         self._terminating: dict[str, int] = {}
         self._version = 0
         self._next_ip = int(IPv4Address("10.244.0.10"))
@@ -365,33 +398,48 @@ class FakeApiServer:
             )
             return
         if "podIP" not in status:
+            obj["spec"]["nodeName"] = self.node
             status["podIP"] = str(IPv4Address(self._next_ip))
             self._next_ip += 1
             self._policies_changed()
-        crashing = self.crashloop.get(ref)
+        since = reads - self._running_at.setdefault(key, reads)
         statuses = []
         for c in containers:
-            if c["name"] == crashing:
+            crash = self._crash(ref, c)
+            if crash is not None:
+                statuses.append(_crash_status(obj, c, crash, since))
+            else:
                 statuses.append(
                     {
                         "name": c["name"],
-                        "ready": False,
-                        "restartCount": 4,
-                        "state": {"waiting": {"reason": "CrashLoopBackOff"}},
-                        "lastState": {"terminated": {"exitCode": 2, "reason": "Error"}},
+                        "image": c["image"],
+                        # A readiness probe passes on its first run, a period in.
+                        "ready": "readinessProbe" not in c or since >= PROBED_AFTER,
+                        "started": True,
+                        "restartCount": self.restarts.get(ref, 0),
+                        "state": {"running": {"startedAt": _STARTED}},
                     }
                 )
-            else:
-                statuses.append(
-                    {"name": c["name"], "ready": True, "restartCount": 0, "state": {"running": {}}}
-                )
-        ready = all(s["ready"] for s in statuses)
+        # pkg/kubelet/status/generate.go: ContainersReady, and with it Ready, is True only
+        # when every container is ready; else ContainersNotReady naming them (Go's %s of a
+        # []string: "[a b]").
+        unready = [s["name"] for s in statuses if not s["ready"]]
+        ready: Obj = {"status": "True"}
+        if unready:
+            ready = {
+                "status": "False",
+                "reason": "ContainersNotReady",
+                "message": f"containers with unready status: [{' '.join(unready)}]",
+            }
+        # pkg/kubelet/kubelet_pods.go getPhase: a waiting container with a last termination
+        # counts as stopped, so the pod stays Running while another container runs.
         status.update(
             phase="Running",
             containerStatuses=statuses,
             conditions=[
                 {"type": "PodScheduled", "status": "True"},
-                {"type": "Ready", "status": "True" if ready else "False"},
+                {"type": "Ready", **ready},
+                {"type": "ContainersReady", **ready},
             ],
         )
         for eph in obj["spec"].get("ephemeralContainers") or ():
@@ -406,6 +454,16 @@ class FakeApiServer:
                             if eph["image"] in self.bad_images
                             else {"running": {}}
                         )
+
+    def _crash(self, ref: PodRef, container: Obj) -> Crash | None:
+        if self.crashloop.get(ref) == container["name"]:
+            return Crash()
+        serves_sctp = any(
+            e.get("name", "").startswith("SERVE_SCTP_PORT_") for e in container.get("env") or ()
+        )
+        if self.no_sctp and container.get("command", [])[1:2] == ["porter"] and serves_sctp:
+            return NO_SCTP_CRASH
+        return None
 
     def read_pod(self, namespace: str, name: str) -> Obj | None:
         with self._lock:
@@ -552,6 +610,12 @@ class FakeApiServer:
             self._policies_changed()
             return gone
 
+    # -- events -----------------------------------------------------------------------
+    def list_events(self, namespace: str) -> list[Obj]:
+        with self._lock:
+            self._guard("list", "events", namespace)
+            return copy.deepcopy(self.events.get(namespace, []))
+
     # -- leases -----------------------------------------------------------------------
     def read_lease(self, namespace: str, name: str) -> Obj | None:
         with self._lock:
@@ -656,6 +720,63 @@ class FakeApiServer:
 
     def close(self) -> None:
         self.closed += 1
+
+
+_STARTED = "2027-01-15T08:00:00Z"
+
+
+def _crash_status(pod: Obj, container: Obj, crash: Crash, since: int) -> Obj:
+    """A crashing container's status ``since`` reads after its pod first ran, as the kubelet
+    reports it (pkg/kubelet/kubelet_pods.go convertToAPIContainerStatuses): running at
+    first (ready at once when it has no readiness probe: pkg/kubelet/prober/
+    prober_manager.go, "no readinessProbe -> always ready"), then terminated (reason
+    "Error" from the runtime for a non-zero exit; under FallbackToLogsOnError the log's
+    tail as the message: pkg/kubelet/kuberuntime/kuberuntime_container.go), then waiting in
+    CrashLoopBackOff with that exit as lastState (pkg/kubelet/kuberuntime/
+    kuberuntime_manager.go doBackOff: "back-off 10s restarting failed container=NAME
+    pod=NAME_NAMESPACE(UID)", doubling per restart up to 5m), one restart more per read."""
+    name = container["name"]
+    base: Obj = {"name": name, "image": container["image"]}
+    if since == 0:
+        return {
+            **base,
+            "ready": "readinessProbe" not in container,
+            "started": True,
+            "restartCount": 0,
+            "state": {"running": {"startedAt": _STARTED}},
+        }
+    terminated: Obj = {
+        "exitCode": crash.exit_code,
+        "reason": "Error",
+        "startedAt": _STARTED,
+        "finishedAt": _STARTED,
+        "containerID": f"containerd://{name}-{since}",
+    }
+    if crash.log and container.get("terminationMessagePolicy") == "FallbackToLogsOnError":
+        terminated["message"] = crash.log
+    if since == 1:
+        return {
+            **base,
+            "ready": False,
+            "started": False,
+            "restartCount": 0,
+            "state": {"terminated": terminated},
+        }
+    meta = pod["metadata"]
+    delay = min(10 * 2 ** (since - 2), 300)
+    go_delay = f"{delay // 60}m{delay % 60}s" if delay >= 60 else f"{delay}s"  # Go's Duration
+    back_off = (
+        f"back-off {go_delay} restarting failed container={name} "
+        f"pod={meta['name']}_{meta['namespace']}(uid-{meta['name']})"
+    )
+    return {
+        **base,
+        "ready": False,
+        "started": False,
+        "restartCount": since - 1,
+        "state": {"waiting": {"reason": "CrashLoopBackOff", "message": back_off}},
+        "lastState": {"terminated": terminated},
+    }
 
 
 def _merge_labels(obj: Obj, labels: Mapping[str, str | None]) -> None:

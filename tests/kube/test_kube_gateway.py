@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import urllib3
+from canned_http import Http, Response
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
@@ -27,46 +28,6 @@ from netprobe.backends.kubernetes.options import KubeOptions
 from netprobe.errors import EXIT_BACKEND, BackendError
 
 SERVER = "https://apiserver.test:6443 (test)"
-
-
-class Response:
-    def __init__(self, status: int, body: Any) -> None:
-        self.status = status
-        self.reason = {200: "OK", 201: "Created", 403: "Forbidden", 404: "Not Found"}.get(
-            status, "X"
-        )
-        self.data = json.dumps(body).encode()
-        self.headers = {"content-type": "application/json"}
-
-    def getheaders(self) -> dict[str, str]:
-        return self.headers
-
-    def getheader(self, name: str, default: str | None = None) -> str | None:
-        return self.headers.get(name.lower(), default)
-
-    def read(self) -> bytes:
-        return self.data
-
-    def release_conn(self) -> None:
-        pass
-
-
-class Http:
-    """Stands in for urllib3's pool: records requests, answers from a script."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.answers: list[Any] = []
-
-    def request(self, method: str, url: str, **kwargs: Any) -> Any:
-        self.requests.append({"method": method, "url": url, **kwargs})
-        answer = self.answers.pop(0)
-        if isinstance(answer, BaseException):
-            raise answer
-        return answer
-
-    def clear(self) -> None:
-        pass
 
 
 @pytest.fixture
@@ -311,4 +272,21 @@ def test_pod_selectors_are_the_services_and_controllers_of_a_namespace(
         "/apis/apps/v1/namespaces/kube-system/replicasets",
         "/apis/apps/v1/namespaces/kube-system/statefulsets",
         "/apis/apps/v1/namespaces/kube-system/daemonsets",
+    ]
+
+
+def test_events_are_listed_per_namespace_and_403_is_forbidden(
+    gateway: ClientGateway, http: Http
+) -> None:
+    scheduled = {"metadata": {"name": "b.1"}, "reason": "Scheduled", "series": {"count": 2}}
+    http.answers += [
+        Response(200, {"kind": "EventList", "items": [scheduled]}),
+        Response(403, {"kind": "Status", "message": 'events is forbidden: User "x"', "code": 403}),
+    ]
+    assert gateway.list_events("x") == [scheduled]
+    with pytest.raises(ForbiddenError, match="list events in y: forbidden"):
+        gateway.list_events("y")
+    assert [r["url"].split("6443")[1] for r in http.requests] == [
+        "/api/v1/namespaces/x/events",
+        "/api/v1/namespaces/y/events",
     ]

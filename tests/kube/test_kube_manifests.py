@@ -123,6 +123,21 @@ def test_sctp_uses_porter_and_tcp_has_a_readiness_probe() -> None:
     assert sctp["ports"] == [{"containerPort": 132, "protocol": "SCTP"}]
     assert tcp["readinessProbe"]["tcpSocket"] == {"port": 81}
     assert tcp["command"] == ["/agnhost", "serve-hostname", "--tcp", "--http=false", "--port", "81"]
+    # A server that exits with an error reports its log's tail in its status (why porter's
+    # SCTP listen failed), readable without pods/log.
+    assert sctp["terminationMessagePolicy"] == tcp["terminationMessagePolicy"]
+    assert sctp["terminationMessagePolicy"] == "FallbackToLogsOnError"
+    assert "terminationMessagePolicy" not in spec["containers"][0]  # the probe only sleeps
+
+
+def test_a_probe_pod_passes_the_api_schema() -> None:
+    # Field names and types only: the schema has no enums (terminationMessagePolicy's two
+    # values are checked by the API server's validation.go, cited in bodies.py).
+    import kubernetes_validate
+
+    ports = ((80, Protocol.TCP), (53, Protocol.UDP), (9000, Protocol.SCTP))
+    body = pod_manifest(pod("x/a", ports, app="a"), "r1", "img")
+    kubernetes_validate.validate(body, "1.33.0", strict=True)
 
 
 def test_named_ports_are_declared_for_named_port_policies() -> None:

@@ -8,7 +8,9 @@ from conftest import ns, pod
 from fake_api import FakeApiServer
 
 from netprobe.backends.kubernetes.api import AccessCheck
+from netprobe.backends.kubernetes.cleanup import clean_cluster
 from netprobe.backends.kubernetes.preflight import run_checks
+from netprobe.clock import FakeClock
 from netprobe.errors import EXIT_BACKEND, BackendError
 
 NAMESPACES = (ns("x"), ns("y"))
@@ -69,3 +71,13 @@ def test_forbidden_reads_name_the_verb_and_resource(api: FakeApiServer, make_bac
         BackendError, match=r'cannot get resource "namespaces" at the cluster scope'
     ):
         make_backend().deploy(NAMESPACES, PODS, ())
+
+
+def test_a_cleanup_without_get_is_stopped_by_its_preflight(api: FakeApiServer) -> None:
+    # Cleanup reads every leftover back (and checks its labels) before deleting it: without
+    # `get` it would fail half way, after the deletions before it.
+    api.deny.add(("get", "pods", None))
+    with pytest.raises(BackendError, match="missing RBAC permissions") as caught:
+        clean_cluster(api, "netprobe-system", 60.0, FakeClock())
+    assert "get pods cluster-wide" in str(caught.value)
+    assert caught.value.exit_code == EXIT_BACKEND

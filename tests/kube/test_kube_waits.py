@@ -36,7 +36,7 @@ def test_pods_that_take_a_while_are_waited_for_with_backoff(
         (
             lambda api: api.crashloop.__setitem__(PodRef("x", "b"), "cont-80-tcp"),
             r"x/b: Running: container cont-80-tcp: CrashLoopBackOff "
-            r"\(last exit code 2, Error; 4 restarts\)",
+            r"\(last exit code 2, Error; 1 restart\)",
         ),
     ],
     ids=["image-pull", "crashloop"],

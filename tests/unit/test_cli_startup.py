@@ -32,6 +32,7 @@ STATIC = {
     "explain": ["explain", "-f", "{manifest}", "x/a", "x/a", "80"],
     "matrix": ["matrix", "-f", "{manifest}"],
     "lint": ["lint", "-f", "{manifest}"],
+    "bundle": ["bundle", str(Path(__file__).parents[2] / "suites" / "endport.netprobe.yaml")],
     "help": ["--help"],
 }
 

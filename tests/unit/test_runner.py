@@ -10,6 +10,7 @@ import pytest
 from netprobe.backends.base import Capabilities
 from netprobe.backends.fake import FakeBackend, table_truth
 from netprobe.clock import FakeClock
+from netprobe.diagnostics import Diagnostics, Involved, bounded
 from netprobe.errors import BackendError, Location
 from netprobe.model import (
     ContainerPort,
@@ -19,6 +20,7 @@ from netprobe.model import (
     PodRef,
     PolicyRef,
     PolicyType,
+    Port,
     Protocol,
 )
 from netprobe.probes import Outcome, Probe
@@ -139,6 +141,25 @@ def test_sctp_is_skipped_with_the_reason_when_the_backend_cannot_probe_it() -> N
     assert sctp.status is Status.SKIPPED and sctp.observation is None
     assert sctp.skip is not None and "cannot probe SCTP" in sctp.skip
     assert tcp.status is Status.PASS
+
+
+def test_a_server_the_backend_reports_down_skips_the_probes_to_it_and_only_those() -> None:
+    clock = FakeClock()
+    why = "the node has no SCTP support: container cont-9-sctp of pod y/b exited with code 1"
+    # The reason also wins over the capability's (the fake cannot probe SCTP either): it
+    # says what is wrong with this pod.
+    backend = FakeBackend(clock=clock, down={(B, Port(9, Protocol.SCTP)): why})
+    to_b = Step(
+        "s", (), (expect(True, 9, Protocol.SCTP), expect(True), expect(True, 80, Protocol.UDP))
+    )
+    result = run(backend, suite(to_b), clock, options=RunOptions(matrix=True))
+    sctp, tcp, udp = result.results[:3]
+    assert sctp.status is Status.SKIPPED and sctp.skip == why and sctp.observation is None
+    assert tcp.status is Status.PASS and udp.status is Status.PASS
+    cells = [r for r in result.results[3:] if r.expectation.protocol is Protocol.SCTP]
+    to_a = [c.skip for c in cells if c.expectation.destination == A]
+    assert {c.skip for c in cells if c.expectation.destination == B} == {why}
+    assert to_a and all(skip is not None and "cannot probe SCTP" in skip for skip in to_a)
 
 
 def test_steps_act_through_the_backend_and_are_judged_on_the_suite_model() -> None:
@@ -276,3 +297,61 @@ def test_run_options_override_the_suites_timings_once() -> None:
     assert (merged.probe_timeout, merged.settle_interval, merged.settle_timeout) == (3.0, 0.5, 0)
     assert merged.tags == ("t",)
     assert RunOptions(probe_timeout=0).settings(suite) == suite
+
+
+class DiagnosingBackend(FakeBackend):
+    """Records what the runner asks it to diagnose, and when."""
+
+    def __init__(self, fail: str | None = None, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.asked: list[tuple[Involved, str | None, int]] = []
+        self.fail = fail
+
+    def diagnose(self, involved: Involved, cni: str | None) -> Diagnostics | None:
+        self.asked.append((involved, cni, self.torn_down))
+        if self.fail:
+            raise BackendError(self.fail)
+        return bounded(cni, notes=["seen"])
+
+
+def test_a_failed_run_asks_the_backend_once_what_it_saw_before_teardown() -> None:
+    clock = FakeClock()
+    backend = DiagnosingBackend(clock=clock)
+    steps = (Step("a", (), (expect(True),)), Step("b", (), (expect(True), expect(False))))
+    result = run(
+        backend, suite(*steps, policies=(deny_all("y"),)), clock, options=RunOptions(cni="calico")
+    )
+    assert backend.asked == [(Involved((A, B), (PolicyRef("y", "deny-all"),)), "calico", 0)]
+    assert result.diagnostics == bounded("calico", notes=["seen"])
+    assert backend.torn_down == 1
+
+
+def test_a_run_where_everything_held_asks_for_no_diagnostics() -> None:
+    clock = FakeClock()
+    backend = DiagnosingBackend(clock=clock)
+    result = run(backend, suite(Step("s", (), (expect(True),))), clock)
+    assert backend.asked == [] and result.diagnostics is None
+
+
+def test_a_dataplane_disagreement_that_held_is_diagnosed_too() -> None:
+    clock = FakeClock()
+    backend = DiagnosingBackend(clock=clock, truth=table_truth([]))  # drops everything
+    steps = (Step("s", (), (expect(False),)),)  # the analyzer allows; the suite expects deny
+    (held,) = run(backend, suite(*steps), clock).results
+    assert held.status is Status.BOTH and not held.failed
+    assert len(backend.asked) == 1
+
+
+def test_diagnostics_that_cannot_be_gathered_are_a_note_not_a_failed_run() -> None:
+    clock = FakeClock()
+    backend = DiagnosingBackend(fail="the API server is gone", clock=clock)
+    result = run(backend, suite(Step("s", (), (expect(False),))), clock)
+    assert result.diagnostics is not None
+    assert result.diagnostics.notes == ("gathering diagnostics failed: the API server is gone",)
+    assert result.diagnostics.cni == "unknown"
+
+
+def test_a_backend_without_diagnostics_gives_none() -> None:
+    clock = FakeClock()
+    result = run(FakeBackend(clock=clock), suite(Step("s", (), (expect(False),))), clock)
+    assert result.results[0].failed and result.diagnostics is None

@@ -7,6 +7,7 @@ from ipaddress import ip_address, ip_network
 from pathlib import Path
 
 import pytest
+from configmap_volume import configmap_volume
 
 from netprobe.errors import InputError, LocatedError
 from netprobe.model import PodRef, PolicyRef, Protocol
@@ -310,6 +311,13 @@ def test_a_suite_named_twice_is_loaded_once_in_the_order_first_named(tmp_path: P
     b = tmp_path / "b.netprobe.yaml"
     suites = load_suites([b, tmp_path, tmp_path / "." / "a.netprobe.yaml"], print)
     assert [s.name for s in suites] == ["b", "a"]
+
+
+def test_a_suite_mounted_from_a_configmap_is_loaded_once_under_its_key(tmp_path: Path) -> None:
+    suite = PODS + "expect: [{allow: frontend/web -> database/db:5432}]\n"
+    volume = configmap_volume(tmp_path / "suites", {"shop.netprobe.yaml": suite})
+    (loaded,) = load_suites([volume], print)
+    assert loaded.path == volume / "shop.netprobe.yaml"
 
 
 def test_the_error_names_file_line_and_field(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import assert_never
 
-from netprobe.backends.base import Backend, Capabilities, ExecResult
+from netprobe.backends.base import NO_OUTAGES, Backend, Capabilities, ExecResult, Outages
 from netprobe.backends.kubernetes.api import KubeGateway, Obj
 from netprobe.backends.kubernetes.bodies import (
     DEFAULT_IMAGE,
@@ -33,6 +33,7 @@ from netprobe.backends.kubernetes.bodies import (
     run_id_of,
     run_selector,
 )
+from netprobe.backends.kubernetes.diagnose import gather
 from netprobe.backends.kubernetes.locks import LeaseLocks, RenewingClock
 from netprobe.backends.kubernetes.options import KubeOptions
 from netprobe.backends.kubernetes.preflight import require_access, run_checks
@@ -43,6 +44,7 @@ from netprobe.backends.kubernetes.readback import (
     pod_selector,
     policy_from_api,
 )
+from netprobe.backends.kubernetes.servers import outages_of
 from netprobe.backends.kubernetes.staging import (
     StagedPod,
     check_ports,
@@ -53,6 +55,7 @@ from netprobe.backends.kubernetes.staging import (
 from netprobe.backends.kubernetes.teardown import Leftovers, delete_and_wait
 from netprobe.backends.kubernetes.waits import wait_for_pods
 from netprobe.clock import SYSTEM_CLOCK, Clock
+from netprobe.diagnostics import Diagnostics, Involved
 from netprobe.errors import BackendError
 from netprobe.model import (
     NAMESPACE_NAME_LABEL,
@@ -137,6 +140,8 @@ class KubernetesBackend(Backend):
         self._chosen: dict[PodRef, str] = {}
         """Workload -> the name of the real pod standing in for it."""
         self._staged: dict[PodRef, StagedPod] = {}
+        self._outages = NO_OUTAGES
+        """The probe pods' SCTP servers that are down, as of the last snapshot."""
         self._mutex = threading.Lock()
         self._torn_down = False
 
@@ -198,7 +203,10 @@ class KubernetesBackend(Backend):
             )
         for ref, workload in sorted(self._workloads.items()):
             self._stage(workload, self._sources is None or ref in self._sources)
-        return self.snapshot()
+        state = self.snapshot()
+        for reason in self._outages.down.values():
+            log.warning("%s; the expectations probing that port are skipped", reason)
+        return state
 
     @property
     def _locks_namespace(self) -> str:
@@ -373,10 +381,10 @@ class KubernetesBackend(Backend):
             if obj is None:
                 raise BackendError(f"namespace {name} disappeared during the run")
             namespaces.append(namespace_from_api(obj))
-        pods: list[Pod] = []
+        probe_pods: list[Obj] = []
         for name in sorted({ref.namespace for ref in self._created_pods}):
-            for obj in self._gateway.list_pods(name, run_selector(self._run_id)):
-                pods.append(pod_from_api(obj))
+            probe_pods += self._gateway.list_pods(name, run_selector(self._run_id))
+        pods = [pod_from_api(obj) for obj in probe_pods]
         for ref, name in sorted(self._chosen.items()):
             obj = self._gateway.read_pod(ref.namespace, name)
             if obj is None:
@@ -385,7 +393,18 @@ class KubernetesBackend(Backend):
         missing = self._created_pods - {p.ref for p in pods}
         if missing:
             raise BackendError(f"probe pods disappeared: {', '.join(map(str, sorted(missing)))}")
+        self._outages = outages_of(probe_pods, self._outages)
         return ClusterState(tuple(namespaces), tuple(pods), tuple(self._policies.values()))
+
+    def outages(self) -> Outages:
+        """The probe pods' SCTP servers that have exited (a node without SCTP, mostly: see
+        :mod:`.servers`), as of the last snapshot; the rest of each pod is probed."""
+        return self._outages
+
+    def diagnose(self, involved: Involved, cni: str | None) -> Diagnostics:
+        names = {ref: (t.namespace, t.pod) for ref, t in self._pods.items()}
+        names |= {ref: (ref.namespace, name) for ref, name in self._chosen.items()}
+        return gather(self._gateway, involved, names, self._suite_namespaces, cni)
 
     def nc_origin(self, pod: PodRef) -> str:
         return (

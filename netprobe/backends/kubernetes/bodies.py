@@ -128,6 +128,11 @@ def _server_container(port: ContainerPort, image: str) -> Obj:
         "command": command,
         "ports": [spec_port],
         "securityContext": _restricted_container_context(),
+        # A server that exits with an error leaves its log's tail in the status (porter's
+        # "Failed to listen SCTP", say: see .servers), readable without pods/log. One of
+        # the two values pkg/apis/core/validation/validation.go accepts ("File", the
+        # default, or this one); no Pod Security level restricts it.
+        "terminationMessagePolicy": "FallbackToLogsOnError",
     }
     if env:
         container["env"] = env

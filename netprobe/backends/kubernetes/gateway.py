@@ -660,6 +660,12 @@ class ClientGateway:
             namespace,
         )
 
+    # -- events ---------------------------------------------------------------------
+    def list_events(self, namespace: str) -> list[Obj]:
+        return self._items(
+            f"list events in {namespace}", self._core.list_namespaced_event, namespace
+        )
+
     # -- leases ---------------------------------------------------------------------
     def read_lease(self, namespace: str, name: str) -> Obj | None:
         return self._read(

@@ -77,11 +77,16 @@ def run_checks(
 
 
 def cleanup_checks(lock_namespace: str) -> tuple[AccessCheck, ...]:
+    """The permissions ``netprobe cleanup`` needs: leftovers are found by listing, and each
+    is read back (its labels checked) before it is deleted (:mod:`.teardown`)."""
     return (
+        AccessCheck("get", "namespaces"),
         AccessCheck("list", "namespaces"),
         AccessCheck("delete", "namespaces"),
+        AccessCheck("get", "pods"),
         AccessCheck("list", "pods"),
         AccessCheck("delete", "pods"),
+        AccessCheck("get", "networkpolicies", NETWORKING),
         AccessCheck("list", "networkpolicies", NETWORKING),
         AccessCheck("delete", "networkpolicies", NETWORKING),
         AccessCheck("list", "leases", COORDINATION, namespace=lock_namespace),
@@ -98,6 +103,6 @@ def require_access(gateway: KubeGateway, checks: Sequence[AccessCheck]) -> None:
     raise BackendError(
         f"missing RBAC permissions on {gateway.server}:\n"
         + "\n".join(lines)
-        + "\ngrant them to the identity netprobe runs as (deploy/rbac.yaml has a "
-        "least-privilege ClusterRole; docs/kubernetes.md lists what each is for)"
+        + "\ngrant them to the identity netprobe runs as (deploy/rbac.yaml has the "
+        "least-privilege roles; docs/kubernetes.md lists what each is for)"
     )

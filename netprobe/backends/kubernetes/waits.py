@@ -1,9 +1,22 @@
 """When a probe pod is ready, and when it never will be: the diagnosis a user reads.
 
-Ready means phase Running, a pod IP, and the Ready condition True (upstream cyclonus and
-e2e wait for Running and an IP; the Ready condition adds the servers' readiness probes).
-Some states cannot heal within a run (an image that cannot be pulled, a crash loop): those
-fail at once instead of at the deadline.
+A probe pod is ready (:func:`probe_pod_ready`) when its phase is Running, it has a pod IP,
+every container but the SCTP servers is ready (the probe container: running; each TCP
+server: its tcpSocket readiness probe passed; UDP servers: running), and every SCTP server
+is either ready (running: it has no readiness probe) or down (it has exited:
+:mod:`.servers`). Upstream cyclonus and e2e wait for Running and an IP; the containers'
+readiness adds the servers' readiness probes. The pod's own Ready condition is not used:
+the kubelet sets it only when *all* containers are ready (``pkg/kubelet/status/
+generate.go`` ``GeneratePodReadyCondition``, via ``GenerateContainersReadyCondition``), so
+an SCTP server crash-looping on a node without SCTP would keep it False for the whole
+ready timeout (and, since a container without a readiness probe is ready whenever it runs,
+``pkg/kubelet/prober/prober_manager.go`` ``UpdatePodStatus``: "no readinessProbe -> always
+ready", flip it True for a moment after each restart). Its down SCTP servers are reported
+by the backend (:class:`~netprobe.backends.base.Outages`), not waited for.
+
+Some states cannot heal within a run (an image that cannot be pulled, a crash loop of any
+other container): those fail at once instead of at the deadline. :func:`is_ready` is the
+plain rule (the Ready condition) for pods netprobe did not create.
 """
 
 from __future__ import annotations
@@ -12,6 +25,7 @@ from collections.abc import Sequence
 
 from netprobe.backends.kubernetes.api import KubeGateway, Obj
 from netprobe.backends.kubernetes.bodies import run_selector
+from netprobe.backends.kubernetes.servers import last_exit, sctp_servers
 from netprobe.backends.kubernetes.timing import poll_until
 from netprobe.clock import Clock
 from netprobe.errors import BackendError
@@ -31,6 +45,7 @@ FATAL_WAITING = frozenset(
 
 
 def is_ready(obj: Obj) -> bool:
+    """Any pod: Running, with an IP, and its Ready condition True."""
     status = obj.get("status") or {}
     if status.get("phase") != "Running" or not status.get("podIP"):
         return False
@@ -38,6 +53,22 @@ def is_ready(obj: Obj) -> bool:
         c.get("type") == "Ready" and c.get("status") == "True"
         for c in status.get("conditions") or ()
     )
+
+
+def probe_pod_ready(obj: Obj) -> bool:
+    """netprobe's probe pod: ready as the module docstring says (SCTP servers may be down)."""
+    status = obj.get("status") or {}
+    if status.get("phase") != "Running" or not status.get("podIP"):
+        return False
+    sctp = sctp_servers(obj)
+    statuses = {cs.get("name"): cs for cs in status.get("containerStatuses") or ()}
+    for container in obj.get("spec", {}).get("containers") or ():
+        cs = statuses.get(container.get("name"))
+        if cs is None:
+            return False
+        if not cs.get("ready") and (container["name"] not in sctp or last_exit(cs) is None):
+            return False
+    return True
 
 
 def _statuses(obj: Obj) -> list[Obj]:
@@ -69,7 +100,7 @@ def _describe_container(obj: Obj, cs: Obj) -> str | None:
         restarts = cs.get("restartCount", 0)
         return (
             f"container {name}: CrashLoopBackOff (last exit code {code}"
-            f"{', ' + why if why else ''}; {restarts} restarts)"
+            f"{', ' + why if why else ''}; {restarts} restart{'' if restarts == 1 else 's'})"
         )
     if reason:
         return f"container {name}: {reason}{': ' + message if message else ''}"
@@ -97,11 +128,15 @@ def diagnose(obj: Obj) -> str:
 
 
 def fatal(obj: Obj) -> bool:
+    """Whether the probe pod cannot become ready; an SCTP server that has exited is down,
+    not fatal (whatever its waiting reason: CrashLoopBackOff, mostly)."""
     status = obj.get("status") or {}
     if status.get("phase") in ("Failed", "Succeeded"):
         return True
+    sctp = sctp_servers(obj)
     return any(
         ((cs.get("state") or {}).get("waiting") or {}).get("reason") in FATAL_WAITING
+        and not (cs.get("name") in sctp and last_exit(cs) is not None)
         for cs in _statuses(obj)
     )
 
@@ -113,9 +148,10 @@ def wait_for_pods(
     timeout: float,
     clock: Clock,
 ) -> dict[PodRef, Obj]:
-    """Wait until every pod in ``pods`` is ready; their API objects. One list call per
-    namespace per round (not one read per pod). Raises BackendError naming each pod that
-    is not ready and why, at once for a state that cannot heal, else at the deadline."""
+    """Wait until every probe pod in ``pods`` is ready (:func:`probe_pod_ready`); their API
+    objects. One list call per namespace per round (not one read per pod). Raises
+    BackendError naming each pod that is not ready and why, at once for a state that cannot
+    heal, else at the deadline."""
     wanted = set(pods)
     namespaces = sorted({ref.namespace for ref in pods})
     last: dict[PodRef, Obj] = {}
@@ -129,13 +165,13 @@ def wait_for_pods(
         broken = [ref for ref in sorted(wanted) if ref in last and fatal(last[ref])]
         if broken:
             raise BackendError(_report(broken, last, "will not start"))
-        if all(ref in last and is_ready(last[ref]) for ref in wanted):
+        if all(ref in last and probe_pod_ready(last[ref]) for ref in wanted):
             return dict(last)
         return None
 
     found = poll_until(check, timeout, clock)
     if found is None:
-        late = [ref for ref in sorted(wanted) if ref not in last or not is_ready(last[ref])]
+        late = [ref for ref in sorted(wanted) if ref not in last or not probe_pod_ready(last[ref])]
         raise BackendError(_report(late, last, f"not ready after {timeout:g}s"))
     return found
 
