@@ -77,3 +77,6 @@ class BackendError(NetprobeError):
     """A backend could not do its job: missing privileges, kernel features, cluster access."""
 
     exit_code = EXIT_BACKEND
+    fatal = False
+    """Trying again cannot help (the credentials were rejected): a probe that meets it
+    stops the run rather than becoming an ERROR to retry."""

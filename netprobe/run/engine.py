@@ -93,6 +93,8 @@ def _exec_batch(
             source, probe_command(probes, timeout), exec_timeout(timeout, len(probes))
         )
     except BackendError as exc:
+        if exc.fatal:
+            raise
         failed = ProbeResult(Outcome.ERROR, f"exec in {source} failed: {exc}")
         return tuple(failed for _ in probes)
     lacking = nc_lacks(done.stdout)

@@ -1,41 +1,39 @@
-"""Admission, in kube-apiserver's order for a write: defaulting, Pod Security (the
-``pod-security.kubernetes.io/enforce`` label of the namespace), validation."""
+"""Admission, in kube-apiserver's order for a write: defaulting (the strategy's
+PrepareForCreate/PrepareForUpdate and the mutating plugins: :mod:`defaulting`), Pod
+Security on namespaces labelled ``pod-security.kubernetes.io/enforce`` (:mod:`podsecurity`),
+validation (:mod:`validation`, a 422 with its causes)."""
 
 from __future__ import annotations
 
-import dataclasses
+from datetime import UTC, datetime
 
 from emulator import defaulting, podsecurity, validation
 from emulator.store import RESOURCES, ApiError, Obj, Resource, Store
 
 ENFORCE = "pod-security.kubernetes.io/enforce"
 ENFORCE_VERSION = "pod-security.kubernetes.io/enforce-version"
+RULED = frozenset({"Namespace", "Pod", "NetworkPolicy", "Lease"})
+"""Kinds :mod:`defaulting` and :mod:`validation` know; others are stored as sent."""
 
 
 class Admission:
     def __init__(self) -> None:
         self.store: Store | None = None
 
-    def __call__(self, resource: Resource, obj: Obj, old: Obj | None) -> Obj:
-        obj = defaulting.default(resource.kind, obj)
-        if resource.plural == "pods":
+    def __call__(self, resource: Resource, obj: Obj, old: Obj | None, subresource: str) -> Obj:
+        kind = resource.kind
+        if kind not in RULED:
+            return obj if old is not None else defaulting.stamp(obj, "0", datetime.now(UTC))
+        if old is None:
+            obj = defaulting.stamp(defaulting.default(kind, obj), "0", datetime.now(UTC))
+        else:
+            obj = defaulting.prepare_for_update(kind, obj, old)
+        if kind == "Pod":
             self._pod_security(obj, old)
-            if old is None:  # pkg/registry/core/pod/strategy.go PrepareForCreate
-                obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
-        causes = validation.validate(resource.kind, obj, old)
+        causes = validation.validate(kind, obj, old, subresource=subresource or None)
         if causes:
-            name = obj["metadata"].get("name", "")
-            raise ApiError(
-                422,
-                "Invalid",
-                validation.status_message(resource.kind, name, causes),
-                {
-                    "name": name,
-                    "group": resource.group,
-                    "kind": resource.kind,
-                    "causes": [dataclasses.asdict(c) for c in causes],
-                },
-            )
+            body = validation.invalid_status(kind, obj["metadata"].get("name", ""), causes)
+            raise ApiError(422, "Invalid", body["message"], body.get("details"))
         return obj
 
     def _pod_security(self, pod: Obj, old: Obj | None) -> None:
@@ -48,10 +46,10 @@ class Admission:
         if old is not None and old["spec"].get("ephemeralContainers") == pod["spec"].get(
             "ephemeralContainers"
         ):
-            return  # only creates and new ephemeral containers are checked
-        violations = podsecurity.violations(level, pod)
+            return  # an update is checked when it adds ephemeral containers
+        version = labels.get(ENFORCE_VERSION, "latest")
+        violations = podsecurity.violations(level, pod, version)
         if violations:
-            version = labels.get(ENFORCE_VERSION, "latest")
             name = pod["metadata"]["name"]
             raise ApiError(
                 403,

@@ -247,7 +247,7 @@ class Handler(BaseHTTPRequestHandler):
             if t.subresource not in ("", "ephemeralcontainers"):
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
             return store.patch(resource, t.namespace, t.name, body,
-                               "merge" if kind == MERGE else "strategic")  # fmt: skip
+                               "merge" if kind == MERGE else "strategic", t.subresource)  # fmt: skip
         grace = query.get("gracePeriodSeconds")
         if grace is None and body is not None and body.get("gracePeriodSeconds") is not None:
             grace = str(body["gracePeriodSeconds"])

@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import json
 import threading
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -135,8 +134,9 @@ def now_text() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-Admit = Callable[[Resource, Obj, Obj | None], Obj]
-"""Defaulting and validation of a write: the object to store, or ApiError (422, 403)."""
+Admit = Callable[[Resource, Obj, Obj | None, str], Obj]
+"""Admission of a write (resource, object, the stored one or None, subresource): the
+object to store, stamped with uid and creationTimestamp on create; or ApiError."""
 Watcher = Callable[[Resource, Obj | None, Obj | None], None]
 """Told of every change: (resource, before, after); None for created / removed."""
 
@@ -217,7 +217,7 @@ class Store:
             if resource.namespaced:
                 self._require_live_namespace(resource, namespace, name)
             key = (resource.plural, namespace if resource.namespaced else "", name)
-            stored = self._admit(resource, body, None)
+            stored = self._admit(resource, body, None, "")
             if key in self._objects:
                 raise ApiError(
                     409,
@@ -225,13 +225,12 @@ class Store:
                     f'{resource.qualified} "{name}" already exists',
                     {"name": name, "group": resource.group, "kind": resource.plural},
                 )
-            stored["metadata"].update(
-                uid=str(uuid.uuid4()), creationTimestamp=now_text()
-            )
             self._put(key, stored, changes, resource, None)
             return copy.deepcopy(stored)
 
-    def replace(self, resource: Resource, namespace: str, name: str, body: Obj) -> Obj:
+    def replace(
+        self, resource: Resource, namespace: str, name: str, body: Obj, subresource: str = ""
+    ) -> Obj:
         body = copy.deepcopy(body)
         with self._events() as changes:
             key = self._key(resource, namespace, name)
@@ -248,12 +247,18 @@ class Store:
                     meta[kept] = old["metadata"][kept]
             if "status" in old and resource.plural in ("pods", "namespaces"):
                 body["status"] = old["status"]  # status is its own subresource
-            stored = self._admit(resource, body, copy.deepcopy(old))
+            stored = self._admit(resource, body, copy.deepcopy(old), subresource)
             self._put(key, stored, changes, resource, old)
             return copy.deepcopy(stored)
 
     def patch(
-        self, resource: Resource, namespace: str, name: str, patch: Obj, kind: str
+        self,
+        resource: Resource,
+        namespace: str,
+        name: str,
+        patch: Obj,
+        kind: str,
+        subresource: str = "",
     ) -> Obj:
         """``kind``: "merge" (RFC 7386) or "strategic" (lists merged by ``name`` where
         the Kubernetes types say ``patchMergeKey: name``; only what netprobe sends)."""
@@ -261,7 +266,7 @@ class Store:
             current = self.get(resource, namespace, name)
             merged = merge_patch(current, patch) if kind == "merge" else strategic(current, patch)
             merged["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-            return self.replace(resource, namespace, name, merged)
+            return self.replace(resource, namespace, name, merged, subresource)
 
     def update_status(
         self, resource: Resource, namespace: str, name: str, change: Callable[[Obj], None]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from ipaddress import ip_address
 from pathlib import Path
 
 import pytest
 
-from netprobe.backends.base import Capabilities
+from netprobe.backends.base import Capabilities, ExecResult
 from netprobe.backends.fake import FakeBackend, table_truth
 from netprobe.clock import FakeClock
 from netprobe.diagnostics import Diagnostics, Involved, bounded
@@ -355,3 +356,33 @@ def test_a_backend_without_diagnostics_gives_none() -> None:
     clock = FakeClock()
     result = run(FakeBackend(clock=clock), suite(Step("s", (), (expect(False),))), clock)
     assert result.results[0].failed and result.diagnostics is None
+
+
+class RefusingBackend(FakeBackend):
+    """Its execs fail, as a cluster's do once the credentials are revoked (or not)."""
+
+    def __init__(self, error: BackendError, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.error = error
+        self.execs = 0
+
+    def exec(self, pod: PodRef, argv: Sequence[str], timeout: float) -> ExecResult:
+        self.execs += 1
+        raise self.error
+
+
+def test_an_exec_error_that_retrying_cannot_help_stops_the_run_after_teardown() -> None:
+    fatal = BackendError("the API server rejected the credentials (401)")
+    fatal.fatal = True
+    backend = RefusingBackend(fatal, clock=FakeClock())
+    with pytest.raises(BackendError, match=r"\(401\)"):
+        run(backend, suite(Step("s", (), (expect(True), expect(False)))), FakeClock())
+    assert backend.execs == 1 and backend.torn_down == 1
+
+
+def test_other_exec_errors_are_error_outcomes_that_are_retried() -> None:
+    clock = FakeClock()
+    backend = RefusingBackend(BackendError("stream broke off"), clock=clock)
+    (result,) = run(backend, suite(Step("s", (), (expect(True),))), clock).results
+    assert result.observation is not None and "stream broke off" in result.observation.detail
+    assert backend.execs > 1

@@ -39,9 +39,13 @@ class ConflictError(KubeApiError):
 class ForbiddenError(KubeApiError):
     """403: RBAC (or an admission controller such as Pod Security) refused the request."""
 
+    fatal = True
+
 
 class UnauthorizedError(KubeApiError):
     """401: the credentials are missing, wrong or expired."""
+
+    fatal = True
 
 
 class UnreachableError(KubeApiError):

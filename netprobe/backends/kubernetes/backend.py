@@ -428,23 +428,43 @@ class KubernetesBackend(Backend):
             if self._torn_down:
                 return
             self._torn_down = True
+        failure: BackendError | None = None
         try:
-            # Before any create, there is nothing to look for: no calls (a run stopped by
-            # an unresponsive API server must not wait for it once more).
-            found = self._leftovers() if self._creating else Leftovers(run_id=self._run_id)
-            outcome = delete_and_wait(
-                self._gateway, found, self._options.cleanup_timeout, self._clock
-            )
-            if outcome.remaining:
-                raise BackendError(
-                    f"cleanup did not finish within {self._options.cleanup_timeout:g}s; "
-                    f"still present: {outcome}; run: netprobe cleanup --backend kubernetes"
+            try:
+                # Before any create, there is nothing to look for: no calls (a run stopped
+                # by an unresponsive API server must not wait for it once more).
+                found = self._leftovers() if self._creating else Leftovers(run_id=self._run_id)
+                outcome = delete_and_wait(
+                    self._gateway, found, self._options.cleanup_timeout, self._clock
                 )
-        finally:
+                if outcome.remaining:
+                    failure = BackendError(
+                        f"cleanup did not finish within {self._options.cleanup_timeout:g}s; "
+                        f"still present: {outcome}; run: netprobe cleanup --backend kubernetes"
+                    )
+            except BackendError as exc:
+                failure = BackendError(
+                    f"what run {self._run_id} created may be left ({self._recorded()}), as "
+                    f"{exc}; `netprobe cleanup --backend kubernetes` removes it once the "
+                    "cluster can be used again"
+                )
             try:
                 self._locks.release()
-            finally:
-                self._gateway.close()
+            except BackendError as exc:
+                if failure is None:
+                    raise
+                failure.add_note(f"releasing the run's Leases failed too: {exc}")
+        finally:
+            self._gateway.close()
+        if failure is not None:
+            raise failure
+
+    def _recorded(self) -> str:
+        parts = [f"namespaces {', '.join(self._created_namespaces)}"] if self._created_namespaces else []
+        borrowed = sorted(str(ref) for ref in self._created_pods if ref.namespace in self._borrowed)
+        if borrowed:
+            parts.append(f"pods {', '.join(borrowed)}")
+        return "; ".join(parts) or "nothing recorded"
 
     def _leftovers(self) -> Leftovers:
         """What this run created: recorded, plus anything else carrying its run id."""

@@ -61,6 +61,7 @@ from netprobe.backends.kubernetes.options import KubeOptions
 from netprobe.errors import BackendError
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 CONNECT_TIMEOUT = 10.0
@@ -273,6 +274,24 @@ def translate(
     return KubeApiError(f"{what}: {type(exc).__name__}: {exc}")
 
 
+SERVER_RETRIES = 10
+"""Attempts of a request the API server answers with 429 or 5xx and a Retry-After, as
+client-go makes them (k8s.io/client-go rest/request.go: ``checkWait`` waits on 429 and any
+status >= 500 carrying an integer Retry-After, ``maxRetries`` 10), for every verb: kube-
+apiserver's priority and fairness rejects such a request before acting on it. urllib3
+already retries 413, 429 and 503 with Retry-After, three times, for idempotent methods only
+(util/retry.py ``Retry.DEFAULT``, ``RETRY_AFTER_STATUS_CODES``), which leaves creates and
+patches to this loop; all waiting stops at ``--request-timeout``."""
+
+
+def retry_after(exc: BaseException) -> int | None:
+    """The seconds a 429/5xx answer asks to wait before trying again; None otherwise."""
+    if not isinstance(exc, ApiException) or not (exc.status == 429 or (exc.status or 0) >= 500):
+        return None
+    value = (exc.headers or {}).get("Retry-After", "")
+    return int(value) if value.strip().isdigit() else None
+
+
 _WIRE_ERRORS = (ApiException, OpenApiException, urllib3.exceptions.HTTPError, OSError, ValueError)
 
 
@@ -437,14 +456,20 @@ class ClientGateway:
     # -- plumbing -------------------------------------------------------------------
     def _call(self, what: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Obj:
         started = time.monotonic()
-        try:
-            response = method(
-                *args, _preload_content=False, _request_timeout=self._timeout, **kwargs
-            )
-            data = response.data
-        except _WIRE_ERRORS as exc:
-            waited = time.monotonic() - started
-            raise translate(exc, what, self._server, waited) from exc
+        for attempt in range(1, SERVER_RETRIES + 1):
+            try:
+                response = method(
+                    *args, _preload_content=False, _request_timeout=self._timeout, **kwargs
+                )
+                data = response.data
+                break
+            except _WIRE_ERRORS as exc:
+                waited = time.monotonic() - started
+                wait = retry_after(exc)
+                if wait is None or attempt == SERVER_RETRIES or waited + wait > self._timeout[1]:
+                    raise translate(exc, what, self._server, waited) from exc
+                log.info("%s: %s, retrying in %d s as the API server asks", what, exc, wait)
+                time.sleep(wait)
         if not data:
             return {}
         try:

@@ -1,0 +1,161 @@
+"""``netprobe run --backend kubernetes`` against the emulated cluster: the real CLI in its
+own process, the real client over HTTPS and WebSocket, probe scripts run by real ``sh`` and
+``nc`` in pod sandboxes, policies enforced by nftables. Then the same run again with the
+API server misbehaving: every fault ends in results (ERROR ones retried) or a clean exit
+3, never a traceback, and what netprobe created is gone afterwards."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from emulator.cluster import EmulatedCluster
+from emulator.server import Fault
+from emulator.store import RESOURCES
+
+pytestmark = pytest.mark.root
+ROOT = Path(__file__).resolve().parents[2]
+THREE_TIER = ROOT / "suites" / "three-tier.netprobe.yaml"
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+    report: dict[str, Any] | None
+
+    def statuses(self) -> list[str]:
+        assert self.report is not None
+        return [r["status"] for s in self.report["suites"] for r in s["results"]]
+
+
+def netprobe(cluster: EmulatedCluster, tmp_path: Path, *args: str, timeout: float = 300) -> Run:
+    report = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "netprobe", "run", *args, "--backend", "kubernetes",
+         "--kubeconfig", str(cluster.kubeconfig), "--json", str(report)],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    loaded = json.loads(report.read_text()) if report.exists() else None
+    return Run(done.returncode, done.stdout, done.stderr, loaded)
+
+
+def netprobe_objects(cluster: EmulatedCluster) -> list[str]:
+    """Everything in the store carrying netprobe's label but the lock namespace, which
+    netprobe creates when missing and keeps for later runs."""
+    found = []
+    for resource in RESOURCES.values():
+        for obj in cluster.store.objects(resource):
+            labels = obj["metadata"].get("labels") or {}
+            lock_namespace = resource.plural == "namespaces" and (
+                obj["metadata"]["name"] == "netprobe-system"
+            )
+            if labels.get("app.kubernetes.io/managed-by") == "netprobe" and not lock_namespace:
+                found.append(f"{resource.kind} {obj['metadata'].get('namespace', '')}/"
+                             f"{obj['metadata']['name']}")  # fmt: skip
+    return found
+
+
+def no_traceback(run: Run) -> None:
+    assert "Traceback" not in run.stderr + run.stdout, run.stderr
+
+
+def test_a_suite_runs_through_the_real_client_with_real_packets(
+    cluster: EmulatedCluster, tmp_path: Path
+) -> None:
+    run = netprobe(cluster, tmp_path, str(THREE_TIER))
+    no_traceback(run)
+    assert run.code == 0, run.stdout + run.stderr
+    assert set(run.statuses()) == {"pass"} and len(run.statuses()) == 9
+    assert any(line.startswith("GET /api/v1/namespaces/") and line.endswith("/exec")
+               for line in cluster.requests)  # fmt: skip
+    assert netprobe_objects(cluster) == []
+
+
+def exec_path(method: str, path: str) -> bool:
+    return path.endswith("/exec")
+
+
+def test_exec_streams_dropped_mid_stream_are_retried(
+    cluster: EmulatedCluster, tmp_path: Path
+) -> None:
+    dropped = cluster.faults.add(Fault(exec_path, drop_after=0, times=4))
+    run = netprobe(cluster, tmp_path, str(THREE_TIER))
+    no_traceback(run)
+    assert dropped.used == 4
+    assert run.code == 0, run.stdout + run.stderr
+    assert netprobe_objects(cluster) == []
+
+
+def test_stalled_exec_handshakes_are_abandoned_and_retried(
+    cluster: EmulatedCluster, tmp_path: Path
+) -> None:
+    stalled = cluster.faults.add(Fault(exec_path, stall=8, times=2))
+    run = netprobe(cluster, tmp_path, str(THREE_TIER))
+    no_traceback(run)
+    assert stalled.used == 2
+    assert run.code == 0, run.stdout + run.stderr
+    assert netprobe_objects(cluster) == []
+
+
+def pod_writes(method: str, path: str) -> bool:
+    return method in ("POST", "PATCH", "DELETE") and "/pods" in path
+
+
+@pytest.mark.parametrize("code", [429, 500, 503])
+def test_server_errors_with_retry_after_are_retried_on_every_verb(
+    cluster: EmulatedCluster, tmp_path: Path, code: int
+) -> None:
+    burst = cluster.faults.add(Fault(pod_writes, status=code, retry_after=0, times=5))
+    run = netprobe(cluster, tmp_path, str(THREE_TIER))
+    no_traceback(run)
+    assert burst.used == 5
+    assert run.code == 0, run.stdout + run.stderr
+    assert netprobe_objects(cluster) == []
+
+
+def test_a_500_without_retry_after_is_one_clean_error_and_the_run_is_cleaned_up(
+    cluster: EmulatedCluster, tmp_path: Path
+) -> None:
+    cluster.faults.add(Fault(lambda m, p: m == "POST" and p.endswith("/pods"), status=500))
+    run = netprobe(cluster, tmp_path, str(THREE_TIER))
+    no_traceback(run)
+    assert run.code == 3, run.stdout + run.stderr
+    assert "API server error 500: injected fault" in run.stderr
+    assert netprobe_objects(cluster) == []
+
+
+def test_credentials_revoked_mid_run_end_in_exit_3_and_cleanup_finishes_later(
+    cluster: EmulatedCluster, tmp_path: Path
+) -> None:
+    seen: list[str] = []
+
+    def after_first_exec(method: str, path: str) -> bool:
+        if path.endswith("/exec"):
+            seen.append(path)
+        return bool(seen)
+
+    cluster.faults.add(Fault(after_first_exec, status=401, times=0))
+    run = netprobe(cluster, tmp_path, str(THREE_TIER))
+    no_traceback(run)
+    assert run.code == 3, run.stdout + run.stderr
+    error, cleanup_note = run.stderr.strip().splitlines()
+    assert error.startswith("netprobe: error: exec in pod ") and "(401)" in error
+    assert "may be left (namespaces backend, database, frontend, outside)" in cleanup_note
+    assert "`netprobe cleanup --backend kubernetes` removes it" in cleanup_note
+    cluster.faults.clear()
+    cleanup = subprocess.run(
+        [sys.executable, "-m", "netprobe", "cleanup", "--backend", "kubernetes",
+         "--kubeconfig", str(cluster.kubeconfig), "--all"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )  # fmt: skip
+    assert cleanup.returncode == 0, cleanup.stdout + cleanup.stderr
+    assert netprobe_objects(cluster) == []
