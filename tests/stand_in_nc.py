@@ -21,6 +21,19 @@ echo "Connection to x 80 port [tcp/*] succeeded!" >&2
 exit 0
 """
 
+# An nc whose answer depends only on the port, at once, in the words of OpenBSD netcat:
+# 80 connects, 81 is refused, any other port times out. Its help lists -W.
+NC_BY_PORT = r"""#!/bin/sh
+case "$1" in -h) echo 'usage: nc [-46CDdFhklNnrStUuvZz] [-W recvlimit] [-w timeout]'; exit 0;; esac
+eval "host=\${$(($# - 1))} port=\${$#}"
+case "$port" in
+  80) echo "Connection to $host $port port [tcp/*] succeeded!" >&2; exit 0;;
+  81) echo "nc: connect to $host port $port (tcp) failed: Connection refused" >&2; exit 1;;
+  *) echo "nc: connect to $host port $port (tcp) timed out: Operation now in progress" >&2
+     exit 1;;
+esac
+"""
+
 
 def probe_path(
     directory: Path, nc: str | None, tools: tuple[str, ...] = ("sh", "sleep", "cat")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import socket
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
+from exec_server import ExecServer, Request
 from fake_api import FakeApiServer
 
 from netprobe.backends.kubernetes.backend import KubernetesBackend
@@ -100,6 +103,25 @@ def make_backend(api: FakeApiServer, clock: FakeClock):  # type: ignore[no-untyp
         return KubernetesBackend(api, opts, clock=clock)
 
     return make
+
+
+@pytest.fixture
+def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., ExecServer]]:
+    """Start exec endpoints (``serve(behave, **options)``) on 127.0.0.1, with no proxy in
+    the client's way; at the end each is closed, and must have raised nothing."""
+    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    servers: list[ExecServer] = []
+
+    def start(behave: Callable[[socket.socket, Request], None], **kw: Any) -> ExecServer:
+        server = ExecServer(behave, **kw)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+        assert not server.errors, server.errors
 
 
 TINY_SUITE = """\

@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,55 +20,27 @@ from exec_server import (
     SUCCESS,
     ExecServer,
     Request,
+    WireGateway,
     channel,
     close_frame,
     frame,
+    gateway_for,
     reset,
     result_frames,
     status,
 )
 from fake_api import FakeApiServer
-from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from netprobe.backends.base import ExecResult
 from netprobe.backends.kubernetes import gateway as gateway_module
 from netprobe.backends.kubernetes.api import ForbiddenError, UnreachableError
 from netprobe.backends.kubernetes.backend import KubernetesBackend
-from netprobe.backends.kubernetes.gateway import ClientGateway
 from netprobe.backends.kubernetes.options import KubeOptions
 from netprobe.clock import FakeClock
 from netprobe.results import Status
 from netprobe.run.runner import RunOptions, run_suite
 
 MARKER = b"NETPROBE 0 rc=0 reply=0 t0=1.00 t1=1.01 err=\n"
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[..., ExecServer]]:
-    servers: list[ExecServer] = []
-
-    def start(behave: Callable[[socket.socket, Request], None], **kw: bool) -> ExecServer:
-        server = ExecServer(behave, **kw)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.close()
-        assert not server.errors, server.errors
-
-
-def gateway_for(server: ExecServer) -> ClientGateway:
-    configuration = client.Configuration()
-    configuration.host = server.host
-    return ClientGateway(configuration, f"{server.host} (test)", 5.0, 2)
 
 
 def exec_on(server: ExecServer, timeout: float = 2.0) -> tuple[float, object]:
@@ -218,27 +190,6 @@ def test_a_refused_handshake_is_translated(serve: Callable[..., ExecServer]) -> 
 
 
 # -- through the runner ------------------------------------------------------------------
-
-
-class WireGateway:
-    """The in-memory API server for everything but exec, which goes through the real
-    client over a real socket to an ExecServer that runs it on the same fake cluster."""
-
-    def __init__(self, api: FakeApiServer, server: ExecServer) -> None:
-        self._api = api
-        self._wire = gateway_for(server)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._api, name)
-
-    def exec(
-        self, namespace: str, pod: str, container: str, argv: Sequence[str], timeout: float
-    ) -> ExecResult:
-        return self._wire.exec(namespace, pod, container, argv, timeout)
-
-    def close(self) -> None:
-        self._wire.close()
-        self._api.close()
 
 
 def cluster_exec(api: FakeApiServer, drops: list[int]) -> Callable[[socket.socket, Request], None]:

@@ -185,7 +185,7 @@ def hooked(module: str, function: str, before: str = "pass", after: str = "pass"
 @pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
 def test_a_signal_while_the_suites_load_exits_130(suite: Path, signum: str) -> None:
     script = hooked(
-        "netprobe.suite.loader", "load_suite", before=f"os.kill(os.getpid(), signal.{signum})"
+        "netprobe.suite.loader", "load_suite_file", before=f"os.kill(os.getpid(), signal.{signum})"
     )
     done = subprocess.run(
         [sys.executable, "-c", script, "check", str(suite)], capture_output=True, text=True

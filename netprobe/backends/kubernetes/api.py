@@ -140,10 +140,11 @@ class KubeGateway(Protocol):
     def exec(
         self, namespace: str, pod: str, container: str, argv: Sequence[str], timeout: float
     ) -> ExecResult:
-        """Run ``argv`` (no TTY, no stdin) and return within ``timeout`` seconds whatever
-        happens: a call still running then is abandoned and reported as timed out, a
-        stream that breaks off is a result with no exit code (stderr says why); a call
-        the API server refused, or that could not reach it, raises a KubeApiError."""
+        """Run ``argv`` (no TTY; a command too long for the request URL travels on stdin,
+        see :mod:`.execinput`) and return within ``timeout`` seconds whatever happens: a
+        call still running then is abandoned and reported as timed out, a stream that
+        breaks off is a result with no exit code (stderr says why); a call the API server
+        refused, or that could not reach it, raises a KubeApiError."""
         ...
 
     def close(self) -> None: ...

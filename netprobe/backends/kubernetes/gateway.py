@@ -38,7 +38,12 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException, OpenApiException
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.stream import stream
-from kubernetes.stream.ws_client import ERROR_CHANNEL, STDERR_CHANNEL, STDOUT_CHANNEL
+from kubernetes.stream.ws_client import (
+    ERROR_CHANNEL,
+    STDERR_CHANNEL,
+    STDIN_CHANNEL,
+    STDOUT_CHANNEL,
+)
 from websocket import WebSocketException
 
 from netprobe.backends.base import ExecResult
@@ -55,6 +60,7 @@ from netprobe.backends.kubernetes.api import (
     UnauthorizedError,
     UnreachableError,
 )
+from netprobe.backends.kubernetes.execinput import ExecInput, exec_input
 from netprobe.backends.kubernetes.execpool import ExecWorkers, Handle
 from netprobe.backends.kubernetes.execstatus import exec_result
 from netprobe.backends.kubernetes.options import KubeOptions
@@ -335,7 +341,7 @@ def run_exec(
     namespace: str,
     pod: str,
     container: str,
-    argv: Sequence[str],
+    command: ExecInput,
     deadline: float,
 ) -> ExecResult:
     """One exec on ``api`` (a worker's own CoreV1Api), finishing by ``deadline``.
@@ -343,14 +349,18 @@ def run_exec(
     A stream that breaks off (closed, reset, a malformed frame) is a result without an exit
     code, keeping what had arrived; a failed handshake raises the client's exception."""
     budget = max(0.1, deadline - time.monotonic())
-    ws = _open_stream(api, namespace, pod, container, argv, budget)
+    ws = _open_stream(api, namespace, pod, container, command, budget)
     if not handle.attach(ws):
         _close(ws)
         return ExecResult(None, "", "", timed_out=True)
     began = time.monotonic()
     broken: Exception | None = None
     still_open = False
+    sending = command.stdin is not None
     try:
+        if command.stdin is not None:
+            _write_stdin(ws, command.stdin, deadline)
+        sending = False
         ws.run_forever(timeout=max(0.05, deadline - time.monotonic()))
         still_open = ws.is_open()
         if still_open:
@@ -365,9 +375,14 @@ def run_exec(
     stdout = ws.read_channel(STDOUT_CHANNEL, timeout=0)
     stderr = ws.read_channel(STDERR_CHANNEL, timeout=0)
     if broken is not None:
+        when = (
+            f"while sending the {len(command.stdin or b'')}-byte script on stdin"
+            if sending
+            else "before the exit status arrived"
+        )
         lost = (
             f"netprobe: exec stream to pod {namespace}/{pod} (container {container}) broke off "
-            f"after {time.monotonic() - began:.1f}s, before the exit status arrived "
+            f"after {time.monotonic() - began:.1f}s, {when} "
             f"({type(broken).__name__}: {_one_line(str(broken)) or 'no message'})\n"
         )
         return ExecResult(None, stdout, _append_line(stderr, lost))
@@ -376,7 +391,7 @@ def run_exec(
 
 
 def _open_stream(
-    api: Any, namespace: str, pod: str, container: str, argv: Sequence[str], budget: float
+    api: Any, namespace: str, pod: str, container: str, command: ExecInput, budget: float
 ) -> Any:
     """The handshake. Every failure in it comes out of ``websocket_call`` as
     ``ApiException(status=0, reason=str(error))`` (ws_client.py ``websocket_call``; read in
@@ -390,9 +405,9 @@ def _open_stream(
             api.connect_get_namespaced_pod_exec,
             pod,
             namespace,
-            command=list(argv),
+            command=list(command.argv),
             container=container,
-            stdin=False,
+            stdin=command.stdin is not None,
             stdout=True,
             stderr=True,
             tty=False,
@@ -404,6 +419,25 @@ def _open_stream(
         if isinstance(real, ApiException):
             raise real from None
         raise
+
+
+def _write_stdin(ws: Any, data: bytes, deadline: float) -> None:
+    """``data`` as one binary frame on channel 0, then, on v5.channel.k8s.io, the close of
+    stdin (``WSClient.write_channel``: bytes go as ``OPCODE_BINARY`` with the channel byte
+    in front; ``close_channel`` sends ``[255, 0]``, and nothing on v4; 36.0.3, 37.0.2).
+
+    websocket-client sends a frame holding its lock until the last byte is taken
+    (websocket/_core.py ``send_frame``, 1.9.2), and ``close`` needs that lock to send its
+    close frame: to a server that stops reading, a blocking send would hold up whoever
+    abandons the exec. So the socket gets the exec's deadline for the send."""
+    sock = ws.sock
+    previous = sock.gettimeout()
+    sock.settimeout(max(0.05, deadline - time.monotonic()))
+    try:
+        ws.write_stdin(data)
+        ws.close_channel(STDIN_CHANNEL)
+    finally:
+        sock.settimeout(previous)
 
 
 def _close(ws: Any) -> None:
@@ -740,9 +774,10 @@ class ClientGateway:
         # the deadline is reported with the output it had printed so far.
         soft_deadline = deadline - min(0.5, timeout * 0.2)
         what = f"exec in pod {namespace}/{pod} (container {container})"
+        command = exec_input(argv)
 
         def run(api: Any, handle: Handle) -> ExecResult:
-            return run_exec(api, handle, namespace, pod, container, argv, soft_deadline)
+            return run_exec(api, handle, namespace, pod, container, command, soft_deadline)
 
         job = self._workers.submit(run)
         try:
@@ -755,10 +790,23 @@ class ClientGateway:
         except (*_WIRE_ERRORS, WebSocketException) as exc:
             # The handshake failed (a broken stream is a result, from run_exec).
             error = translate(exc, what, self._server)
+            hints = []
+            if command.stdin is not None and error.status in (400, 403, 422):
+                # RBAC does not tell an exec with stdin from one without, but admission on
+                # CONNECT pods/exec can: its object is the PodExecOptions. A
+                # ValidatingAdmissionPolicy denies with 422 unless its validation names
+                # another reason (k8s.io/api admissionregistration/v1 Validation.Reason:
+                # "If not set, StatusReasonInvalid is used"); a webhook with its own code,
+                # 400 at least (apiserver admission/plugin/webhook/errors ToStatusErr).
+                hints.append(
+                    f"this exec sent its {len(command.stdin)}-byte script on stdin "
+                    "(stdin=true), as netprobe does with every script too long for the URL; "
+                    "an admission policy or webhook on pods/exec may refuse that"
+                )
             if isinstance(error, ForbiddenError):
-                raise ForbiddenError(
-                    f"{error}; exec needs both 'get' and 'create' on pods/exec", 403
-                ) from exc
+                hints.append("exec needs both 'get' and 'create' on pods/exec")
+            if hints:
+                raise type(error)(f"{error}; {'; '.join(hints)}", error.status) from exc
             raise error from exc
 
     def close(self) -> None:
