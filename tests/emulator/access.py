@@ -55,8 +55,12 @@ class User:
         plural, _, sub = resource.partition("/")
         what = f'resource "{plural}"' + (f' subresource "{sub}"' if sub else "")
         where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
-        target = f'{plural}.{group} "{name}"' if group and name else f'{plural} "{name}"' if name else (
-            f"{plural}.{group}" if group else plural
+        target = (
+            f'{plural}.{group} "{name}"'
+            if group and name
+            else f'{plural} "{name}"'
+            if name
+            else (f"{plural}.{group}" if group else plural)
         )
         return (
             f'{target} is forbidden: User "{self.name}" cannot {verb} {what} in API group '

@@ -14,7 +14,6 @@ from __future__ import annotations
 import secrets
 import ssl
 import threading
-import uuid
 from pathlib import Path
 from types import TracebackType
 
@@ -23,18 +22,26 @@ from emulator.admission import Admission
 from emulator.node import Node
 from emulator.server import ApiServer, Faults
 from emulator.store import RESOURCES, Store
-from netprobe.backends.local.naming import new_run_id
 from emulator.tls import make_certificates, write_kubeconfig
+from netprobe.backends.local.naming import new_run_id
 
 CONTEXT = "emulated"
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 KUBE_DNS_SERVICE = {
-    "metadata": {"name": "kube-dns", "namespace": "kube-system",
-                 "labels": {"k8s-app": "kube-dns", "kubernetes.io/name": "CoreDNS"}},
-    "spec": {"selector": {"k8s-app": "kube-dns"}, "clusterIP": "10.96.0.10",
-             "ports": [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
-                       {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53}]},
-}  # fmt: skip
+    "metadata": {
+        "name": "kube-dns",
+        "namespace": "kube-system",
+        "labels": {"k8s-app": "kube-dns", "kubernetes.io/name": "CoreDNS"},
+    },
+    "spec": {
+        "selector": {"k8s-app": "kube-dns"},
+        "clusterIP": "10.96.0.10",
+        "ports": [
+            {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+            {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
+        ],
+    },
+}
 
 
 class EmulatedCluster:

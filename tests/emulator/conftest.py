@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from emulator.cluster import EmulatedCluster
 from private_host import SKIP_REASON, enter
+
+from emulator.cluster import EmulatedCluster
 
 enter()
 

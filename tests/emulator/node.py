@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.store import RESOURCES, Obj, Resource, Store, now_text
-
 from netprobe.backends.kubernetes.readback import namespace_from_api, pod_from_api, policy_from_api
 from netprobe.backends.local import ownership, servers, topology
 from netprobe.backends.local.enforcer import Enforcer
@@ -86,17 +85,19 @@ def plan_container(container: Obj, pullable: Callable[[str], bool]) -> Container
                 return ContainerPlan(name, udp=(port,), probed=probed)
             return ContainerPlan(name, tcp=(port,), probed=probed)
         if verb == "porter":
-            tcp = tuple(int(k[len("SERVE_PORT_"):]) for k in env if k.startswith("SERVE_PORT_"))
+            tcp = tuple(int(k[len("SERVE_PORT_") :]) for k in env if k.startswith("SERVE_PORT_"))
             sctp = tuple(
-                int(k[len("SERVE_SCTP_PORT_"):]) for k in env if k.startswith("SERVE_SCTP_PORT_")
+                int(k[len("SERVE_SCTP_PORT_") :]) for k in env if k.startswith("SERVE_SCTP_PORT_")
             )
             return ContainerPlan(name, tcp=tcp, sctp=sctp, probed=probed)
         return ContainerPlan(name, probed=probed)
     if image.startswith(PAUSE):
         return ContainerPlan(name)
     declared = container.get("ports") or ()
-    by = {p: tuple(d["containerPort"] for d in declared if d.get("protocol", "TCP") == p)
-          for p in ("TCP", "UDP", "SCTP")}  # fmt: skip
+    by = {
+        p: tuple(d["containerPort"] for d in declared if d.get("protocol", "TCP") == p)
+        for p in ("TCP", "UDP", "SCTP")
+    }
     return ContainerPlan(name, by["TCP"], by["UDP"], by["SCTP"], probed=probed)
 
 
@@ -153,9 +154,11 @@ class Node:
         self._claim.create(plan.namespaces)
         self._commands.ip_batch(topology.link_commands(plan), what="veth pairs")
         self._commands.ip_batch(topology.node_commands(plan), self.names.node, "the node")
-        for files, value in ((topology.forwarding_files(plan), "1"),
-                             (topology.no_redirect_files(plan), "0"),
-                             (topology.no_dad_files(plan), "0")):  # fmt: skip
+        for files, value in (
+            (topology.forwarding_files(plan), "1"),
+            (topology.no_redirect_files(plan), "0"),
+            (topology.no_dad_files(plan), "0"),
+        ):
             if files:
                 self._commands.run(in_netns(self.names.node, ["tee", *files]), f"{value}\n")
         for slot in plan.pods:
@@ -207,8 +210,10 @@ class Node:
                     self._work.put(("ephemeral", key))
         if resource.plural in ("pods", "namespaces", "networkpolicies"):
             labels = (before or {}).get("metadata", {}).get("labels")
-            if resource.plural != "pods" or after is None or labels != after["metadata"].get(
-                "labels"
+            if (
+                resource.plural != "pods"
+                or after is None
+                or labels != after["metadata"].get("labels")
             ):
                 self._work.put(("enforce", key))
 
@@ -277,9 +282,7 @@ class Node:
                 self._store.update_status(PODS, namespace, name, _unschedulable)
                 return
             slot = self._free.pop(0)
-            plans = {
-                c["name"]: plan_container(c, self._images) for c in pod["spec"]["containers"]
-            }
+            plans = {c["name"]: plan_container(c, self._images) for c in pod["spec"]["containers"]}
             sandbox = Sandbox(slot, plans)
             self._bound[(namespace, name)] = sandbox
         self._store.update_status(PODS, namespace, name, _bind)
@@ -312,10 +315,14 @@ class Node:
         if not pulled:
             status["phase"] = "Pending"
         not_ready = [s["name"] for s in statuses if not s["ready"]]
-        reason = {} if ready else {
-            "reason": "ContainersNotReady",
-            "message": f"containers with unready status: [{' '.join(not_ready)}]",
-        }  # fmt: skip
+        reason = (
+            {}
+            if ready
+            else {
+                "reason": "ContainersNotReady",
+                "message": f"containers with unready status: [{' '.join(not_ready)}]",
+            }
+        )
         status["conditions"] = [
             _condition("PodReadyToStartContainers", True),
             _condition("Initialized", True),
@@ -337,18 +344,33 @@ class Node:
             "state": {},
         }
         if not plan.pullable:
-            out["state"] = {"waiting": {"reason": "ErrImagePull", "message":
-                f'failed to pull and unpack image "{image}": not found'}}  # fmt: skip
+            out["state"] = {
+                "waiting": {
+                    "reason": "ErrImagePull",
+                    "message": f'failed to pull and unpack image "{image}": not found',
+                }
+            }
             return out
-        out["imageID"] = f"{image.split(':')[0]}@sha256:{uuid.uuid5(uuid.NAMESPACE_URL, image).hex * 2}"
+        out["imageID"] = (
+            f"{image.split(':')[0]}@sha256:{uuid.uuid5(uuid.NAMESPACE_URL, image).hex * 2}"
+        )
         out["containerID"] = f"containerd://{uuid.uuid5(uuid.NAMESPACE_OID, plan.name).hex * 2}"
         if plan.name in sandbox.crashing:
             # agnhost porter: log.Fatalf when an SCTP listen fails, exit code 1
-            out["state"] = {"waiting": {"reason": "CrashLoopBackOff", "message":
-                f"back-off 10s restarting failed container={plan.name}"}}  # fmt: skip
-            out["lastState"] = {"terminated": {"exitCode": 1, "reason": "Error",
-                                               "startedAt": sandbox.started,
-                                               "finishedAt": now_text()}}  # fmt: skip
+            out["state"] = {
+                "waiting": {
+                    "reason": "CrashLoopBackOff",
+                    "message": f"back-off 10s restarting failed container={plan.name}",
+                }
+            }
+            out["lastState"] = {
+                "terminated": {
+                    "exitCode": 1,
+                    "reason": "Error",
+                    "startedAt": sandbox.started,
+                    "finishedAt": now_text(),
+                }
+            }
             return out
         out.update(ready=True, started=True, state={"running": {"startedAt": sandbox.started}})
         return out
@@ -359,7 +381,9 @@ class Node:
         for (namespace, name), sandbox in crashing:
             for container in sandbox.crashing:
                 sandbox.restarts[container] = sandbox.restarts.get(container, 0) + 1
-            self._store.update_status(PODS, namespace, name, lambda p, s=sandbox: self._running(p, s))
+            self._store.update_status(
+                PODS, namespace, name, lambda p, s=sandbox: self._running(p, s)
+            )
 
     def _ephemeral_started(self, namespace: str, name: str) -> None:
         def started(pod: Obj) -> None:
@@ -367,11 +391,15 @@ class Node:
             known = {s["name"] for s in statuses}
             for container in pod["spec"].get("ephemeralContainers") or ():
                 if container["name"] not in known:
-                    statuses.append({
-                        "name": container["name"], "image": container.get("image", ""),
-                        "ready": False, "restartCount": 0,
-                        "state": {"running": {"startedAt": now_text()}},
-                    })  # fmt: skip
+                    statuses.append(
+                        {
+                            "name": container["name"],
+                            "image": container.get("image", ""),
+                            "ready": False,
+                            "restartCount": 0,
+                            "state": {"running": {"startedAt": now_text()}},
+                        }
+                    )
 
         self._store.update_status(PODS, namespace, name, started)
 
@@ -402,7 +430,9 @@ class Node:
                 return True
             return plan.pullable and container not in sandbox.crashing
 
-    def spawn(self, namespace: str, name: str, argv: Sequence[str], stdin: bool) -> subprocess.Popen[bytes]:
+    def spawn(
+        self, namespace: str, name: str, argv: Sequence[str], stdin: bool
+    ) -> subprocess.Popen[bytes]:
         netns = self.netns_of(namespace, name)
         if netns is None:
             raise LookupError(f"{namespace}/{name} has no sandbox")
@@ -441,8 +471,12 @@ def _ephemeral_names(pod: Obj) -> set[str]:
 
 
 def _condition(kind: str, true: bool, **extra: Any) -> Obj:
-    return {"type": kind, "status": "True" if true else "False",
-            "lastTransitionTime": now_text(), **extra}  # fmt: skip
+    return {
+        "type": kind,
+        "status": "True" if true else "False",
+        "lastTransitionTime": now_text(),
+        **extra,
+    }
 
 
 def _bind(pod: Obj) -> None:
@@ -455,6 +489,12 @@ def _bind(pod: Obj) -> None:
 def _unschedulable(pod: Obj) -> None:
     pod.setdefault("status", {}).update(
         phase="Pending",
-        conditions=[_condition("PodScheduled", False, reason="Unschedulable",
-                               message="0/1 nodes are available: 1 Too many pods.")],
-    )  # fmt: skip
+        conditions=[
+            _condition(
+                "PodScheduled",
+                False,
+                reason="Unschedulable",
+                message="0/1 nodes are available: 1 Too many pods.",
+            )
+        ],
+    )

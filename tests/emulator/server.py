@@ -44,8 +44,10 @@ class Target:
 
     @property
     def rbac(self) -> str:
-        return f"{self.resource.plural}/{self.subresource}" if self.subresource else (
-            self.resource.plural
+        return (
+            f"{self.resource.plural}/{self.subresource}"
+            if self.subresource
+            else (self.resource.plural)
         )
 
 
@@ -63,11 +65,18 @@ def route(path: str) -> Target | None:
     if not rest or len(rest) > 3:
         return None
     resource = RESOURCES.get(rest[0])
-    if resource is None or resource.group != group or resource.namespaced != bool(namespace) and (
-        len(rest) > 1 or resource.plural == "namespaces"
+    if (
+        resource is None
+        or resource.group != group
+        or (
+            resource.namespaced != bool(namespace)
+            and (len(rest) > 1 or resource.plural == "namespaces")
+        )
     ):
         return None
-    return Target(resource, namespace, rest[1] if len(rest) > 1 else "", rest[2] if len(rest) > 2 else "")
+    return Target(
+        resource, namespace, rest[1] if len(rest) > 1 else "", rest[2] if len(rest) > 2 else ""
+    )
 
 
 @dataclass
@@ -171,7 +180,9 @@ class Handler(BaseHTTPRequestHandler):
             if fault is not None and fault.stall:
                 time.sleep(fault.stall)
             if fault is not None and fault.status:
-                headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+                headers = (
+                    {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+                )
                 raise ApiError(fault.status, _reason(fault.status), "injected fault", None, headers)
             user = self._authenticate()
             if parts.path == "/version":
@@ -183,7 +194,9 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
             if target.subresource == "exec":
                 return self._exec(user, target, parts.query, fault)
-            self._send(200 if method != "POST" else 201, self._serve(user, method, target, query, body))
+            self._send(
+                200 if method != "POST" else 201, self._serve(user, method, target, query, body)
+            )
         except ApiError as exc:
             self._send(exc.code, exc.status(), exc.headers)
         except BrokenPipeError:
@@ -206,9 +219,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def _authenticate(self) -> User:
         header = self.headers.get("Authorization", "")
-        user = self.server.users.get(header.removeprefix("Bearer ").strip()) if header.startswith(
-            "Bearer "
-        ) else None
+        user = (
+            self.server.users.get(header.removeprefix("Bearer ").strip())
+            if header.startswith("Bearer ")
+            else None
+        )
         if user is None:
             raise ApiError(401, "Unauthorized", "Unauthorized")
         return user
@@ -217,13 +232,24 @@ class Handler(BaseHTTPRequestHandler):
         group = target.resource.group
         if not user.allowed(verb, group, target.rbac, target.namespace):
             message = user.denial(verb, group, target.rbac, target.namespace, target.name)
-            raise ApiError(403, "Forbidden", message, {"name": target.name, "group": group,
-                                                        "kind": target.resource.plural})  # fmt: skip
+            raise ApiError(
+                403,
+                "Forbidden",
+                message,
+                {"name": target.name, "group": group, "kind": target.resource.plural},
+            )
 
-    def _serve(self, user: User, method: str, t: Target, query: dict[str, str], body: Obj | None) -> Obj:
+    def _serve(
+        self, user: User, method: str, t: Target, query: dict[str, str], body: Obj | None
+    ) -> Obj:
         store, resource = self.server.store, t.resource
-        verb = {"GET": "get" if t.name else "list", "POST": "create", "PUT": "update",
-                "PATCH": "patch", "DELETE": "delete"}[method]  # fmt: skip
+        verb = {
+            "GET": "get" if t.name else "list",
+            "POST": "create",
+            "PUT": "update",
+            "PATCH": "patch",
+            "DELETE": "delete",
+        }[method]
         self._authorize(user, verb, t)
         if verb == "list":
             return store.list(resource, t.namespace or None, query.get("labelSelector", ""))
@@ -241,17 +267,28 @@ class Handler(BaseHTTPRequestHandler):
             assert body is not None
             kind = self.headers.get("Content-Type", "").split(";")[0].strip()
             if kind not in (MERGE, STRATEGIC):
-                raise ApiError(415, "UnsupportedMediaType",
-                               f"the body of the request was in an unknown format - accepted "
-                               f"media types include: {MERGE}, {STRATEGIC}")  # fmt: skip
+                raise ApiError(
+                    415,
+                    "UnsupportedMediaType",
+                    f"the body of the request was in an unknown format - accepted "
+                    f"media types include: {MERGE}, {STRATEGIC}",
+                )
             if t.subresource not in ("", "ephemeralcontainers"):
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
-            return store.patch(resource, t.namespace, t.name, body,
-                               "merge" if kind == MERGE else "strategic", t.subresource)  # fmt: skip
+            return store.patch(
+                resource,
+                t.namespace,
+                t.name,
+                body,
+                "merge" if kind == MERGE else "strategic",
+                t.subresource,
+            )
         grace = query.get("gracePeriodSeconds")
         if grace is None and body is not None and body.get("gracePeriodSeconds") is not None:
             grace = str(body["gracePeriodSeconds"])
-        return store.delete(resource, t.namespace, t.name, int(grace) if grace is not None else None)
+        return store.delete(
+            resource, t.namespace, t.name, int(grace) if grace is not None else None
+        )
 
     def _send(self, code: int, obj: Obj, headers: dict[str, str] | None = None) -> None:
         data = dump(obj)
@@ -275,11 +312,15 @@ class Handler(BaseHTTPRequestHandler):
         container = (query.get("container") or [names[0] if len(names) == 1 else ""])[0]
         # pkg/registry/core/pod/strategy.go ExecLocation -> streamLocation
         if not container:
-            raise ApiError(400, "BadRequest", f"a container name must be specified for pod "
-                           f"{target.name}, choose one of: {names}")  # fmt: skip
+            raise ApiError(
+                400,
+                "BadRequest",
+                f"a container name must be specified for pod {target.name}, choose one of: {names}",
+            )
         if container not in names:
-            raise ApiError(400, "BadRequest",
-                           f"container {container} is not valid for pod {target.name}")
+            raise ApiError(
+                400, "BadRequest", f"container {container} is not valid for pod {target.name}"
+            )
         if not pod["spec"].get("nodeName"):
             raise ApiError(400, "BadRequest", f"pod {target.name} does not have a host assigned")
         if not argv:
@@ -300,15 +341,21 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Sec-WebSocket-Protocol", protocol)
         self.end_headers()
         self.wfile.flush()
-        Stream(self.connection, protocol, self.server.node.spawn(target.namespace, target.name,
-               argv, stdin), fault).run()  # fmt: skip
+        Stream(
+            self.connection,
+            protocol,
+            self.server.node.spawn(target.namespace, target.name, argv, stdin),
+            fault,
+        ).run()
 
 
 class Stream:
     """One exec: the process's output to the client as channel frames, the client's
     stdin to the process, then the exit status on the error channel and a close."""
 
-    def __init__(self, conn: socket.socket, protocol: str, process: Any, fault: Fault | None) -> None:
+    def __init__(
+        self, conn: socket.socket, protocol: str, process: Any, fault: Fault | None
+    ) -> None:
         self.conn, self.protocol, self.process, self.fault = conn, protocol, process, fault
         self.sent = 0
         self.lock = threading.Lock()
@@ -343,8 +390,10 @@ class Stream:
                 if not data:
                     del pipes[fd]
                     continue
-                if self.fault is not None and self.fault.drop_after is not None and (
-                    self.sent >= self.fault.drop_after
+                if (
+                    self.fault is not None
+                    and self.fault.drop_after is not None
+                    and (self.sent >= self.fault.drop_after)
                 ):
                     self.conn.shutdown(socket.SHUT_RDWR)
                     return False
@@ -370,9 +419,9 @@ class Stream:
                     stdin.write(data)
                     stdin.flush()
                 elif number == ws.CLOSE and self.protocol.startswith("v5") and data[:1] == b"\0":
-                    if stdin is not None:
+                    if stdin is not None:  # v5: the client closes stdin (channel 0)
                         stdin.close()
-                        stdin = None
+                    stdin = None
         except (OSError, ValueError):
             self._kill()
 
@@ -393,9 +442,11 @@ def _review(user: User, body: Obj) -> Obj:
     if attributes.get("subresource"):
         resource += "/" + attributes["subresource"]
     allowed = user.allowed(
-        attributes.get("verb", ""), attributes.get("group", ""), resource,
+        attributes.get("verb", ""),
+        attributes.get("group", ""),
+        resource,
         attributes.get("namespace", ""),
-    )  # fmt: skip
+    )
     status: Obj = {"allowed": allowed}
     if allowed:
         status["reason"] = f'RBAC: allowed by ClusterRoleBinding "emulated" to User "{user.name}"'
@@ -425,9 +476,17 @@ def _exit_status(code: int) -> Obj:
 
 
 def _reason(code: int) -> str:
-    return {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
-            409: "Conflict", 410: "Expired", 429: "TooManyRequests", 500: "InternalError",
-            503: "ServiceUnavailable"}.get(code, "Unknown")  # fmt: skip
+    return {
+        400: "BadRequest",
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "NotFound",
+        409: "Conflict",
+        410: "Expired",
+        429: "TooManyRequests",
+        500: "InternalError",
+        503: "ServiceUnavailable",
+    }.get(code, "Unknown")
 
 
 __all__ = ["ApiServer", "Fault", "Faults", "forbidden", "route"]

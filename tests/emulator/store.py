@@ -122,7 +122,9 @@ def conflict(resource: Resource, name: str, why: str) -> ApiError:
     )
 
 
-STALE = "the object has been modified; please apply your changes to the latest version and try again"
+STALE = (
+    "the object has been modified; please apply your changes to the latest version and try again"
+)
 # pkg/registry/core/namespace/storage/storage.go (Delete, a namespace already terminating)
 NAMESPACE_GOING = (
     "The system is ensuring all content is removed from this namespace.  Upon completion, "
@@ -317,9 +319,18 @@ class Store:
             self._remove(key, changes, resource)
             if resource.returns_deleted:
                 return copy.deepcopy(old)
-            return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                    "details": {"name": name, "group": resource.group, "kind": resource.plural,
-                                "uid": meta.get("uid")}}  # fmt: skip
+            return {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Success",
+                "details": {
+                    "name": name,
+                    "group": resource.group,
+                    "kind": resource.plural,
+                    "uid": meta.get("uid"),
+                },
+            }
 
     def remove(self, resource: Resource, namespace: str, name: str) -> None:
         """Gone for good (a pod the node has stopped, a namespace emptied)."""
@@ -343,9 +354,14 @@ class Store:
                 name,
                 f"unable to create new content in namespace {namespace} because it is being "
                 "terminated",
-                [{"reason": "NamespaceTerminating", "message": f"namespace {namespace} is "
-                  "being terminated", "field": "metadata.namespace"}],
-            )  # fmt: skip
+                [
+                    {
+                        "reason": "NamespaceTerminating",
+                        "message": f"namespace {namespace} is being terminated",
+                        "field": "metadata.namespace",
+                    }
+                ],
+            )
 
     def _put(
         self,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from emulator.cluster import EmulatedCluster
 from emulator.server import Fault
 from emulator.store import RESOURCES
@@ -39,11 +40,25 @@ class Run:
 def netprobe(cluster: EmulatedCluster, tmp_path: Path, *args: str, timeout: float = 300) -> Run:
     report = tmp_path / "results.json"
     done = subprocess.run(
-        [sys.executable, "-m", "netprobe", "run", *args, "--backend", "kubernetes",
-         "--kubeconfig", str(cluster.kubeconfig), "--json", str(report)],
-        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "netprobe",
+            "run",
+            *args,
+            "--backend",
+            "kubernetes",
+            "--kubeconfig",
+            str(cluster.kubeconfig),
+            "--json",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
+    )
     loaded = json.loads(report.read_text()) if report.exists() else None
     return Run(done.returncode, done.stdout, done.stderr, loaded)
 
@@ -59,8 +74,10 @@ def netprobe_objects(cluster: EmulatedCluster) -> list[str]:
                 obj["metadata"]["name"] == "netprobe-system"
             )
             if labels.get("app.kubernetes.io/managed-by") == "netprobe" and not lock_namespace:
-                found.append(f"{resource.kind} {obj['metadata'].get('namespace', '')}/"
-                             f"{obj['metadata']['name']}")  # fmt: skip
+                found.append(
+                    f"{resource.kind} {obj['metadata'].get('namespace', '')}/"
+                    f"{obj['metadata']['name']}"
+                )
     return found
 
 
@@ -75,8 +92,10 @@ def test_a_suite_runs_through_the_real_client_with_real_packets(
     no_traceback(run)
     assert run.code == 0, run.stdout + run.stderr
     assert set(run.statuses()) == {"pass"} and len(run.statuses()) == 9
-    assert any(line.startswith("GET /api/v1/namespaces/") and line.endswith("/exec")
-               for line in cluster.requests)  # fmt: skip
+    assert any(
+        line.startswith("GET /api/v1/namespaces/") and line.endswith("/exec")
+        for line in cluster.requests
+    )
     assert netprobe_objects(cluster) == []
 
 
@@ -153,9 +172,21 @@ def test_credentials_revoked_mid_run_end_in_exit_3_and_cleanup_finishes_later(
     assert "`netprobe cleanup --backend kubernetes` removes it" in cleanup_note
     cluster.faults.clear()
     cleanup = subprocess.run(
-        [sys.executable, "-m", "netprobe", "cleanup", "--backend", "kubernetes",
-         "--kubeconfig", str(cluster.kubeconfig), "--all"],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "netprobe",
+            "cleanup",
+            "--backend",
+            "kubernetes",
+            "--kubeconfig",
+            str(cluster.kubeconfig),
+            "--all",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
     assert cleanup.returncode == 0, cleanup.stdout + cleanup.stderr
     assert netprobe_objects(cluster) == []

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 import websocket
-from emulator.access import User, rule
-from emulator.cluster import EmulatedCluster
-from emulator.server import Fault
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 from kubernetes.stream import stream
 
+from emulator.access import User, rule
+from emulator.cluster import EmulatedCluster
+from emulator.server import Fault
 from netprobe.backends.kubernetes.bodies import pod_manifest
 from netprobe.model import ContainerPort, Pod, PodRef, Protocol
 from netprobe.selectors import Labels
@@ -60,8 +60,11 @@ def namespace(v1: client.CoreV1Api, name: str, **labels: str) -> None:
 
 
 def probe_pod(name: str, namespace: str, *ports: tuple[int, Protocol]) -> dict[str, Any]:
-    pod = Pod(PodRef(namespace, name), Labels({"app": name}),
-              tuple(ContainerPort(p, proto) for p, proto in ports))  # fmt: skip
+    pod = Pod(
+        PodRef(namespace, name),
+        Labels({"app": name}),
+        tuple(ContainerPort(p, proto) for p, proto in ports),
+    )
     return pod_manifest(pod, "0123456789ab", "registry.k8s.io/e2e-test-images/agnhost:2.66.1")
 
 
@@ -115,7 +118,9 @@ def test_pods_are_pending_then_running_with_their_ips(kubeconfig: Path) -> None:
     pod = eventually(lambda: running(v1, "life", "web"))
     assert pod is not None
     assert pod.spec.node_name and pod.status.pod_ip.startswith("10.244.")
-    assert [ip.ip for ip in getattr(pod.status, "pod_ips", None) or pod.status.pod_i_ps] == [pod.status.pod_ip]
+    assert [ip.ip for ip in getattr(pod.status, "pod_ips", None) or pod.status.pod_i_ps] == [
+        pod.status.pod_ip
+    ]
     assert all(c.ready and c.state.running for c in pod.status.container_statuses)
 
 
@@ -131,7 +136,9 @@ def test_graceful_pod_deletion_marks_then_removes_and_grace_zero_removes_at_once
         eventually(lambda n=name: running(v1, "grace", n))
     v1.delete_namespaced_pod("slow", "grace")
     marked = v1.read_namespaced_pod("slow", "grace")
-    assert marked.metadata.deletion_timestamp and marked.metadata.deletion_grace_period_seconds == 30
+    assert (
+        marked.metadata.deletion_timestamp and marked.metadata.deletion_grace_period_seconds == 30
+    )
     v1.delete_namespaced_pod("fast", "grace", grace_period_seconds=0)
     with pytest.raises(ApiException) as fast:
         v1.read_namespaced_pod("fast", "grace")
@@ -142,7 +149,10 @@ def test_creates_conflict_and_stale_lease_updates_conflict(kubeconfig: Path) -> 
     v1 = core(kubeconfig)
     leases = client.CoordinationV1Api(api(kubeconfig))
     namespace(v1, "leases")
-    body = {"metadata": {"name": "lock"}, "spec": {"holderIdentity": "a", "leaseDurationSeconds": 60}}
+    body = {
+        "metadata": {"name": "lock"},
+        "spec": {"holderIdentity": "a", "leaseDurationSeconds": 60},
+    }
     first = leases.create_namespaced_lease("leases", body)
     with pytest.raises(ApiException) as twice:
         leases.create_namespaced_lease("leases", body)
@@ -172,6 +182,7 @@ def test_429_with_retry_after_is_retried_by_urllib3_up_to_three_times(
     """urllib3 2.x util/retry.py: the client's PoolManager has ``Retry.DEFAULT`` (total 3),
     which honours Retry-After on 413, 429 and 503 (RETRY_AFTER_STATUS_CODES); so a short
     burst never reaches netprobe, a longer one arrives as the fourth 429."""
+
     def default(method: str, path: str) -> bool:
         return path == "/api/v1/namespaces/default"
 
@@ -197,7 +208,11 @@ def test_access_reviews_and_requests_follow_the_same_rules(cluster: EmulatedClus
 
     def allowed(verb: str, namespace: str) -> bool:
         review = authz.create_self_subject_access_review(
-            {"spec": {"resourceAttributes": {"verb": verb, "resource": "pods", "namespace": namespace}}}
+            {
+                "spec": {
+                    "resourceAttributes": {"verb": verb, "resource": "pods", "namespace": namespace}
+                }
+            }
         )
         return bool(review.status.allowed)
 
@@ -215,9 +230,18 @@ LEAKS_REFUSED_SOCKET = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisab
 
 
 def _exec(v1: client.CoreV1Api, ns: str, pod: str, container: str, script: str) -> Any:
-    return stream(v1.connect_get_namespaced_pod_exec, pod, ns, command=["sh", "-c", script],
-                  container=container, stdin=False, stdout=True, stderr=True, tty=False,
-                  _preload_content=False)  # fmt: skip
+    return stream(
+        v1.connect_get_namespaced_pod_exec,
+        pod,
+        ns,
+        command=["sh", "-c", script],
+        container=container,
+        stdin=False,
+        stdout=True,
+        stderr=True,
+        tty=False,
+        _preload_content=False,
+    )
 
 
 def test_exec_runs_in_the_pod_and_reports_the_exit_status(kubeconfig: Path) -> None:
@@ -266,8 +290,10 @@ def test_exec_speaks_v5_and_closes_stdin_on_channel_255(cluster: EmulatedCluster
     namespace(v1, "v5")
     v1.create_namespaced_pod("v5", probe_pod("web", "v5"))
     eventually(lambda: running(v1, "v5", "web"))
-    url = (cluster.server.replace("https", "wss") + "/api/v1/namespaces/v5/pods/web/exec"
-           "?command=cat&container=probe&stdin=true&stdout=true&stderr=true")  # fmt: skip
+    url = (
+        cluster.server.replace("https", "wss") + "/api/v1/namespaces/v5/pods/web/exec"
+        "?command=cat&container=probe&stdin=true&stdout=true&stderr=true"
+    )
     conn = websocket.create_connection(
         url,
         header=[f"Authorization: Bearer {cluster.token}"],

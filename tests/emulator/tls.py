@@ -28,13 +28,43 @@ def make_certificates(folder: Path, host: str = "127.0.0.1") -> Certificates:
     ca_key, ca = folder / "ca.key", folder / "ca.crt"
     key, csr, cert = folder / "server.key", folder / "server.csr", folder / "server.crt"
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    _openssl(["req", "-x509", *ec, "-days", "2", "-subj", "/CN=netprobe-emulator-ca",
-              "-keyout", ca_key, "-out", ca])  # fmt: skip
+    _openssl(
+        [
+            "req",
+            "-x509",
+            *ec,
+            "-days",
+            "2",
+            "-subj",
+            "/CN=netprobe-emulator-ca",
+            "-keyout",
+            ca_key,
+            "-out",
+            ca,
+        ]
+    )
     _openssl(["req", "-new", *ec, "-subj", "/CN=kube-apiserver", "-keyout", key, "-out", csr])
     extensions = folder / "san.cnf"
     extensions.write_text(f"subjectAltName=IP:{host},DNS:localhost\nextendedKeyUsage=serverAuth\n")
-    _openssl(["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
-              "-days", "2", "-extfile", extensions, "-out", cert])  # fmt: skip
+    _openssl(
+        [
+            "x509",
+            "-req",
+            "-in",
+            csr,
+            "-CA",
+            ca,
+            "-CAkey",
+            ca_key,
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            extensions,
+            "-out",
+            cert,
+        ]
+    )
     return Certificates(ca, cert, key)
 
 
@@ -57,9 +87,7 @@ def write_kubeconfig(path: Path, server: str, ca: Path, token: str, context: str
             }
         ],
         "users": [{"name": f"{context}-user", "user": {"token": token}}],
-        "contexts": [
-            {"name": context, "context": {"cluster": context, "user": f"{context}-user"}}
-        ],
+        "contexts": [{"name": context, "context": {"cluster": context, "user": f"{context}-user"}}],
         "current-context": context,
     }
     path.write_text(yaml.safe_dump(config))

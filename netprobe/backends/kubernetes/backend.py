@@ -460,7 +460,11 @@ class KubernetesBackend(Backend):
             raise failure
 
     def _recorded(self) -> str:
-        parts = [f"namespaces {', '.join(self._created_namespaces)}"] if self._created_namespaces else []
+        parts = (
+            [f"namespaces {', '.join(self._created_namespaces)}"]
+            if self._created_namespaces
+            else []
+        )
         borrowed = sorted(str(ref) for ref in self._created_pods if ref.namespace in self._borrowed)
         if borrowed:
             parts.append(f"pods {', '.join(borrowed)}")
