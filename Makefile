@@ -21,7 +21,7 @@ E2E_SUITES ?= suites
 E2E_FLAGS ?=
 REPORTS ?= reports
 
-.PHONY: install deps run test check bench e2e clean kind-up kind-down
+.PHONY: install deps run test check bench e2e e2e-emulated clean kind-up kind-down
 
 ## deps: the system tools the local dataplane needs (nftables, netcat-openbsd, iproute2)
 deps:
@@ -74,6 +74,12 @@ e2e: kind-up
 	$(PYTHON) -m netprobe run $(E2E_SUITES) --backend kubernetes --context kind-$(KIND_CLUSTER) \
 	  --cni $(CNI) --use-existing-namespaces \
 	  --junit $(REPORTS)/$(CNI)/junit.xml --json $(REPORTS)/$(CNI)/results.json $(E2E_FLAGS)
+
+## e2e-emulated: every suite with --backend kubernetes against the emulated cluster (root;
+## tests/emulator: the real client over HTTPS and WebSocket, pods as local network
+## namespaces, policies enforced by nftables); JUnit and JSON in reports/emulated/
+e2e-emulated: deps install
+	$(PYTHON) hack/e2e-emulated.py $(E2E_SUITES) --reports $(REPORTS)/emulated -- $(E2E_FLAGS)
 
 ## kind-down: delete the kind cluster of CNI=...
 kind-down:

@@ -102,14 +102,18 @@ def run_suite(
     with teardown_on_signals(backend):
         # Pods get their addresses from the backend, whatever a manifest said.
         unplaced = tuple(replace(pod, ips=()) for pod in suite.pods)
-        if suite.workloads:
-            _use_workloads(backend, suite)
+        real: frozenset[PodRef] = frozenset()
+        if suite.workloads and backend.capabilities.workloads:
+            backend.use_workloads(suite.workloads, {e.source for e in suite.expectations})
+            real = frozenset(workload.ref for workload in suite.workloads)
+        elif suite.workloads:
+            # No existing workloads here: each is the pod the static check stands in.
+            unplaced += tuple(replace(w.standin(), ips=()) for w in suite.workloads)
         backend.deploy(suite.namespaces, unplaced, suite.externals)
         if policies is not None:
             suite = replace(suite, policies=tuple(policies))
         for network_policy in suite.policies:
             backend.perform(ApplyPolicy(network_policy))
-        real = frozenset(workload.ref for workload in suite.workloads)
         before = suite.initial_state().replace(policies=())
         for number, (step, model) in enumerate(step_states(suite), start=1):
             for action in step.actions:
@@ -155,16 +159,6 @@ def run_suite(
         cni=options.cni,
         diagnostics=diagnostics,
     )
-
-
-def _use_workloads(backend: Backend, suite: Suite) -> None:
-    """Staging mode: the suite's workloads are existing pods, found by the backend."""
-    if not backend.capabilities.workloads:
-        raise BackendError(
-            f"{suite.path}: the suite names existing workloads, which only a cluster has; "
-            "run it with --backend kubernetes"
-        )
-    backend.use_workloads(suite.workloads, {e.source for e in suite.expectations})
 
 
 def _diagnose(

@@ -4,8 +4,11 @@
         netprobe run suite.netprobe.yaml --backend kubernetes --kubeconfig cluster.kubeconfig
 
 It starts as kubeadm leaves a cluster: namespaces ``default``, ``kube-system``,
-``kube-public`` and ``kube-node-lease``, and the ``kube-dns`` Service in ``kube-system``
-selecting ``k8s-app=kube-dns`` (kubeadm's cmd/kubeadm/app/phases/addons/dns/manifests.go).
+``kube-public`` and ``kube-node-lease``; in ``kube-system`` the ``kube-dns`` Service
+selecting ``k8s-app=kube-dns`` and two CoreDNS pods of a ReplicaSet with those labels and
+the ports ``dns`` 53/UDP, ``dns-tcp`` 53/TCP and ``metrics`` 9153/TCP (kubeadm's
+cmd/kubeadm/app/phases/addons/dns/manifests.go; the pods answer on them as any workload
+of the node does, not as a DNS server).
 Root and a private network namespace are needed (tests/private_host.py).
 """
 
@@ -42,6 +45,52 @@ KUBE_DNS_SERVICE = {
         ],
     },
 }
+
+
+COREDNS_IMAGE = "registry.k8s.io/coredns/coredns:v1.12.1"
+COREDNS_REPLICAS = ("coredns-674b8bbfcf-5xq2w", "coredns-674b8bbfcf-m9kzr")
+
+
+def coredns_objects() -> list[tuple[str, dict[str, object]]]:
+    labels = {"k8s-app": "kube-dns", "pod-template-hash": "674b8bbfcf"}
+    replicaset = {
+        "metadata": {"name": "coredns-674b8bbfcf", "namespace": "kube-system", "labels": labels},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}},
+        },
+    }
+    container = {
+        "name": "coredns",
+        "image": COREDNS_IMAGE,
+        "args": ["-conf", "/etc/coredns/Corefile"],
+        "ports": [
+            {"name": "dns", "containerPort": 53, "protocol": "UDP"},
+            {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
+            {"name": "metrics", "containerPort": 9153, "protocol": "TCP"},
+        ],
+    }
+    owner = {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "name": "coredns-674b8bbfcf",
+        "uid": "00000000-0000-0000-0000-00000000c0de",
+        "controller": True,
+    }
+    pods = [
+        {
+            "metadata": {
+                "name": name,
+                "namespace": "kube-system",
+                "labels": labels,
+                "ownerReferences": [owner],
+            },
+            "spec": {"containers": [container], "priorityClassName": "system-cluster-critical"},
+        }
+        for name in COREDNS_REPLICAS
+    ]
+    return [("replicasets", replicaset), *(("pods", pod) for pod in pods)]
 
 
 class EmulatedCluster:
@@ -84,6 +133,8 @@ class EmulatedCluster:
             self.store.create(RESOURCES["namespaces"], "", {"metadata": {"name": name}})
         self.store.create(RESOURCES["services"], "kube-system", KUBE_DNS_SERVICE)
         self.node.start()
+        for plural, body in coredns_objects():
+            self.store.create(RESOURCES[plural], "kube-system", body)
         try:
             self._server = ApiServer(
                 self.store, self.node, self.users, tls, self.faults, self.requests

@@ -1,5 +1,6 @@
-"""The emulated cluster for tests: one per session (its node's sandboxes take a while to
-make), faults and extra users reset after each test. Root only, inside the private
+"""The emulated cluster for tests: one for this package (its node's sandboxes take a
+while to make; gone before other packages' tests, which check that nothing of netprobe's is
+left), faults and extra users reset after each test. Root only, inside the private
 namespaces of tests/private_host.py."""
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.skip(reason=f"emulated cluster: {SKIP_REASON}"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def emulated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedCluster]:
     with EmulatedCluster(tmp_path_factory.mktemp("emulated")) as cluster:
         yield cluster

@@ -47,6 +47,7 @@ NODE_NAME = "emulated-node"
 HOST_IP = "192.0.2.10"  # TEST-NET-1: never routed anywhere
 AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:"
 PAUSE = "registry.k8s.io/pause:"
+COREDNS = "registry.k8s.io/coredns/coredns:"
 
 
 def sctp_available() -> bool:
@@ -126,7 +127,7 @@ class Node:
         namespace_delay: float = 0.5,
     ) -> None:
         self._store = store
-        self._images = images or (lambda image: image.startswith((AGNHOST, PAUSE)))
+        self._images = images or (lambda image: image.startswith((AGNHOST, PAUSE, COREDNS)))
         self._sctp = sctp_available() if sctp is None else sctp
         self._start_delay = start_delay
         self._grace_scale = grace_scale
@@ -139,6 +140,7 @@ class Node:
         self._free = list(self._topology.pods)
         self._bound: dict[tuple[str, str], Sandbox] = {}
         self._marked: dict[tuple[str, str], float] = {}
+        self._last_restarts = 0.0
         """Pods marked for deletion -> when the node first saw it."""
         self._lock = threading.RLock()
         self._work: queue.Queue[tuple[str, tuple[str, str]] | None] = queue.Queue()
@@ -356,28 +358,39 @@ class Node:
         )
         out["containerID"] = f"containerd://{uuid.uuid5(uuid.NAMESPACE_OID, plan.name).hex * 2}"
         if plan.name in sandbox.crashing:
-            # agnhost porter: log.Fatalf when an SCTP listen fails, exit code 1
+            # agnhost porter: log.Fatal("Failed to listen SCTP. error:", err) when the
+            # listen fails, so exit code 1 after one line of Go's log (date and time first);
+            # the kubelet copies the log's tail when the container asks for it.
             out["state"] = {
                 "waiting": {
                     "reason": "CrashLoopBackOff",
                     "message": f"back-off 10s restarting failed container={plan.name}",
                 }
             }
-            out["lastState"] = {
-                "terminated": {
-                    "exitCode": 1,
-                    "reason": "Error",
-                    "startedAt": sandbox.started,
-                    "finishedAt": now_text(),
-                }
+            terminated = {
+                "exitCode": 1,
+                "reason": "Error",
+                "startedAt": sandbox.started,
+                "finishedAt": now_text(),
             }
+            if container.get("terminationMessagePolicy") == "FallbackToLogsOnError":
+                stamp = time.strftime("%Y/%m/%d %H:%M:%S", time.gmtime())
+                terminated["message"] = (
+                    f"{stamp} Failed to listen SCTP. error:protocol not supported\n"
+                )
+            out["lastState"] = {"terminated": terminated}
             return out
         out.update(ready=True, started=True, state={"running": {"startedAt": sandbox.started}})
         return out
 
     def _restart_crashing(self) -> None:
+        """A crashing container is started again once a second (the kubelet backs off
+        from 10 s to 5 min; the restart count is what matters here)."""
         with self._lock:
             crashing = [(key, s) for key, s in self._bound.items() if s.crashing]
+        if not crashing or time.monotonic() - self._last_restarts < 1.0:
+            return
+        self._last_restarts = time.monotonic()
         for (namespace, name), sandbox in crashing:
             for container in sandbox.crashing:
                 sandbox.restarts[container] = sandbox.restarts.get(container, 0) + 1

@@ -281,12 +281,15 @@ def test_the_runner_hands_a_suites_workloads_to_the_backend(
     }
 
 
-def test_a_backend_without_workloads_refuses_a_staging_suite(clock: FakeClock) -> None:
+def test_a_backend_without_workloads_deploys_their_stand_in_pods(clock: FakeClock) -> None:
     from netprobe.backends.fake import FakeBackend
 
-    workload_suite = replace(staging_suite(), pods=(), workloads=(WEB, DB))
-    with pytest.raises(BackendError, match="only a cluster has; run it with --backend kubernetes"):
-        run_suite(workload_suite, FakeBackend(clock=clock), clock=clock)
+    workload_suite = replace(staging_suite(), pods=(), workloads=(WEB, DB, BATCH))
+    backend = FakeBackend(clock=clock)
+    result = run_suite(workload_suite, backend, clock=clock)
+    assert {p.ref for p in backend.snapshot().pods} == {WEB.ref, DB.ref, BATCH.ref}
+    assert backend.snapshot().pod(WEB.ref).labels == WEB.standin().labels  # type: ignore[union-attr]
+    assert all(not r.failed for r in result.results)
 
 
 def test_a_pod_being_deleted_is_never_chosen(staging: FakeApiServer, make_backend) -> None:
