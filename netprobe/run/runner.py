@@ -16,7 +16,7 @@ from functools import partial
 from netprobe.backends.base import Backend
 from netprobe.clock import SYSTEM_CLOCK, Clock
 from netprobe.diagnostics import Diagnostics, Involved, bounded
-from netprobe.errors import BackendError, Location, NetprobeError
+from netprobe.errors import Location, NetprobeError
 from netprobe.model import NetworkPolicy, PodRef, PolicyRef
 from netprobe.probes import Probe
 from netprobe.results import ExpectationResult, Observation, SuiteResult, is_failure
