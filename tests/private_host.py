@@ -49,3 +49,8 @@ def enter() -> bool:
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     _entered = True
     return True
+
+
+def entered() -> bool:
+    """Whether this process is in the private namespaces."""
+    return _entered

@@ -20,6 +20,8 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
+import private_host
+
 from emulator.access import User
 from emulator.admission import Admission
 from emulator.node import Node
@@ -119,6 +121,24 @@ class EmulatedCluster:
             token,
             CONTEXT,
         )
+
+    def service_account(self, user: User) -> dict[str, str]:
+        """What a pod running as ``user`` (a ServiceAccount) is given: its token, the CA
+        and its namespace under /var/run/secrets/kubernetes.io/serviceaccount (in the
+        private /run of tests/private_host.py) and the environment the kubelet sets; the
+        client's in-cluster loader reads exactly these (kubernetes/config/incluster_config.py)."""
+        if not private_host.entered():
+            raise RuntimeError("in-cluster files go only into a private /run")
+        token = secrets.token_hex(16)
+        self.users[token] = user
+        folder = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "token").write_text(token)
+        (folder / "ca.crt").write_bytes((self.folder / "ca.crt").read_bytes())
+        (folder / "namespace").write_text(user.name.split(":")[2])
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return {"KUBERNETES_SERVICE_HOST": str(host), "KUBERNETES_SERVICE_PORT": str(port)}
 
     @property
     def server(self) -> str:

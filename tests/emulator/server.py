@@ -218,12 +218,11 @@ class Handler(BaseHTTPRequestHandler):
         return data if isinstance(data, dict) else None
 
     def _authenticate(self) -> User:
-        header = self.headers.get("Authorization", "")
-        user = (
-            self.server.users.get(header.removeprefix("Bearer ").strip())
-            if header.startswith("Bearer ")
-            else None
-        )
+        # k8s.io/apiserver pkg/authentication/request/bearertoken/bearertoken.go: the
+        # scheme is matched case-insensitively (the client's in-cluster loader sends
+        # "bearer ..."), the token after one space.
+        scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+        user = self.server.users.get(token.strip()) if scheme.lower() == "bearer" else None
         if user is None:
             raise ApiError(401, "Unauthorized", "Unauthorized")
         return user

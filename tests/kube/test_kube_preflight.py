@@ -81,3 +81,16 @@ def test_a_cleanup_without_get_is_stopped_by_its_preflight(api: FakeApiServer) -
         clean_cluster(api, "netprobe-system", 60.0, FakeClock())
     assert "get pods cluster-wide" in str(caught.value)
     assert caught.value.exit_code == EXIT_BACKEND
+
+
+def test_a_staging_namespace_only_probed_to_needs_reads_only() -> None:
+    from netprobe.backends.kubernetes.preflight import run_checks
+
+    probed_to = {str(c) for c in run_checks([], [], ["kube-system"], "locks", ["kube-system"])}
+    probed_from = {str(c) for c in run_checks([], [], ["kube-system"], "locks")}
+    exec_and_stage = probed_from - probed_to
+    assert {c.split(" in ")[0] for c in exec_and_stage} == {
+        "patch pods/ephemeralcontainers",
+        "get pods/exec",
+        "create pods/exec",
+    }

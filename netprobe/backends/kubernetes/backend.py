@@ -177,7 +177,13 @@ class KubernetesBackend(Backend):
         created, borrowed = self._classify(to_create)
         require_access(
             self._gateway,
-            run_checks([ns.name for ns in created], borrowed, staged_ns, self._locks_namespace),
+            run_checks(
+                [ns.name for ns in created],
+                borrowed,
+                staged_ns,
+                self._locks_namespace,
+                destinations_only=staged_ns - self._probed_from_namespaces(),
+            ),
         )
         _refuse_selected(
             self._gateway, [p for p in probe_pods if p.namespace in borrowed], self._run_id
@@ -207,6 +213,14 @@ class KubernetesBackend(Backend):
         for reason in self._outages.down.values():
             log.warning("%s; the expectations probing that port are skipped", reason)
         return state
+
+    def _probed_from_namespaces(self) -> set[str]:
+        """Namespaces of the workloads probes start from (all, when not told)."""
+        return {
+            ref.namespace
+            for ref in self._workloads
+            if self._sources is None or ref in self._sources
+        }
 
     @property
     def _locks_namespace(self) -> str:

@@ -18,16 +18,24 @@ COORDINATION = "coordination.k8s.io"
 APPS = "apps"
 
 
-def _namespaced(namespace: str, *, staging: bool = False) -> list[AccessCheck]:
+def _namespaced(
+    namespace: str, *, staging: bool = False, probing: bool = True
+) -> list[AccessCheck]:
     if staging:
-        return [
+        reads = [
             AccessCheck("get", "pods", namespace=namespace),
             AccessCheck("list", "pods", namespace=namespace),
+            AccessCheck("get", "networkpolicies", NETWORKING, namespace=namespace),
+            AccessCheck("list", "networkpolicies", NETWORKING, namespace=namespace),
+        ]
+        if not probing:  # its workloads are only probed to: their IPs are all it needs
+            return reads
+        return [
+            *reads[:2],
             AccessCheck("patch", "pods", subresource="ephemeralcontainers", namespace=namespace),
             AccessCheck("get", "pods", subresource="exec", namespace=namespace),
             AccessCheck("create", "pods", subresource="exec", namespace=namespace),
-            AccessCheck("get", "networkpolicies", NETWORKING, namespace=namespace),
-            AccessCheck("list", "networkpolicies", NETWORKING, namespace=namespace),
+            *reads[2:],
         ]
     return [
         AccessCheck(verb, "pods", namespace=namespace)
@@ -47,9 +55,12 @@ def run_checks(
     borrowed: Iterable[str],
     staged: Iterable[str],
     lock_namespace: str,
+    destinations_only: Iterable[str] = (),
 ) -> tuple[AccessCheck, ...]:
     """The permissions a run needs: namespaces it creates, namespaces it borrows (with
-    ``--use-existing-namespaces``), namespaces of staging workloads, and its Leases."""
+    ``--use-existing-namespaces``), namespaces of staging workloads (those of
+    ``destinations_only``, whose workloads are never probed from, are only read), and its
+    Leases."""
     # list: teardown also finds this run's namespaces by label (a lost create answer).
     checks: list[AccessCheck] = [
         AccessCheck("get", "namespaces"),
@@ -67,8 +78,9 @@ def run_checks(
             AccessCheck("list", resource, APPS, namespace=namespace)
             for resource in ("replicasets", "statefulsets", "daemonsets")
         ]
+    quiet = set(destinations_only)
     for namespace in sorted(set(staged)):
-        checks += _namespaced(namespace, staging=True)
+        checks += _namespaced(namespace, staging=True, probing=namespace not in quiet)
     checks += [
         AccessCheck(verb, "leases", COORDINATION, namespace=lock_namespace)
         for verb in ("get", "list", "create", "update", "delete")
