@@ -2,8 +2,12 @@
 
 Run them with ``NETPROBE_LIVE_KUBECONFIG=~/.kube/config pytest tests/live`` or
 ``pytest tests/live --live`` (which uses ``$KUBECONFIG`` or ``~/.kube/config``);
-``--kube-context`` picks a context. They create namespaces named ``np-live-*`` and the
-example suites' namespaces, and remove them.
+``--kube-context`` picks a context, ``--cni`` (``$NETPROBE_LIVE_CNI``) names the cluster's
+CNI for the suites' skips, ``--live-suites`` (``$NETPROBE_LIVE_SUITES``, comma-separated)
+the suites to run (default: suites/). They create namespaces named ``np-live-*`` and the
+suites' namespaces, and remove them; like ``make e2e`` they may borrow the cluster's own
+namespaces (``--use-existing-namespaces``), so run them on a cluster made for testing.
+``tests/emulator/test_live_tests.py`` runs them against the emulated cluster.
 """
 
 from __future__ import annotations
@@ -18,6 +22,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("netprobe-live")
     group.addoption("--live", action="store_true", help="run the live-cluster tests")
     group.addoption("--kube-context", default=None, help="kubeconfig context for live tests")
+    group.addoption("--cni", default=os.environ.get("NETPROBE_LIVE_CNI"), help="the CNI")
+    group.addoption(
+        "--live-suites",
+        default=os.environ.get("NETPROBE_LIVE_SUITES", "suites"),
+        help="comma-separated suite files or folders for the live run (default: suites)",
+    )
 
 
 def live_kubeconfig(config: pytest.Config) -> Path | None:

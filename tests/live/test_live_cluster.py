@@ -12,7 +12,7 @@ from netprobe.model import NAMESPACE_NAME_LABEL, ContainerPort, Namespace, Pod, 
 from netprobe.selectors import Labels
 
 pytestmark = pytest.mark.live
-SUITES = Path(__file__).resolve().parents[2] / "suites"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_runner_identity_has_every_permission_a_run_needs(kube_options) -> None:  # type: ignore[no-untyped-def]
@@ -49,12 +49,18 @@ def test_exec_keeps_stdout_stderr_and_exit_code_apart(kube_options) -> None:  # 
         backend.teardown()
 
 
-def test_the_example_suites_pass_and_leave_nothing_behind(kube_options, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_example_suites_pass_and_leave_nothing_behind(  # type: ignore[no-untyped-def]
+    kube_options, pytestconfig: pytest.Config, tmp_path: Path
+) -> None:
     from netprobe.backends.kubernetes import connect
     from netprobe.backends.kubernetes.bodies import MANAGED_SELECTOR, RUN_ID_KEY
     from netprobe.cli import main
 
-    argv = ["run", str(SUITES), "--backend", "kubernetes", "--junit", str(tmp_path / "junit.xml")]
+    suites = [str(ROOT / s) for s in pytestconfig.getoption("--live-suites").split(",") if s]
+    argv = ["run", *suites, "--backend", "kubernetes", "--use-existing-namespaces"]
+    argv += ["--junit", str(tmp_path / "junit.xml")]
+    if pytestconfig.getoption("--cni"):
+        argv += ["--cni", pytestconfig.getoption("--cni")]
     if kube_options.kubeconfig:
         argv += ["--kubeconfig", str(kube_options.kubeconfig)]
     if kube_options.context:
