@@ -179,6 +179,17 @@ class EmulatedCluster:
         self.node.close()
 
     @property
+    def execs(self) -> list[tuple[str, bool]]:
+        """(subprotocol, stdin) of every exec stream opened."""
+        assert self._server is not None
+        return self._server.execs
+
+    def speak(self, *protocols: str) -> None:
+        """The exec subprotocols the API server accepts, preferred first."""
+        assert self._server is not None
+        self._server.exec_protocols = protocols
+
+    @property
     def errors(self) -> list[BaseException]:
         """Emulator bugs seen (a test of the emulator fails on any)."""
         return [*(self._server.errors if self._server else []), *self.node.errors]

@@ -12,6 +12,7 @@ import pytest
 from private_host import SKIP_REASON, enter
 
 from emulator.cluster import EmulatedCluster
+from emulator.websocket import PROTOCOLS
 
 enter()
 
@@ -35,6 +36,7 @@ def cluster(emulated: EmulatedCluster) -> Iterator[EmulatedCluster]:
     users = dict(emulated.users)
     yield emulated
     emulated.faults.clear()
+    emulated.speak(*PROTOCOLS)
     emulated.users.clear()
     emulated.users.update(users)
     assert not emulated.errors, emulated.errors

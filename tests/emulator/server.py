@@ -134,6 +134,9 @@ class ApiServer(ThreadingHTTPServer):
         self.store, self.node, self.users, self.tls, self.faults = store, node, users, tls, faults
         self.log = log
         self.errors: list[BaseException] = []
+        self.exec_protocols = ws.PROTOCOLS
+        self.execs: list[tuple[str, bool]] = []
+        """(subprotocol, stdin) of every exec stream opened."""
         super().__init__(("127.0.0.1", 0), Handler)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
@@ -328,10 +331,12 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(400, "BadRequest", f'container not found ("{container}")')
         if self.headers.get("Upgrade", "").lower() != "websocket":
             raise ApiError(400, "BadRequest", "Upgrade request required")
-        protocol = ws.choose_protocol(self.headers.get("Sec-WebSocket-Protocol", ""))
+        offered = self.headers.get("Sec-WebSocket-Protocol", "")
+        protocol = ws.choose_protocol(offered, self.server.exec_protocols)
         if protocol is None:
             raise ApiError(403, "Forbidden", "no supported subprotocol was offered")
         stdin = query.get("stdin", ["false"])[0] in ("true", "1")
+        self.server.execs.append((protocol, stdin))
         self.close_connection = True
         self.send_response(101, "Switching Protocols")
         self.send_header("Upgrade", "websocket")

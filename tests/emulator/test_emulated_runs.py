@@ -10,6 +10,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -189,4 +191,81 @@ def test_credentials_revoked_mid_run_end_in_exit_3_and_cleanup_finishes_later(
         cwd=ROOT,
     )
     assert cleanup.returncode == 0, cleanup.stdout + cleanup.stderr
+    assert netprobe_objects(cluster) == []
+
+
+@pytest.mark.parametrize("protocol", ["v4.channel.k8s.io", "v5.channel.k8s.io"])
+def test_a_run_whose_scripts_go_on_stdin_works_over_v4_and_v5(
+    cluster: EmulatedCluster, tmp_path: Path, protocol: str
+) -> None:
+    """A source with hundreds of probes gets its script on stdin (execinput.QUERY_LIMIT);
+    v4 cannot close stdin, v5 can (channel 255): both must end with the script's exit."""
+    cluster.speak(protocol)
+    cluster.execs.clear()
+    pods = "\n".join(f"  wide/d{i}: {{labels: {{app: d}}, ports: [80, 81]}}" for i in range(40))
+    suite = tmp_path / "wide.netprobe.yaml"
+    suite.write_text(
+        f"namespaces: {{wide: {{}}}}\npods:\n  wide/src: {{labels: {{app: src}}}}\n{pods}\n"
+        "expect:\n  - allow: wide/src -> wide/app=d\n"
+    )
+    run = netprobe(cluster, tmp_path, str(suite))
+    no_traceback(run)
+    assert run.code == 0, run.stdout + run.stderr
+    assert len(run.statuses()) == 80 and set(run.statuses()) == {"pass"}
+    assert {p for p, _ in cluster.execs} == {protocol}
+    assert all(stdin for _, stdin in cluster.execs)  # 80 probes: above the URL limit
+    assert netprobe_objects(cluster) == []
+
+
+def _foreign_lease(cluster: EmulatedCluster, namespace: str, seconds: int) -> None:
+    from netprobe.backends.kubernetes.locks import format_time
+
+    if cluster.store.find(RESOURCES["namespaces"], "", "netprobe-system") is None:
+        cluster.store.create(RESOURCES["namespaces"], "", {"metadata": {"name": "netprobe-system"}})
+    now = format_time(time.time())
+    cluster.store.create(RESOURCES["leases"], "netprobe-system", {
+        "metadata": {"name": f"netprobe-ns-{namespace}", "labels": {
+            "app.kubernetes.io/managed-by": "netprobe", "netprobe.io/run-id": "0ther0run000"}},
+        "spec": {"holderIdentity": "0ther0run000", "leaseDurationSeconds": seconds,
+                 "acquireTime": now, "renewTime": now},
+    })  # fmt: skip
+
+
+def test_a_namespace_whose_lease_another_live_run_renews_is_refused(
+    cluster: EmulatedCluster, tmp_path: Path
+) -> None:
+    from netprobe.backends.kubernetes.locks import format_time
+
+    _foreign_lease(cluster, "frontend", 4)
+    leases = RESOURCES["leases"]
+
+    stop = threading.Event()
+
+    def renew() -> None:  # as a live run does, every second
+        while not stop.wait(1.0):
+            lease = cluster.store.get(leases, "netprobe-system", "netprobe-ns-frontend")
+            lease["spec"]["renewTime"] = format_time(time.time())
+            cluster.store.replace(leases, "netprobe-system", "netprobe-ns-frontend", lease)
+
+    renewer = threading.Thread(target=renew)
+    renewer.start()
+    try:
+        run = netprobe(cluster, tmp_path, str(THREE_TIER))
+    finally:
+        stop.set()
+        renewer.join()
+        cluster.store.remove(leases, "netprobe-system", "netprobe-ns-frontend")
+    no_traceback(run)
+    assert run.code == 3, run.stdout + run.stderr
+    assert "namespace frontend is in use by another netprobe run (0ther0run000" in run.stderr
+    assert netprobe_objects(cluster) == []
+
+
+def test_a_lease_left_by_a_dead_run_is_taken_over_once_it_expires(
+    cluster: EmulatedCluster, tmp_path: Path
+) -> None:
+    _foreign_lease(cluster, "frontend", 2)
+    run = netprobe(cluster, tmp_path, str(THREE_TIER))
+    no_traceback(run)
+    assert run.code == 0, run.stdout + run.stderr
     assert netprobe_objects(cluster) == []

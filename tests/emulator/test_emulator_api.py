@@ -312,3 +312,42 @@ def test_exec_speaks_v5_and_closes_stdin_on_channel_255(cluster: EmulatedCluster
     conn.shutdown()
     assert frames[0] == b"\x01hello\n"
     assert json.loads(frames[-1][1:]) == {"metadata": {}, "status": "Success"}
+
+
+def test_network_policies_are_stored_defaulted(kubeconfig: Path) -> None:
+    v1 = core(kubeconfig)
+    net = client.NetworkingV1Api(api(kubeconfig))
+    namespace(v1, "defaults")
+    body = {"metadata": {"name": "dns"},
+            "spec": {"podSelector": {}, "egress": [{"ports": [{"port": 53}]}]}}  # fmt: skip
+    net.create_namespaced_network_policy("defaults", body)
+    stored = net.read_namespaced_network_policy("dns", "defaults")
+    # pkg/apis/networking/v1/defaults.go: policyTypes from the rules, ports TCP
+    assert stored.spec.policy_types == ["Ingress", "Egress"]
+    assert stored.spec.egress[0].ports[0].protocol == "TCP"
+
+
+def test_an_invalid_name_is_422_with_the_field_named(kubeconfig: Path) -> None:
+    v1 = core(kubeconfig)
+    namespace(v1, "invalid")
+    with pytest.raises(ApiException) as refused:
+        v1.create_namespaced_pod("invalid", probe_pod("Not_A_Name", "invalid"))
+    status = status_of(refused.value)
+    assert refused.value.status == 422 and status["reason"] == "Invalid"
+    assert status["message"].startswith('Pod "Not_A_Name" is invalid: metadata.name: Invalid')
+    assert "metadata.name" in {c["field"] for c in status["details"]["causes"]}
+
+
+def test_pod_security_refuses_privileged_pods_and_admits_netprobes(kubeconfig: Path) -> None:
+    v1 = core(kubeconfig)
+    namespace(v1, "restricted", **{"pod-security.kubernetes.io/enforce": "restricted"})
+    v1.create_namespaced_pod("restricted", probe_pod("web", "restricted", (80, Protocol.TCP)))
+    privileged = probe_pod("root", "restricted")
+    privileged["spec"]["containers"][0]["securityContext"] = {"privileged": True}
+    with pytest.raises(ApiException) as refused:
+        v1.create_namespaced_pod("restricted", privileged)
+    assert refused.value.status == 403
+    assert (
+        'violates PodSecurity "restricted:latest": privileged'
+        in status_of(refused.value)["message"]
+    )

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from emulator.cluster import EmulatedCluster
 
 pytestmark = pytest.mark.root

@@ -28,9 +28,11 @@ def accept_key(key: str) -> str:
     return base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
 
 
-def choose_protocol(offered: str) -> str | None:
+def choose_protocol(offered: str, spoken: tuple[str, ...] = PROTOCOLS) -> str | None:
+    """The first of ``spoken`` the client offers (kube-apiserver before 1.30 speaks no v5:
+    ``spoken`` without it emulates one)."""
     wanted = [p.strip() for p in offered.split(",") if p.strip()]
-    return next((p for p in PROTOCOLS if p in wanted), None)
+    return next((p for p in spoken if p in wanted), None)
 
 
 def frame(payload: bytes, opcode: int = OP_BINARY) -> bytes:
