@@ -47,22 +47,24 @@ def main() -> int:
 
     args.reports.mkdir(parents=True, exist_ok=True)
     junit, results = args.reports / "junit.xml", args.reports / "results.json"
-    with tempfile.TemporaryDirectory(prefix="netprobe-emulated-") as folder:
-        with EmulatedCluster(Path(folder)) as cluster:
-            command = [
-                sys.executable, "-m", "netprobe", "run", *args.suites,
-                "--backend", "kubernetes", "--kubeconfig", str(cluster.kubeconfig),
-                "--use-existing-namespaces", "--junit", str(junit), "--json", str(results),
-                *args.netprobe_args,
-            ]  # fmt: skip
-            print("e2e-emulated:", " ".join(command[1:]), flush=True)
-            began = time.monotonic()
-            code = subprocess.run(command, cwd=ROOT, env={**os.environ}).returncode
-            took = time.monotonic() - began
-            print(f"e2e-emulated: {len(cluster.requests):,} API requests in {took:.0f} s")
-            if cluster.errors:
-                print(f"e2e-emulated: emulator errors: {cluster.errors}", file=sys.stderr)
-                return 1
+    with (
+        tempfile.TemporaryDirectory(prefix="netprobe-emulated-") as folder,
+        EmulatedCluster(Path(folder)) as cluster,
+    ):
+        command = [
+            sys.executable, "-m", "netprobe", "run", *args.suites,
+            "--backend", "kubernetes", "--kubeconfig", str(cluster.kubeconfig),
+            "--use-existing-namespaces", "--junit", str(junit), "--json", str(results),
+            *args.netprobe_args,
+        ]  # fmt: skip
+        print("e2e-emulated:", " ".join(command[1:]), flush=True)
+        began = time.monotonic()
+        code = subprocess.run(command, cwd=ROOT, env={**os.environ}).returncode
+        took = time.monotonic() - began
+        print(f"e2e-emulated: {len(cluster.requests):,} API requests in {took:.0f} s")
+        if cluster.errors:
+            print(f"e2e-emulated: emulator errors: {cluster.errors}", file=sys.stderr)
+            return 1
     return code or _disagreements(results)
 
 
