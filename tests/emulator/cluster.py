@@ -15,6 +15,7 @@ Root and a private network namespace are needed (tests/private_host.py).
 from __future__ import annotations
 
 import secrets
+import shutil
 import ssl
 import threading
 from pathlib import Path
@@ -31,6 +32,7 @@ from emulator.tls import make_certificates, write_kubeconfig
 from netprobe.backends.local.naming import new_run_id
 
 CONTEXT = "emulated"
+SERVICE_ACCOUNT_FILES = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 KUBE_DNS_SERVICE = {
     "metadata": {
@@ -131,7 +133,7 @@ class EmulatedCluster:
             raise RuntimeError("in-cluster files go only into a private /run")
         token = secrets.token_hex(16)
         self.users[token] = user
-        folder = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+        folder = SERVICE_ACCOUNT_FILES
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "token").write_text(token)
         (folder / "ca.crt").write_bytes((self.folder / "ca.crt").read_bytes())
@@ -139,6 +141,11 @@ class EmulatedCluster:
         assert self._server is not None
         host, port = self._server.server_address[:2]
         return {"KUBERNETES_SERVICE_HOST": str(host), "KUBERNETES_SERVICE_PORT": str(port)}
+
+    def forget_service_account(self) -> None:
+        """Remove the in-cluster files, so later runs in this process use kubeconfigs."""
+        if private_host.entered():
+            shutil.rmtree(SERVICE_ACCOUNT_FILES.parents[1], ignore_errors=True)
 
     @property
     def server(self) -> str:
@@ -173,6 +180,7 @@ class EmulatedCluster:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self.forget_service_account()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

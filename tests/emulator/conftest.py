@@ -36,6 +36,7 @@ def cluster(emulated: EmulatedCluster) -> Iterator[EmulatedCluster]:
     users = dict(emulated.users)
     yield emulated
     emulated.faults.clear()
+    emulated.forget_service_account()
     emulated.speak(*PROTOCOLS)
     emulated.users.clear()
     emulated.users.update(users)

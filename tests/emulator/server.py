@@ -3,9 +3,9 @@ netprobe uses, over real HTTPS, for the real ``kubernetes`` client.
 
 Requests go through what kube-apiserver does, in its order: authentication (bearer
 token), authorization (:mod:`access`; a WebSocket exec needs both ``get`` and ``create`` on
-``pods/exec``, KEP-4006's AuthorizePodWebsocketUpgradeCreatePermission, on by default since
-1.31), admission (defaulting, validation, Pod Security on labelled namespaces, namespace
-lifecycle), storage (:mod:`store`). Exec runs the command in the pod's sandbox on the
+``pods/exec``, KEP-4006's AuthorizePodWebsocketUpgradeCreatePermission, beta and on by
+default since 1.35, kubernetes#134577), admission (defaulting, validation, Pod Security on
+labelled namespaces, namespace lifecycle), storage (:mod:`store`). Exec runs the command in the pod's sandbox on the
 :class:`~emulator.node.Node`. :class:`Faults` makes it misbehave on purpose.
 """
 
@@ -90,7 +90,8 @@ class Fault:
     stall: float = 0.0
     """Seconds to sit on the request before doing anything (a hanging server)."""
     drop_after: int | None = None
-    """Exec: close the TCP connection after this many output frames, no status sent."""
+    """Exec: close the TCP connection once this many output frames are sent (at the latest
+    before the exit status, which never comes)."""
     times: int = 1
     used: int = 0
 
@@ -386,6 +387,7 @@ class Stream:
                         pipe.close()
 
     def _output(self) -> bool:
+        """Forward the output; False when the fault dropped the connection instead."""
         pipes = {self.process.stdout.fileno(): ws.STDOUT, self.process.stderr.fileno(): ws.STDERR}
         while pipes:
             ready, _, _ = select.select(list(pipes), [], [], 1.0)
@@ -394,15 +396,17 @@ class Stream:
                 if not data:
                     del pipes[fd]
                     continue
-                if (
-                    self.fault is not None
-                    and self.fault.drop_after is not None
-                    and (self.sent >= self.fault.drop_after)
-                ):
-                    self.conn.shutdown(socket.SHUT_RDWR)
+                if self._dropping():
                     return False
                 self._send(ws.channel(pipes[fd], data))
                 self.sent += 1
+        return not self._dropping(at_end=True)
+
+    def _dropping(self, at_end: bool = False) -> bool:
+        limit = None if self.fault is None else self.fault.drop_after
+        if limit is None or (self.sent < limit and not at_end):
+            return False
+        self.conn.shutdown(socket.SHUT_RDWR)
         return True
 
     def _from_client(self) -> None:

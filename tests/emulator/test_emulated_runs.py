@@ -105,10 +105,12 @@ def exec_path(method: str, path: str) -> bool:
     return path.endswith("/exec")
 
 
+@pytest.mark.parametrize("frames", [0, 1])
 def test_exec_streams_dropped_mid_stream_are_retried(
-    cluster: EmulatedCluster, tmp_path: Path
+    cluster: EmulatedCluster, tmp_path: Path, frames: int
 ) -> None:
-    dropped = cluster.faults.add(Fault(exec_path, drop_after=0, times=4))
+    """Right after the handshake, or after the first output: no exit status either way."""
+    dropped = cluster.faults.add(Fault(exec_path, drop_after=frames, times=4))
     run = netprobe(cluster, tmp_path, str(THREE_TIER))
     no_traceback(run)
     assert dropped.used == 4
@@ -269,3 +271,28 @@ def test_a_lease_left_by_a_dead_run_is_taken_over_once_it_expires(
     no_traceback(run)
     assert run.code == 0, run.stdout + run.stderr
     assert netprobe_objects(cluster) == []
+
+
+def test_a_failed_run_reports_what_the_cluster_held(
+    cluster: EmulatedCluster, tmp_path: Path
+) -> None:
+    suite = tmp_path / "wrong.netprobe.yaml"
+    suite.write_text(
+        "namespaces: {shop: {}}\n"
+        "pods:\n  shop/web: {labels: {app: web}, ports: [80]}\n"
+        "  shop/client: {labels: {app: client}}\n"
+        "policies:\n  - apiVersion: networking.k8s.io/v1\n    kind: NetworkPolicy\n"
+        "    metadata: {name: deny-all, namespace: shop}\n    spec: {podSelector: {}}\n"
+        "expect:\n  - allow: shop/client -> shop/web:80\n"
+    )
+    run = netprobe(cluster, tmp_path, str(suite), "--cni", "emulated")
+    no_traceback(run)
+    assert run.code == 1 and run.statuses() == ["policy"]
+    assert run.report is not None
+    (diagnostics,) = [s["diagnostics"] for s in run.report["suites"]]
+    pods = {p["pod"]: p for p in diagnostics["pods"]}
+    assert pods["shop/web"]["phase"] == "Running" and pods["shop/web"]["ips"]
+    (policy,) = diagnostics["policies"]
+    assert policy["spec"]["policyTypes"] == ["Ingress"]  # as the API server stores it
+    assert diagnostics["cni"] == "emulated"
+    assert "why (" in run.stdout
