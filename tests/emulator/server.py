@@ -5,8 +5,9 @@ Requests go through what kube-apiserver does, in its order: authentication (bear
 token), authorization (:mod:`access`; a WebSocket exec needs both ``get`` and ``create`` on
 ``pods/exec``, KEP-4006's AuthorizePodWebsocketUpgradeCreatePermission, beta and on by
 default since 1.35, kubernetes#134577), admission (defaulting, validation, Pod Security on
-labelled namespaces, namespace lifecycle), storage (:mod:`store`). Exec runs the command in the pod's sandbox on the
-:class:`~emulator.node.Node`. :class:`Faults` makes it misbehave on purpose.
+labelled namespaces, namespace lifecycle), storage (:mod:`store`). Exec runs the command in
+the pod's sandbox on the :class:`~emulator.node.Node`. :class:`Faults` makes it misbehave on
+purpose.
 """
 
 from __future__ import annotations
