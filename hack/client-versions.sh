@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Kubernetes-backend tests with the lowest and the highest release of the kubernetes
+# The Kubernetes-backend tests (and the emulated cluster's) with the lowest and the highest release of the kubernetes
 # client that netprobe declares (netprobe/backends/kubernetes/clientversion.py SPEC, equal
 # to pyproject.toml's), each installed alone in a directory put first on PYTHONPATH.
 set -euo pipefail
@@ -19,6 +19,9 @@ for bound in lowest highest; do
   $PYTHON -m pip install -q --no-deps --target "$work/site-$version" "$wheel"
   echo "kubernetes $version ($bound of $spec): tests/kube with"
   PYTHONPATH="$work/site-$version" $PYTHON -c 'import kubernetes; print(" ", kubernetes.__version__, kubernetes.__file__)'
-  PYTHONPATH="$work/site-$version" $PYTHON -m pytest -q -p no:cacheprovider tests/kube
+  # tests/kube; and the real client against the emulated cluster (its API and exec tests,
+  # and whole runs through it; they skip where the machine cannot make one)
+  PYTHONPATH="$work/site-$version" $PYTHON -m pytest -q -p no:cacheprovider tests/kube \
+    tests/emulator/test_emulator_api.py tests/emulator/test_emulated_runs.py
   tested="$tested $version"
 done

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 1200
 sys.path.insert(0, str(ROOT / "tests"))
 
 import private_host  # noqa: E402
@@ -40,6 +40,8 @@ def main() -> int:
     extra = argv[argv.index("--") + 1 :] if "--" in argv else []
     args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
     args.netprobe_args = extra
+    args.reports = args.reports.resolve()
+    args.suites = [str(Path(suite).resolve()) for suite in args.suites]
     if not private_host.enter():
         print(f"e2e-emulated: {private_host.SKIP_REASON}", file=sys.stderr)
         return 3
@@ -59,7 +61,11 @@ def main() -> int:
         ]  # fmt: skip
         print("e2e-emulated:", " ".join(command[1:]), flush=True)
         began = time.monotonic()
-        code = subprocess.run(command, cwd=ROOT, env={**os.environ}).returncode
+        try:
+            code = subprocess.run(command, cwd=ROOT, timeout=TIMEOUT).returncode
+        except subprocess.TimeoutExpired:
+            print(f"e2e-emulated: netprobe run took over {TIMEOUT} s", file=sys.stderr)
+            return 1
         took = time.monotonic() - began
         print(f"e2e-emulated: {len(cluster.requests):,} API requests in {took:.0f} s")
         if cluster.errors:

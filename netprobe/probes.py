@@ -19,11 +19,21 @@ listeners and nftables rules in a network namespace (see ``tests/unit/test_probe
 - TCP ``nc -vn -z -w T``: rc 0 and ``... succeeded!`` when connected; ``failed: Connection
   refused`` (no listener, or a TCP reset); ``timed out: Operation now in progress`` after T
   when dropped; ``failed: No route to host`` when an ICMP reject comes back.
-- UDP ``echo netprobe | nc -un -W 1 -w T``: a reply on stdout when the server answered;
+- UDP ``printf DNS_HEADER | nc -un -W 1 -w T``: a reply on stdout when the server answered;
   nothing and rc 0 *at once* when an ICMP error came back (port unreachable); nothing and
   rc 0 *after T* when dropped. ``-v`` and ``-z`` are never used for UDP: both make nc send
   test datagrams of its own, and ``-zu`` reports success whatever happens. Timing is read
   from ``/proc/uptime`` before and after each probe (centiseconds, no arithmetic in sh).
+
+The UDP datagram is a 12-byte DNS message header (id ``np``, a query, no question), not
+text: DNS servers drop a datagram shorter than a header without a word (CoreDNS's
+miekg/dns ``server.go`` ``serveDNS``: ``len(m) < headerSize``; dnsmasq 2.90 too, observed),
+so a text payload made every probe of a real cluster DNS pod time out. A header is answered
+at once: miekg/dns ``acceptfunc.go`` rejects a query without exactly one question with
+FORMERR, dnsmasq with REFUSED; agnhost ``serve-hostname --udp`` and netprobe's local
+servers answer any datagram. Its NUL bytes never reach the shell (``printf`` writes them
+straight into ``nc``; the reply's are dropped by the command substitution, and its length
+is all the script reads).
 
 Not every ``nc`` has every flag (see :data:`NC_FLAGS`): before any probe, the script reads
 ``nc -h`` once and, when a flag its probes need is missing, prints one
@@ -135,11 +145,16 @@ _FLAG_USES = {
     )
 }
 
+UDP_PAYLOAD = b"np" + bytes(10)
+"""What a UDP probe sends: a DNS header (id, flags, four counts), see the module docstring."""
+UDP_PAYLOAD_PRINTF = "".join(f"\\{byte:o}" for byte in UDP_PAYLOAD)
+"""The same as POSIX ``printf`` octal escapes (dash, BusyBox and coreutils printf)."""
+
 _PROLOGUE = """\
 set -f
 command -v nc >/dev/null 2>&1 || {{ echo {no_nc}; echo {done}; exit 0; }}
 {check}np_tcp() {{ nc -vn -z -w {t} "$1" "$2" </dev/null; }}
-np_udp() {{ echo netprobe | nc -un -W 1 -w {t} "$1" "$2"; }}
+np_udp() {{ printf '{dns_header}' | nc -un -W 1 -w {t} "$1" "$2"; }}
 np_sctp() {{ echo "no SCTP prober: nc cannot speak SCTP" >&2; return 2; }}
 np() {{
   i=$1; t0=; t1=
@@ -187,6 +202,7 @@ def probe_script(probes: Sequence[Probe], timeout: float) -> str:
             done=DONE_MARKER,
             no_nc=NO_NC_MARKER,
             check=check if flags else "",
+            dns_header=UDP_PAYLOAD_PRINTF,
         )
     ]
     for index, probe in enumerate(probes):

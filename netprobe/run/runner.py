@@ -9,6 +9,7 @@ is always torn down, whatever happens: errors, Ctrl-C and SIGTERM (both raise
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -26,6 +27,8 @@ from netprobe.run.plan import Planned, plan_step, with_addresses
 from netprobe.run.settle import ProbeCheck, SettlePolicy, settle
 from netprobe.run.signals import teardown_on_signals
 from netprobe.suite.model import ApplyPolicy, Settings, Suite, step_states
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +112,13 @@ def run_suite(
         elif suite.workloads:
             # No existing workloads here: each is the pod the static check stands in.
             unplaced += tuple(replace(w.standin(), ips=()) for w in suite.workloads)
+            log.warning(
+                "%s: the %s backend has no existing workloads; %s stood in by pods with "
+                "their selector's labels and declared ports",
+                suite.name,
+                backend.name,
+                ", ".join(str(w.ref) for w in suite.workloads),
+            )
         backend.deploy(suite.namespaces, unplaced, suite.externals)
         if policies is not None:
             suite = replace(suite, policies=tuple(policies))

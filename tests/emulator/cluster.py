@@ -14,6 +14,7 @@ Root and a private network namespace are needed (tests/private_host.py).
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import ssl
@@ -97,6 +98,15 @@ def coredns_objects() -> list[tuple[str, dict[str, object]]]:
     return [("replicasets", replicaset), *(("pods", pod) for pod in pods)]
 
 
+def _require_private_run() -> None:
+    """The ServiceAccount files are written and removed only under the private tmpfs /run
+    of tests/private_host.py (on this machine /var/run links to /run; elsewhere they are
+    left alone rather than touch the host's /var/run)."""
+    real = Path(os.path.realpath(SERVICE_ACCOUNT_FILES.parents[1]))
+    if not (private_host.entered() and real.is_relative_to("/run")):
+        raise RuntimeError(f"{real} is not inside the private /run: not touching it")
+
+
 class EmulatedCluster:
     def __init__(self, folder: Path, *, slots: int = 48, sctp: bool | None = None) -> None:
         self.folder = folder
@@ -129,8 +139,7 @@ class EmulatedCluster:
         and its namespace under /var/run/secrets/kubernetes.io/serviceaccount (in the
         private /run of tests/private_host.py) and the environment the kubelet sets; the
         client's in-cluster loader reads exactly these (kubernetes/config/incluster_config.py)."""
-        if not private_host.entered():
-            raise RuntimeError("in-cluster files go only into a private /run")
+        _require_private_run()
         token = secrets.token_hex(16)
         self.users[token] = user
         folder = SERVICE_ACCOUNT_FILES
@@ -144,8 +153,9 @@ class EmulatedCluster:
 
     def forget_service_account(self) -> None:
         """Remove the in-cluster files, so later runs in this process use kubeconfigs."""
-        if private_host.entered():
-            shutil.rmtree(SERVICE_ACCOUNT_FILES.parents[1], ignore_errors=True)
+        if private_host.entered() and SERVICE_ACCOUNT_FILES.exists():
+            _require_private_run()
+            shutil.rmtree(SERVICE_ACCOUNT_FILES.parents[1])
 
     @property
     def server(self) -> str:

@@ -5,6 +5,7 @@ namespaces of tests/private_host.py."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,12 +18,19 @@ from emulator.websocket import PROTOCOLS
 enter()
 
 
+LACKING = [tool for tool in ("openssl", "dnsmasq") if shutil.which(tool) is None]
+"""The CA's maker, and the DNS server of the emulated CoreDNS pods (Debian dnsmasq-base)."""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    if SKIP_REASON is None:
+    reason = SKIP_REASON or (f"needs {', '.join(LACKING)}" if LACKING else None)
+    if reason is None:
         return
     for item in items:
-        if "tests/emulator/" in str(item.path).replace("\\", "/"):
-            item.add_marker(pytest.mark.skip(reason=f"emulated cluster: {SKIP_REASON}"))
+        if "tests/emulator/" in str(item.path).replace("\\", "/") and item.get_closest_marker(
+            "root"
+        ):
+            item.add_marker(pytest.mark.skip(reason=f"emulated cluster: {reason}"))
 
 
 @pytest.fixture(scope="package")

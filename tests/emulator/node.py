@@ -11,8 +11,10 @@ through real enforcement.
 What containers do is read from their command, as the images would run it:
 ``/agnhost serve-hostname --tcp|--udp --port N`` serves N, ``/agnhost porter`` serves its
 ``SERVE_PORT_N`` (TCP) and ``SERVE_SCTP_PORT_N`` variables, ``/agnhost pause`` and
-``registry.k8s.io/pause`` do nothing, and any other image serves its declared
-``containerPorts`` (a workload's web server). An SCTP server on a node without SCTP
+``registry.k8s.io/pause`` do nothing, CoreDNS's port 53 is a real DNS server (Debian's
+dnsmasq: it drops datagrams shorter than a DNS header and answers queries, as CoreDNS does,
+so a probe a real CoreDNS would not answer gets no answer here either), and any other image
+serves its declared ``containerPorts`` (a workload's web server). An SCTP server on a node without SCTP
 crash-loops, as agnhost porter does. Images outside :attr:`Node.images` fail to pull.
 """
 
@@ -65,6 +67,8 @@ class ContainerPlan:
     tcp: tuple[int, ...] = ()
     udp: tuple[int, ...] = ()
     sctp: tuple[int, ...] = ()
+    dns: bool = False
+    """Serves DNS on 53/UDP and 53/TCP (CoreDNS)."""
     pullable: bool = True
     probed: bool = False
     """Has a readiness probe (ready once its server listens, not merely running)."""
@@ -94,6 +98,13 @@ def plan_container(container: Obj, pullable: Callable[[str], bool]) -> Container
         return ContainerPlan(name, probed=probed)
     if image.startswith(PAUSE):
         return ContainerPlan(name)
+    if image.startswith(COREDNS):
+        metrics = tuple(
+            p["containerPort"]
+            for p in container.get("ports") or ()
+            if p["containerPort"] != 53 and p.get("protocol", "TCP") == "TCP"
+        )
+        return ContainerPlan(name, tcp=metrics, dns=True, probed=probed)
     declared = container.get("ports") or ()
     by = {
         p: tuple(d["containerPort"] for d in declared if d.get("protocol", "TCP") == p)
@@ -107,6 +118,7 @@ class Sandbox:
     slot: topology.PodSlot
     containers: dict[str, ContainerPlan]
     server: servers.Server | None = None
+    dns: subprocess.Popen[bytes] | None = None
     crashing: set[str] = field(default_factory=set)
     restarts: dict[str, int] = field(default_factory=dict)
     started: str = field(default_factory=now_text)
@@ -179,6 +191,8 @@ class Node:
         self._enforcer.close()
         with self._lock:
             servers.stop([s.server for s in self._bound.values() if s.server is not None])
+            for sandbox in self._bound.values():
+                stop_dns(sandbox.dns)
             self._bound.clear()
         if self._claim is not None:
             left = self._claim.release()
@@ -294,6 +308,8 @@ class Node:
             spec = servers.ServerSpec(slot.netns, f"{namespace}/{name}", tuple(tcp), tuple(udp))
             (sandbox.server,) = servers.start([spec])
             servers.wait_ready([sandbox.server], 10)
+        if any(c.dns and c.pullable for c in plans.values()):
+            sandbox.dns = start_dns(slot)
         if not self._sctp:
             sandbox.crashing = {c.name for c in plans.values() if c.sctp}
         self._enforce()
@@ -424,6 +440,7 @@ class Node:
             return
         if sandbox.server is not None:
             servers.stop([sandbox.server])
+        stop_dns(sandbox.dns)
         with self._lock:
             self._free.append(sandbox.slot)
 
@@ -477,6 +494,34 @@ class Node:
 
     def _load(self, netns: str, ruleset: str) -> None:
         self._commands.nft(netns, ruleset, what=f"rules of {netns}")
+
+
+def start_dns(slot: topology.PodSlot) -> subprocess.Popen[bytes]:
+    """dnsmasq on the pod's address, 53/UDP and 53/TCP, answering from nothing (no upstream,
+    no hosts file): REFUSED or NXDOMAIN at once, which is a reply. Ready once it says so."""
+    argv = ["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
+            "--no-hosts", "--port=53", "--bind-interfaces", f"--listen-address={slot.ip}",
+            "--user=root", "--pid-file=", "--log-facility=-"]  # fmt: skip
+    process = subprocess.Popen(
+        in_netns(slot.netns, argv), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    assert process.stderr is not None
+    line = process.stderr.readline()
+    if b"started" not in line:
+        stop_dns(process)
+        raise BackendError(f"dnsmasq did not start in {slot.netns}: {line!r}")
+    return process
+
+
+def stop_dns(process: subprocess.Popen[bytes] | None) -> None:
+    if process is None:
+        return
+    if process.poll() is None:
+        process.kill()
+    process.wait(10)
+    if process.stderr is not None:
+        process.stderr.close()
 
 
 def _ephemeral_names(pod: Obj) -> set[str]:

@@ -54,6 +54,7 @@ RESOURCES = {
         Resource("", "v1", "pods", "Pod", returns_deleted=True),
         Resource("", "v1", "services", "Service"),
         Resource("", "v1", "events", "Event"),
+        Resource("", "v1", "replicationcontrollers", "ReplicationController"),
         Resource("apps", "v1", "replicasets", "ReplicaSet"),
         Resource("apps", "v1", "statefulsets", "StatefulSet"),
         Resource("apps", "v1", "daemonsets", "DaemonSet"),

@@ -133,11 +133,23 @@ def pod_writes(method: str, path: str) -> bool:
     return method in ("POST", "PATCH", "DELETE") and "/pods" in path
 
 
-@pytest.mark.parametrize("code", [429, 500, 503])
-def test_server_errors_with_retry_after_are_retried_on_every_verb(
-    cluster: EmulatedCluster, tmp_path: Path, code: int
+def pod_reads(method: str, path: str) -> bool:
+    return method == "GET" and "/pods" in path and not path.endswith("/exec")
+
+
+def deletes(method: str, path: str) -> bool:
+    return method == "DELETE"
+
+
+@pytest.mark.parametrize(
+    ("code", "requests"), [(429, pod_writes), (500, pod_reads), (503, deletes)]
+)
+def test_answers_with_retry_after_are_retried_where_repeating_is_safe(
+    cluster: EmulatedCluster, tmp_path: Path, code: int, requests: Any
 ) -> None:
-    burst = cluster.faults.add(Fault(pod_writes, status=code, retry_after=0, times=5))
+    """429 on every verb (priority and fairness rejected it before acting), 5xx on reads
+    and deletes: as client-go, and the run passes."""
+    burst = cluster.faults.add(Fault(requests, status=code, retry_after=0, times=5))
     run = netprobe(cluster, tmp_path, str(THREE_TIER))
     no_traceback(run)
     assert burst.used == 5
@@ -145,12 +157,17 @@ def test_server_errors_with_retry_after_are_retried_on_every_verb(
     assert netprobe_objects(cluster) == []
 
 
-def test_a_500_without_retry_after_is_one_clean_error_and_the_run_is_cleaned_up(
-    cluster: EmulatedCluster, tmp_path: Path
+@pytest.mark.parametrize("retry_after", [None, 0])
+def test_a_create_answered_500_is_one_clean_error_and_the_run_is_cleaned_up(
+    cluster: EmulatedCluster, tmp_path: Path, retry_after: int | None
 ) -> None:
-    cluster.faults.add(Fault(lambda m, p: m == "POST" and p.endswith("/pods"), status=500))
+    """Not repeated even with Retry-After: the create may have been done."""
+    creates = cluster.faults.add(
+        Fault(lambda m, p: m == "POST" and p.endswith("/pods"), status=500, retry_after=retry_after)
+    )
     run = netprobe(cluster, tmp_path, str(THREE_TIER))
     no_traceback(run)
+    assert creates.used == 1
     assert run.code == 3, run.stdout + run.stderr
     assert "API server error 500: injected fault" in run.stderr
     assert netprobe_objects(cluster) == []

@@ -329,6 +329,7 @@ def test_every_gateway_method_is_replayed() -> None:
     assert all(REQUESTS.values())
     assert {grant for grant, _ in REQUESTS["list_pod_selectors"]} == {
         ("list", "", "services"),
+        ("list", "", "replicationcontrollers"),
         ("list", "apps", "replicasets"),
         ("list", "apps", "statefulsets"),
         ("list", "apps", "daemonsets"),

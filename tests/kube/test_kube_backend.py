@@ -19,6 +19,7 @@ from netprobe.clock import FakeClock
 from netprobe.errors import EXIT_BACKEND, BackendError
 from netprobe.model import NAMESPACE_NAME_LABEL, PodRef, PolicyRef, Protocol
 from netprobe.selectors import Labels
+from netprobe.suite.model import SetPodLabels
 
 NAMESPACES = (ns("x", team="a"), ns("y"))
 PODS = (
@@ -361,6 +362,11 @@ KUBE_DNS = {"metadata": {"name": "kube-dns"}, "spec": {"selector": {"k8s-app": "
             },
             "ReplicaSet x/coredns-1 .*adopt",
         ),
+        (
+            "ReplicationController",
+            {"metadata": {"name": "legacy-dns"}, "spec": {"selector": {"k8s-app": "kube-dns"}}},
+            "ReplicationController x/legacy-dns .*adopt",
+        ),
     ],
 )
 def test_a_pod_someone_elses_object_selects_is_never_created(
@@ -377,6 +383,20 @@ def test_a_pod_someone_elses_object_selects_is_never_created(
     backend.teardown()
     assert set(api.pods) == {("x", "someones-app")}  # nothing was created
     assert not [call for call in api.calls if call[0] == "create" and call[1] == "pods"]
+
+
+def test_a_probe_pod_is_never_relabelled_into_someone_elses_selector(
+    api: FakeApiServer, make_backend
+) -> None:
+    api.add_workload_pod("x", "someones-app", {"app": "prod"})
+    kube_dns = {"metadata": {"name": "kube-dns"}, "spec": {"selector": {"k8s-app": "kube-dns"}}}
+    api.selectors["x"] = [("Service", kube_dns)]
+    backend = make_backend(use_existing_namespaces=True)
+    backend.deploy((ns("x"),), (pod("x/probe", app="probe"),), ())
+    with pytest.raises(BackendError, match="Service x/kube-dns .*send its traffic to"):
+        backend.perform(SetPodLabels(PodRef.parse("x/probe"), Labels({"k8s-app": "kube-dns"})))
+    backend.teardown()
+    assert not [call for call in api.calls if call[0] == "patch" and call[1] == "pods"]
 
 
 @pytest.mark.parametrize(

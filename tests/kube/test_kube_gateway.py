@@ -257,6 +257,7 @@ def test_pod_selectors_are_the_services_and_controllers_of_a_namespace(
     }
     http.answers += [
         Response(200, {"items": [service]}),
+        Response(200, {"items": []}),
         Response(200, {"items": [replicas]}),
         Response(200, {"items": []}),
         Response(200, {"items": []}),
@@ -269,6 +270,7 @@ def test_pod_selectors_are_the_services_and_controllers_of_a_namespace(
     assert found[0][1]["spec"]["selector"] == {"k8s-app": "kube-dns"}
     assert [request["url"].split("6443")[1] for request in http.requests] == [
         "/api/v1/namespaces/kube-system/services",
+        "/api/v1/namespaces/kube-system/replicationcontrollers",
         "/apis/apps/v1/namespaces/kube-system/replicasets",
         "/apis/apps/v1/namespaces/kube-system/statefulsets",
         "/apis/apps/v1/namespaces/kube-system/daemonsets",

@@ -122,7 +122,15 @@ def test_ctrl_c_while_namespaces_are_made_leaves_none_of_them() -> None:
     # raced the thread still making namespaces (the review left ~300 behind).
     names = Names("0c0c0c")
     claim = ownership.Claim("0c0c0c")
-    timer = threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT))
+
+    def interrupt_once_making() -> None:  # not a fixed delay: a busy machine starts late
+        folder = claim.run.path / "ns"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (folder.is_dir() and any(folder.iterdir())):
+            time.sleep(0.001)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Thread(target=interrupt_once_making)
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):

@@ -21,6 +21,7 @@ from netprobe.errors import BackendError
 from netprobe.model import PodRef, Protocol
 from netprobe.probes import (
     PARALLEL_LIMIT,
+    UDP_PAYLOAD,
     Outcome,
     Probe,
     exec_timeout,
@@ -39,7 +40,7 @@ FAKE_NC = r"""#!/bin/sh
 # then behaves according to the port.
 case "$1" in -h) echo 'usage: nc [-46CDdFhklNnrStUuvZz] [-W recvlimit] [-w timeout]'; exit 0;; esac
 echo "$*" >> "$NCLOG"
-case "$*" in *-u*) read -r line; echo "stdin=$line" >> "$NCLOG";; esac
+case "$*" in *-u*) echo "stdin=$(/usr/bin/od -An -tx1 | /usr/bin/tr -d ' \n')" >> "$NCLOG";; esac
 eval "last=\${$#}"
 case "$last" in
   80) echo "Connection to x 80 port [tcp/*] succeeded!" >&2; exit 0;;
@@ -87,7 +88,8 @@ def test_nc_is_asked_for_tcp_connect_and_udp_request_response(tmp_path: Path) ->
     probes = [at(80), at(53, Protocol.UDP), at(80, ip="fd00::2")]
     stdout, log = run_script(tmp_path, probes)
     assert "-vn -z -w 1 10.0.0.2 80" in log
-    assert "-un -W 1 -w 1 10.0.0.2 53" in log and "stdin=netprobe" in log
+    assert "-un -W 1 -w 1 10.0.0.2 53" in log
+    assert f"stdin={UDP_PAYLOAD.hex()}" in log  # a DNS header: DNS servers answer it
     assert "-vn -z -w 1 fd00::2 80" in log
     assert "-zu" not in log and "-uz" not in log  # never a UDP "scan": it always succeeds
     results = parse_probe_output(probes, stdout, 1.0)

@@ -360,6 +360,8 @@ class KubernetesBackend(Backend):
         current = self._gateway.read_pod(pod.namespace, pod.name)
         if current is None:
             raise BackendError(f"probe pod {pod} is gone")
+        if pod.namespace in self._borrowed:  # relabelled, it must not be selected either
+            _refuse_selected(self._gateway, [Pod(pod, labels)], self._run_id)
         self._gateway.patch_pod_labels(pod.namespace, pod.name, _label_patch(current, labels))
 
     def set_namespace_labels(self, namespace: str, labels: Labels) -> None:
@@ -512,7 +514,8 @@ def _refuse_selected(gateway: KubeGateway, pods: Sequence[Pod], run_id: str) -> 
     """BackendError when an object netprobe did not create would select one of ``pods``
     (probe pods about to be created in namespaces it borrows): a Service would send its
     clients' traffic to the probe pod (kube-system's kube-dns selects any pod labelled
-    k8s-app=kube-dns), a ReplicaSet, StatefulSet or DaemonSet would adopt it. Namespaces
+    k8s-app=kube-dns), a ReplicationController, ReplicaSet, StatefulSet or DaemonSet would
+    adopt it (relabelled pods are checked again before the patch). Namespaces
     netprobe creates are its own, so nothing else is in them."""
     found: dict[str, list[tuple[str, Obj]]] = {}
     for pod in pods:

@@ -116,8 +116,9 @@ def load_configuration(options: KubeOptions) -> tuple[Any, str]:
         )
     # urllib3 retries a refused connection 3 times by default; once is enough to tell a
     # blip from a dead server. A read is never retried: a server that took the request and
-    # did not answer within the timeout will not do better the second time.
-    configuration.retries = urllib3.Retry(total=1, read=0)
+    # did not answer within the timeout will not do better the second time. Retry-After
+    # answers are retried by ``ClientGateway._call`` alone (SERVER_RETRIES).
+    configuration.retries = urllib3.Retry(total=1, read=0, respect_retry_after_header=False)
     return configuration, f"{configuration.host} ({source})"
 
 
@@ -281,20 +282,25 @@ def translate(
 
 
 SERVER_RETRIES = 10
-"""Attempts of a request the API server answers with 429 or 5xx and a Retry-After, as
-client-go makes them (k8s.io/client-go rest/request.go: ``checkWait`` waits on 429 and any
-status >= 500 carrying an integer Retry-After, ``maxRetries`` 10), for every verb: kube-
-apiserver's priority and fairness rejects such a request before acting on it. urllib3
-already retries 413, 429 and 503 with Retry-After, three times, for idempotent methods only
-(util/retry.py ``Retry.DEFAULT``, ``RETRY_AFTER_STATUS_CODES``), which leaves creates and
-patches to this loop; all waiting stops at ``--request-timeout``."""
+"""Attempts of a request the API server answers with Retry-After, as client-go makes them
+(k8s.io/client-go rest/request.go: ``checkWait`` waits on 429 and any status >= 500 that
+carries an integer Retry-After, ``maxRetries`` 10); all waiting stops at
+``--request-timeout``. A 429 is retried for every verb: kube-apiserver's priority and
+fairness rejects such a request before acting on it. A 5xx is retried only for reads and
+deletes: a create or patch answered 504 may have been done (a repeated create would then
+meet its own object as a 409), so that one is reported instead. urllib3's own retries on
+Retry-After (util/retry.py ``Retry.DEFAULT``) are turned off in :func:`load_configuration`
+so that this is the one loop."""
+_IDEMPOTENT = ("read_", "list_", "delete_")
 
 
-def retry_after(exc: BaseException) -> int | None:
-    """The seconds a 429/5xx answer asks to wait before trying again; None otherwise."""
-    if not isinstance(exc, ApiException) or not (exc.status == 429 or (exc.status or 0) >= 500):
+def retry_after(exc: BaseException, idempotent: bool = True) -> int | None:
+    """The seconds a 429 (or, for an idempotent request, 5xx) answer asks to wait before
+    trying again; None otherwise."""
+    status = exc.status if isinstance(exc, ApiException) else None
+    if status is None or not (status == 429 or (idempotent and status >= 500)):
         return None
-    value = (exc.headers or {}).get("Retry-After", "")
+    value = (exc.headers or {}).get("Retry-After", "")  # type: ignore[union-attr]
     return int(value) if value.strip().isdigit() else None
 
 
@@ -499,7 +505,7 @@ class ClientGateway:
                 break
             except _WIRE_ERRORS as exc:
                 waited = time.monotonic() - started
-                wait = retry_after(exc)
+                wait = retry_after(exc, idempotent=method.__name__.startswith(_IDEMPOTENT))
                 if wait is None or attempt == SERVER_RETRIES or waited + wait > self._timeout[1]:
                     raise translate(exc, what, self._server, waited) from exc
                 log.info("%s: %s, retrying in %d s as the API server asks", what, exc, wait)
@@ -612,6 +618,14 @@ class ClientGateway:
             ("Service", item)
             for item in self._items(
                 f"list services in {namespace}", self._core.list_namespaced_service, namespace
+            )
+        ]
+        found += [
+            ("ReplicationController", item)
+            for item in self._items(
+                f"list replicationcontrollers in {namespace}",
+                self._core.list_namespaced_replication_controller,
+                namespace,
             )
         ]
         for kind, method in (

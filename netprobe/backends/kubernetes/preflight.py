@@ -74,6 +74,7 @@ def run_checks(
     for namespace in sorted(set(borrowed)):
         # what could select netprobe's pods there (see backend._refuse_selected)
         checks.append(AccessCheck("list", "services", namespace=namespace))
+        checks.append(AccessCheck("list", "replicationcontrollers", namespace=namespace))
         checks += [
             AccessCheck("list", resource, APPS, namespace=namespace)
             for resource in ("replicasets", "statefulsets", "daemonsets")

@@ -51,15 +51,16 @@ def container_ports(obj: Obj) -> tuple[ContainerPort, ...]:
 
 
 def pod_selector(kind: str, obj: Obj) -> LabelSelector | None:
-    """The pods ``obj`` selects: a Service's ``spec.selector`` (a plain map; absent or
-    empty selects no pod, its endpoints are managed by hand), a controller's
-    ``spec.selector`` (a label selector). None when it selects no pod."""
+    """The pods ``obj`` selects: a Service's or ReplicationController's ``spec.selector``
+    (a plain map; absent or empty selects no pod, a Service's endpoints are then managed by
+    hand), an apps/v1 controller's ``spec.selector`` (a label selector). None when it selects
+    no pod."""
     spec = _field(obj, kind).get("spec")
     selector = spec.get("selector") if spec is not None else None
     if selector is None:
         return None
     try:
-        if kind == "Service":
+        if kind in ("Service", "ReplicationController"):
             labels = parse_labels(selector)
             return LabelSelector(match_labels=labels) if labels else None
         return parse_label_selector(selector)
