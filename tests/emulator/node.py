@@ -14,8 +14,8 @@ What containers do is read from their command, as the images would run it:
 ``registry.k8s.io/pause`` do nothing, CoreDNS's port 53 is a real DNS server (Debian's
 dnsmasq: it drops datagrams shorter than a DNS header and answers queries, as CoreDNS does,
 so a probe a real CoreDNS would not answer gets no answer here either), and any other image
-serves its declared ``containerPorts`` (a workload's web server). An SCTP server on a node without SCTP
-crash-loops, as agnhost porter does. Images outside :attr:`Node.images` fail to pull.
+serves its declared ``containerPorts`` (a workload's web server). An SCTP server on a node
+without SCTP crash-loops, as agnhost porter does. Images outside :attr:`Node.images` fail to pull.
 """
 
 from __future__ import annotations

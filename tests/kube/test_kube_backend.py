@@ -393,7 +393,7 @@ def test_a_probe_pod_is_never_relabelled_into_someone_elses_selector(
     api.selectors["x"] = [("Service", kube_dns)]
     backend = make_backend(use_existing_namespaces=True)
     backend.deploy((ns("x"),), (pod("x/probe", app="probe"),), ())
-    with pytest.raises(BackendError, match="Service x/kube-dns .*send its traffic to"):
+    with pytest.raises(BackendError, match=r"Service x/kube-dns .*send its traffic to"):
         backend.perform(SetPodLabels(PodRef.parse("x/probe"), Labels({"k8s-app": "kube-dns"})))
     backend.teardown()
     assert not [call for call in api.calls if call[0] == "patch" and call[1] == "pods"]

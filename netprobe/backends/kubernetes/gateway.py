@@ -297,10 +297,11 @@ _IDEMPOTENT = ("read_", "list_", "delete_")
 def retry_after(exc: BaseException, idempotent: bool = True) -> int | None:
     """The seconds a 429 (or, for an idempotent request, 5xx) answer asks to wait before
     trying again; None otherwise."""
-    status = exc.status if isinstance(exc, ApiException) else None
-    if status is None or not (status == 429 or (idempotent and status >= 500)):
+    if not isinstance(exc, ApiException) or exc.status is None:
         return None
-    value = (exc.headers or {}).get("Retry-After", "")  # type: ignore[union-attr]
+    if not (exc.status == 429 or (idempotent and exc.status >= 500)):
+        return None
+    value = (exc.headers or {}).get("Retry-After", "")
     return int(value) if value.strip().isdigit() else None
 
 
