@@ -17,7 +17,7 @@ from conftest import expect, ns, pod, suite
 from fake_api import FakeApiServer
 
 from netprobe.backends.kubernetes.servers import down_servers
-from netprobe.backends.kubernetes.waits import fatal, is_ready, probe_pod_ready
+from netprobe.backends.kubernetes.waits import diagnose, fatal, is_ready, probe_pod_ready
 from netprobe.clock import FakeClock
 from netprobe.commands import run as run_command
 from netprobe.errors import EXIT_OK, BackendError, Location
@@ -208,37 +208,8 @@ BACK_OFF = {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 20s r
             "cont-9000-sctp of pod x/b exited with code 1, restarted 3 times (its log: "
             "Failed to listen SCTP. error:protocol not supported)",
         ),
-        (
-            # Running again for a moment after a restart: still down.
-            {
-                "ready": True,
-                "restartCount": 1,
-                "state": {"running": {}},
-                "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}},
-            },
-            True,
-            "the SCTP server does not run: container cont-9000-sctp of pod x/b exited with "
-            "code 137 (OOMKilled), restarted 1 time",
-        ),
-        (
-            {
-                "ready": False,
-                "restartCount": 1,
-                "state": BACK_OFF,
-                "lastState": {
-                    "terminated": {
-                        **EXIT_1,
-                        "message": "Failed to listen SCTP. error:address already in use",
-                    }
-                },
-            },
-            True,
-            "the SCTP server does not run: container cont-9000-sctp of pod x/b exited with "
-            "code 1, restarted 1 time (its log: Failed to listen SCTP. error:address already "
-            "in use)",
-        ),
     ],
-    ids=["running", "not-started", "exited", "crash-loop", "flicker", "other-error"],
+    ids=["running", "not-started", "exited", "crash-loop"],
 )
 def test_an_sctp_server_is_waited_for_until_it_runs_or_has_exited(
     sctp_status: dict,  # type: ignore[type-arg]
@@ -249,6 +220,42 @@ def test_an_sctp_server_is_waited_for_until_it_runs_or_has_exited(
     assert probe_pod_ready(obj) is ready
     assert not fatal(obj)
     assert down_servers(obj) == ({Port(9000, Protocol.SCTP): down} if down else {})
+
+
+@pytest.mark.parametrize(
+    "sctp_status",
+    [
+        {  # running again for a moment after being killed for its memory
+            "ready": True,
+            "restartCount": 1,
+            "state": {"running": {}},
+            "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}},
+        },
+        {
+            "ready": False,
+            "restartCount": 1,
+            "state": BACK_OFF,
+            "lastState": {
+                "terminated": {
+                    **EXIT_1,
+                    "message": "Failed to listen SCTP. error:address already in use",
+                }
+            },
+        },
+    ],
+    ids=["oom-killed", "address-in-use"],
+)
+def test_an_sctp_server_that_exits_for_another_reason_stops_the_run(
+    sctp_status: dict,  # type: ignore[type-arg]
+) -> None:
+    """Only a node without SCTP is forgiven: anything else is a broken server, as a TCP
+    or UDP one would be, never a silent skip."""
+    obj = probe_pod(sctp_status)
+    assert fatal(obj) and not probe_pod_ready(obj)
+    assert down_servers(obj) == {}
+    assert "cont-9000-sctp: exited with code" in diagnose(obj) or "CrashLoopBackOff" in diagnose(
+        obj
+    )
 
 
 def test_an_unready_tcp_server_keeps_the_pod_waiting_whatever_sctp_does() -> None:

@@ -33,8 +33,11 @@ What the status looks like (kubernetes/kubernetes):
   ``convertToKubeContainerStatus``): porter's own words reach netprobe without the
   ``pods/log`` permission.
 
-A server that has exited even once counts as down: a crash-looping container runs for a
-moment after each restart, and a server that flickers cannot be probed either.
+A server that has exited even once counts as down (a crash-looping container runs for a
+moment after each restart, and a server that flickers cannot be probed either), but only
+when the exit says the node has no SCTP (:func:`lacks_sctp`): porter's log naming
+EPROTONOSUPPORT, or exit code 1 with no log. Any other exit (OOMKilled, an address in use,
+a bad environment) is a broken server, and stops the run as a TCP or UDP one does.
 """
 
 from __future__ import annotations
@@ -76,8 +79,17 @@ def last_exit(status: Obj) -> Obj | None:
     return terminated
 
 
+def lacks_sctp(exit_: Mapping[str, object]) -> bool:
+    """Whether a server's exit is the one porter makes on a node without SCTP."""
+    log = _last_line(str(exit_.get("message") or ""))
+    if log:
+        return _NO_SCTP_ERROR in log.lower()
+    return exit_.get("exitCode") in (1, None)  # log.Fatal's exit; None: record gone
+
+
 def down_servers(obj: Obj) -> dict[Port, str]:
-    """The pod's SCTP servers that have exited, each with why (see the module docstring)."""
+    """The pod's SCTP servers that exited because the node has no SCTP, each with why (see
+    the module docstring)."""
     servers = sctp_servers(obj)
     down: dict[Port, str] = {}
     for status in (obj.get("status") or {}).get("containerStatuses") or ():
@@ -85,7 +97,7 @@ def down_servers(obj: Obj) -> dict[Port, str]:
         if name not in servers:
             continue
         exit_ = last_exit(status)
-        if exit_ is not None:
+        if exit_ is not None and lacks_sctp(exit_):
             down[servers[name]] = _reason(obj, name, status, exit_)
     return down
 
@@ -113,13 +125,9 @@ def _reason(obj: Obj, container: str, status: Obj, exit_: Mapping[str, object]) 
     what = f"container {container} of pod {pod} {exited}"
     if restarts:
         what += f", restarted {'1 time' if restarts == 1 else f'{restarts} times'}"
-    if _NO_SCTP_ERROR in log.lower():
-        return f"{NO_SCTP}: {what} (its log: {log})"
     if log:
-        return f"the SCTP server does not run: {what} (its log: {log})"
-    if code == 1:  # porter's log.Fatal, with no log to say why
-        return f"{LIKELY_NO_SCTP}: {what}"
-    return f"the SCTP server does not run: {what}"
+        return f"{NO_SCTP}: {what} (its log: {log})"
+    return f"{LIKELY_NO_SCTP}: {what}"  # porter's log.Fatal, with no log to say why
 
 
 def _last_line(message: str) -> str:

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 from netprobe.backends.kubernetes.api import KubeGateway, Obj
 from netprobe.backends.kubernetes.bodies import run_selector
-from netprobe.backends.kubernetes.servers import last_exit, sctp_servers
+from netprobe.backends.kubernetes.servers import lacks_sctp, last_exit, sctp_servers
 from netprobe.backends.kubernetes.timing import poll_until
 from netprobe.clock import Clock
 from netprobe.errors import BackendError
@@ -66,7 +66,10 @@ def probe_pod_ready(obj: Obj) -> bool:
         cs = statuses.get(container.get("name"))
         if cs is None:
             return False
-        if not cs.get("ready") and (container["name"] not in sctp or last_exit(cs) is None):
+        if container["name"] in sctp and last_exit(cs) is not None:
+            if not _forgiven(cs):  # exited, and not for want of SCTP: broken
+                return False
+        elif not cs.get("ready"):
             return False
     return True
 
@@ -104,6 +107,13 @@ def _describe_container(obj: Obj, cs: Obj) -> str | None:
         )
     if reason:
         return f"container {name}: {reason}{': ' + message if message else ''}"
+    exited = last_exit(cs)
+    if exited:
+        why = exited.get("reason") or ""
+        return (
+            f"container {name}: exited with code {exited.get('exitCode', '?')}"
+            f"{' (' + str(why) + ')' if why else ''}, restarted {cs.get('restartCount', 0)} times"
+        )
     if not cs.get("ready"):
         return f"container {name}: not ready"
     return None
@@ -128,17 +138,27 @@ def diagnose(obj: Obj) -> str:
 
 
 def fatal(obj: Obj) -> bool:
-    """Whether the probe pod cannot become ready; an SCTP server that has exited is down,
-    not fatal (whatever its waiting reason: CrashLoopBackOff, mostly)."""
+    """Whether the probe pod cannot become ready; an SCTP server that has exited because
+    the node has no SCTP is down, not fatal (whatever its waiting reason: CrashLoopBackOff,
+    mostly); one that exited for another reason is fatal at once."""
     status = obj.get("status") or {}
     if status.get("phase") in ("Failed", "Succeeded"):
         return True
     sctp = sctp_servers(obj)
-    return any(
-        ((cs.get("state") or {}).get("waiting") or {}).get("reason") in FATAL_WAITING
-        and not (cs.get("name") in sctp and last_exit(cs) is not None)
-        for cs in _statuses(obj)
-    )
+    for cs in _statuses(obj):
+        if cs.get("name") in sctp and last_exit(cs) is not None:
+            if not _forgiven(cs):
+                return True
+            continue
+        if ((cs.get("state") or {}).get("waiting") or {}).get("reason") in FATAL_WAITING:
+            return True
+    return False
+
+
+def _forgiven(cs: Obj) -> bool:
+    """An SCTP server container that exited as porter does on a node without SCTP."""
+    exit_ = last_exit(cs)
+    return exit_ is not None and lacks_sctp(exit_)
 
 
 def wait_for_pods(
