@@ -43,9 +43,18 @@ from yaml.resolver import Resolver
 from netprobe.errors import LocatedError, Location
 
 try:  # libyaml's parser is ~5x faster; big manifests (5,000 pods) depend on it
-    from yaml._yaml import CParser as _Parser
+    from yaml import _yaml
+
+    _CParser: Any = _yaml.CParser
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml import SafeLoader as _Parser  # type: ignore[assignment]
+    _CParser = None
+
+use_libyaml = _CParser is not None
+"""Whether YAML is read with libyaml's C parser rather than PyYAML's pure-Python one. Both
+give the same events with the same marks (PyYAML's yaml/_yaml.pyx, ``CParser._event_to_object``,
+builds each event's ``start_mark`` from libyaml's 0-based line and column, as
+yaml/parser.py does from its scanner's), so they read every text to the same documents and
+the same located errors; tests set this to False to check that."""
 
 MAX_FILE_BYTES = 1 << 30
 """The largest file read (1 GiB); a dump of 150,000 pods is a few hundred MB."""
@@ -82,7 +91,7 @@ def read_documents(text: str, file: str) -> list[tuple[Any, int]]:
     """
     parser = None
     try:
-        parser = _Parser(text)
+        parser = _CParser(text) if use_libyaml and _CParser is not None else yaml.SafeLoader(text)
         return _documents(parser, file)
     except UnicodeEncodeError as exc:  # a lone surrogate, which no file can hold
         raise _bad_character(text, file, ord(text[exc.start])) from None
