@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, NoReturn
 
 from netprobe.errors import InputError, LocatedError, Location
+from netprobe.jsontext import read_json
 from netprobe.yamltext import MAX_FILE_BYTES, YamlList, YamlMap, read_documents, shown
 
 
@@ -194,7 +195,7 @@ def parse_yaml_documents(text: str, file: str) -> list[Field]:
     Each returned field's location names ``file``, the document's first line and, when the
     text holds several documents, the document index.
     """
-    raw = read_documents(text, file)
+    raw = read_json(text, file) or read_documents(text, file)
     several = len(raw) > 1
     return [
         Field(doc, Location(file, _line_of(doc, line), "", index if several else None))

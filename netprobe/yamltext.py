@@ -100,7 +100,7 @@ def read_documents(text: str, file: str) -> list[tuple[Any, int]]:
         where = Location(file, mark.line + 1 if mark else None)
         problem = exc.problem or exc.context or "invalid YAML"
         if problem == _LIBYAML_TOO_DEEP:
-            raise _too_deep(where) from None
+            raise too_deep(where) from None
         raise LocatedError(where, f"YAML syntax error: {problem}") from None
     except yaml.reader.ReaderError as exc:
         if isinstance(exc.character, int):
@@ -130,10 +130,14 @@ def _bad_character(text: str, file: str, code: int) -> LocatedError:
     )
 
 
-def _too_deep(where: Location) -> LocatedError:
+def too_deep(where: Location) -> LocatedError:
     return LocatedError(
         where, f"YAML nested deeper than {MAX_DEPTH} levels (no manifest or suite needs that)"
     )
+
+
+def duplicate_key(where: Location, key: Any) -> LocatedError:
+    return LocatedError(where, f"duplicate key {shown(key)}", "keep one of them")
 
 
 def _documents(parser: Any, file: str) -> list[tuple[Any, int]]:
@@ -184,7 +188,7 @@ def _document(get_event: Callable[[], Any], file: str) -> tuple[Any, int]:
                 anchors[event.anchor] = value
         elif kind is MappingStartEvent or kind is SequenceStartEvent:
             if len(stack) == MAX_DEPTH:
-                raise _too_deep(Location(file, line))
+                raise too_deep(Location(file, line))
             opened: YamlMap | YamlList
             if kind is MappingStartEvent:
                 _check_collection_tag(event.tag, _MAPPING_TAGS, "mapping", file, line)
@@ -238,9 +242,7 @@ def _document(get_event: Callable[[], Any], file: str) -> tuple[Any, int]:
             if key is _MERGE_KEY:
                 top.merges = (top.merges or []) + _merge_sources(value, file, line)
             elif key in into:
-                raise LocatedError(
-                    Location(file, top.key_line), f"duplicate key {shown(key)}", "keep one of them"
-                )
+                raise duplicate_key(Location(file, top.key_line), key)
             else:
                 into[key] = value
                 into.key_lines[key] = top.key_line  # type: ignore[union-attr]
