@@ -34,7 +34,7 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class _Unread(Exception):
-    """What the YAML reader is to read and locate: a duplicate key, or nesting too deep."""
+    """Nesting too deep, which the YAML reader is to find and locate."""
 
 
 def read_json(text: str, file: str) -> list[tuple[Any, int]] | None:
