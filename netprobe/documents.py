@@ -205,7 +205,10 @@ def parse_yaml_documents(text: str, file: str) -> list[Field]:
 
 
 STDIN = Path("-")
-"""The path that names standard input, as ``kubectl apply -f -`` does."""
+"""The path that names standard input, as ``kubectl apply -f -`` does (k8s.io/cli-runtime
+pkg/resource/builder.go, ``FilenameParam`` and ``Stdin``). kubectl refuses a second ``-f -``
+(``StdinMultiUseError``); here it is read once and each naming gets the same text, so
+``diff -f - --before - --after -`` can take one stream."""
 STDIN_NAME = "<stdin>"
 """What locations in standard input's text name as their file."""
 
