@@ -2,10 +2,12 @@
 
 Writes seeded synthetic clusters (5,000 pods and 1,000 policies by default) as a stream of
 YAML documents, as one ``kind: List`` document (what ``kubectl get -o yaml`` prints) and as
-JSON, then prints for each the file size, the time to parse the documents, the time of the
-whole manifest load and the memory the parse holds at its peak. It also times how long a
-hostile file (10 MB of one key repeated) takes to be rejected. It prints figures; it never
-asserts.
+JSON (``-o json``), then prints for each file and each reader (libyaml's C parser, and
+PyYAML's pure-Python one that netprobe falls back to without libyaml) the file size, the
+time to parse the documents, the time of the whole manifest load and the peak RSS of a
+fresh process that did both. JSON is read by the json module with either, so its rows
+differ only by noise. It also times how long a hostile file (10 MB of one key repeated)
+takes to be rejected. It prints figures; it never asserts.
 
     python bench/loading.py [--pods 5000] [--policies 1000] [--seed 7] [--repeat 3]
 """
@@ -15,10 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
+import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -136,12 +139,31 @@ def best_of(repeat: int, work: Callable[[], object]) -> float:
     return min(times)
 
 
-def peak_mib(work: Callable[[], object]) -> float:
-    tracemalloc.start()
-    work()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak / 2**20
+def measure(path: Path, reader: str, repeat: int) -> dict[str, float]:
+    """Parse and load ``path`` with ``reader`` in this process: the times and the peak RSS."""
+    from netprobe import yamltext
+
+    yamltext.use_libyaml = reader == "libyaml"
+    parse = best_of(repeat, lambda: load_yaml_documents(path))
+    load = best_of(repeat, lambda: load_paths([path], lambda _: None))
+    # ru_maxrss is in KiB on Linux (getrusage(2)).
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"parse": parse, "load": load, "rss": rss}
+
+
+def measured_apart(path: Path, reader: str, repeat: int) -> dict[str, float]:
+    """:func:`measure` in a fresh process, so that its peak RSS is its own."""
+    command = [sys.executable, __file__, "--measure", str(path), reader, str(repeat)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    figures: dict[str, float] = json.loads(done.stdout)
+    return figures
+
+
+def written_apart(pods: int, policies: int, seed: int, folder: Path) -> dict[str, Path]:
+    command = [sys.executable, __file__, "--write", str(folder)]
+    command += ["--pods", str(pods), "--policies", str(policies), "--seed", str(seed)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return {label: Path(path) for label, path in json.loads(done.stdout).items()}
 
 
 def rejection(path: Path) -> tuple[float, str]:
@@ -159,24 +181,45 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--policies", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--no-tracemalloc", action="store_true", help="skip the memory runs")
+    parser.add_argument(
+        "--pure-repeat", type=int, default=1, help="runs of the pure-Python reader (slow)"
+    )
+    parser.add_argument("--measure", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--write", metavar="FOLDER", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.write:
+        objects = synthetic_objects(args.pods, args.policies, args.seed)
+        files = write_files(objects, Path(args.write))
+        print(json.dumps({label: str(path) for label, path in files.items()}))
+        return 0
+    if args.measure:
+        path, reader, repeat = args.measure
+        print(json.dumps(measure(Path(path), reader, int(repeat))))
+        return 0
     print(
         f"manifest loading benchmark ({args.pods:,} pods, {args.policies:,} policies, "
-        f"seed {args.seed}, best of {args.repeat}, Python {sys.version.split()[0]}, "
+        f"seed {args.seed}, best of {args.repeat} with libyaml and of {args.pure_repeat} "
+        f"pure-Python, Python {sys.version.split()[0]}, "
         f"libyaml {'yes' if yaml.__with_libyaml__ else 'no'})"
     )
-    print(f"{'file':<16} {'MB':>6} {'parse s':>8} {'load s':>7} {'parse peak MiB':>15}")
-    objects = synthetic_objects(args.pods, args.policies, args.seed)
+    print(
+        f"{'file':<16} {'reader':<11} {'MB':>5} {'parse s':>8} {'load s':>7} {'peak RSS MiB':>13}"
+    )
+    readers = [("pure-Python", args.pure_repeat)]
+    if yaml.__with_libyaml__:
+        readers.insert(0, ("libyaml", args.repeat))
     with tempfile.TemporaryDirectory() as folder:
-        for label, path in write_files(objects, Path(folder)).items():
+        # Written by another process: each measuring process starts with the RSS of the one
+        # that starts it ("resource usage metrics are preserved across an execve", getrusage(2)).
+        files = written_apart(args.pods, args.policies, args.seed, Path(folder))
+        for label, path in files.items():
             size = path.stat().st_size / 1e6
-            parse = best_of(args.repeat, lambda path=path: load_yaml_documents(path))
-            load = best_of(args.repeat, lambda path=path: load_paths([path], lambda _: None))
-            peak = "-"
-            if not args.no_tracemalloc:
-                peak = f"{peak_mib(lambda path=path: load_yaml_documents(path)):.0f}"
-            print(f"{label:<16} {size:>6.1f} {parse:>8.2f} {load:>7.2f} {peak:>15}")
+            for reader, repeat in readers:
+                got = measured_apart(path, reader, repeat)
+                print(
+                    f"{label:<16} {reader:<11} {size:>5.1f} {got['parse']:>8.2f} "
+                    f"{got['load']:>7.2f} {got['rss']:>13.0f}"
+                )
         hostile = Path(folder) / "repeated-keys.yaml"
         hostile.write_text("a: 1\n" * 2_000_000, encoding="utf-8")
         took, message = rejection(hostile)

@@ -9,15 +9,18 @@ about Kubernetes or suites.
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import os
 import stat
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn
 
 from netprobe.errors import InputError, LocatedError, Location
+from netprobe.jsontext import read_json
 from netprobe.yamltext import MAX_FILE_BYTES, YamlList, YamlMap, read_documents, shown
 
 
@@ -192,7 +195,7 @@ def parse_yaml_documents(text: str, file: str) -> list[Field]:
     Each returned field's location names ``file``, the document's first line and, when the
     text holds several documents, the document index.
     """
-    raw = read_documents(text, file)
+    raw = read_json(text, file) or read_documents(text, file)
     several = len(raw) > 1
     return [
         Field(doc, Location(file, _line_of(doc, line), "", index if several else None))
@@ -201,13 +204,22 @@ def parse_yaml_documents(text: str, file: str) -> list[Field]:
     ]
 
 
+STDIN = Path("-")
+"""The path that names standard input, as ``kubectl apply -f -`` does (k8s.io/cli-runtime
+pkg/resource/builder.go, ``FilenameParam`` and ``Stdin``). kubectl refuses a second ``-f -``
+(``StdinMultiUseError``); here it is read once and each naming gets the same text, so
+``diff -f - --before - --after -`` can take one stream."""
+STDIN_NAME = "<stdin>"
+"""What locations in standard input's text name as their file."""
+
+
 def read_text(path: Path) -> str:
     """A file's text (line breaks as ``\\n``), or an InputError that says why it cannot be
-    read; a file larger than :data:`MAX_FILE_BYTES` is not read at all."""
-    too_large = InputError(
-        f"{path}: larger than {MAX_FILE_BYTES >> 30} GiB, the most netprobe reads "
-        "(split it into several files)"
-    )
+    read; a file larger than :data:`MAX_FILE_BYTES` is not read at all. :data:`STDIN` is
+    standard input, read once however often it is named."""
+    if path == STDIN:
+        return _stdin_text()
+    too_large = _too_large(str(path))
     try:
         with path.open("rb") as stream:
             status = os.fstat(stream.fileno())
@@ -220,12 +232,32 @@ def read_text(path: Path) -> str:
         raise InputError(f"{path}: is a directory, expected a file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    return _decoded(data, str(path))
+
+
+@functools.cache
+def _stdin_text() -> str:
+    try:
+        data = _read_at_most(sys.stdin.buffer)
+    except OSError as exc:
+        raise InputError(f"{STDIN_NAME}: cannot read: {exc.strerror}") from None
+    return _decoded(data, STDIN_NAME)
+
+
+def _too_large(name: str) -> InputError:
+    return InputError(
+        f"{name}: larger than {MAX_FILE_BYTES >> 30} GiB, the most netprobe reads "
+        "(split it into several files)"
+    )
+
+
+def _decoded(data: bytes, name: str) -> str:
     if len(data) > MAX_FILE_BYTES:
-        raise too_large
+        raise _too_large(name)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise InputError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
@@ -241,4 +273,4 @@ def _read_at_most(stream: BinaryIO) -> bytes:
 
 def load_yaml_documents(path: Path) -> list[Field]:
     """Read ``path`` and parse its documents (see :func:`parse_yaml_documents`)."""
-    return parse_yaml_documents(read_text(path), str(path))
+    return parse_yaml_documents(read_text(path), STDIN_NAME if path == STDIN else str(path))

@@ -43,9 +43,18 @@ from yaml.resolver import Resolver
 from netprobe.errors import LocatedError, Location
 
 try:  # libyaml's parser is ~5x faster; big manifests (5,000 pods) depend on it
-    from yaml._yaml import CParser as _Parser
+    from yaml import _yaml
+
+    _CParser: Any = _yaml.CParser
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml import SafeLoader as _Parser  # type: ignore[assignment]
+    _CParser = None
+
+use_libyaml = _CParser is not None
+"""Whether YAML is read with libyaml's C parser rather than PyYAML's pure-Python one. Both
+give the same events with the same marks (PyYAML's yaml/_yaml.pyx, ``CParser._event_to_object``,
+builds each event's ``start_mark`` from libyaml's 0-based line and column, as
+yaml/parser.py does from its scanner's), so they read every text to the same documents and
+the same located errors; tests set this to False to check that."""
 
 MAX_FILE_BYTES = 1 << 30
 """The largest file read (1 GiB); a dump of 150,000 pods is a few hundred MB."""
@@ -82,7 +91,7 @@ def read_documents(text: str, file: str) -> list[tuple[Any, int]]:
     """
     parser = None
     try:
-        parser = _Parser(text)
+        parser = _CParser(text) if use_libyaml and _CParser is not None else yaml.SafeLoader(text)
         return _documents(parser, file)
     except UnicodeEncodeError as exc:  # a lone surrogate, which no file can hold
         raise _bad_character(text, file, ord(text[exc.start])) from None
@@ -91,7 +100,7 @@ def read_documents(text: str, file: str) -> list[tuple[Any, int]]:
         where = Location(file, mark.line + 1 if mark else None)
         problem = exc.problem or exc.context or "invalid YAML"
         if problem == _LIBYAML_TOO_DEEP:
-            raise _too_deep(where) from None
+            raise too_deep(where) from None
         raise LocatedError(where, f"YAML syntax error: {problem}") from None
     except yaml.reader.ReaderError as exc:
         if isinstance(exc.character, int):
@@ -121,10 +130,14 @@ def _bad_character(text: str, file: str, code: int) -> LocatedError:
     )
 
 
-def _too_deep(where: Location) -> LocatedError:
+def too_deep(where: Location) -> LocatedError:
     return LocatedError(
         where, f"YAML nested deeper than {MAX_DEPTH} levels (no manifest or suite needs that)"
     )
+
+
+def duplicate_key(where: Location, key: Any) -> LocatedError:
+    return LocatedError(where, f"duplicate key {shown(key)}", "keep one of them")
 
 
 def _documents(parser: Any, file: str) -> list[tuple[Any, int]]:
@@ -175,7 +188,7 @@ def _document(get_event: Callable[[], Any], file: str) -> tuple[Any, int]:
                 anchors[event.anchor] = value
         elif kind is MappingStartEvent or kind is SequenceStartEvent:
             if len(stack) == MAX_DEPTH:
-                raise _too_deep(Location(file, line))
+                raise too_deep(Location(file, line))
             opened: YamlMap | YamlList
             if kind is MappingStartEvent:
                 _check_collection_tag(event.tag, _MAPPING_TAGS, "mapping", file, line)
@@ -229,9 +242,7 @@ def _document(get_event: Callable[[], Any], file: str) -> tuple[Any, int]:
             if key is _MERGE_KEY:
                 top.merges = (top.merges or []) + _merge_sources(value, file, line)
             elif key in into:
-                raise LocatedError(
-                    Location(file, top.key_line), f"duplicate key {shown(key)}", "keep one of them"
-                )
+                raise duplicate_key(Location(file, top.key_line), key)
             else:
                 into[key] = value
                 into.key_lines[key] = top.key_line  # type: ignore[union-attr]

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from netprobe.model import ClusterState
 
-MANIFESTS_HELP = "a manifest file or directory (YAML or JSON); repeat for several"
+MANIFESTS_HELP = (
+    "a manifest file or directory (YAML or JSON), or - for standard input; repeat for several"
+)
 
 
 def warn(message: str) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from netprobe.documents import Field, load_yaml_documents
+from netprobe.documents import STDIN, Field, load_yaml_documents
 from netprobe.errors import InputError, LocatedError, Location
 from netprobe.manifests import objects, policies
 from netprobe.manifests.notes import Warn, warn_at
@@ -113,11 +113,14 @@ def manifest_documents(paths: Sequence[Path], warn: Warn) -> Iterator[Field]:
 
 
 def manifest_files(paths: Sequence[Path], warn: Warn) -> list[Path]:
-    """The files ``paths`` name, directories expanded; each file once."""
+    """The files ``paths`` name, directories expanded; each file once (:data:`STDIN`, ``-``,
+    is standard input)."""
     files: list[Path] = []
     seen: set[Path] = set()
     for path in paths:
-        if path.is_dir():
+        if path == STDIN:
+            found = [path]
+        elif path.is_dir():
             found = sorted(_walk(path))
             if not found:
                 warn(f"{path}: no {', '.join('*' + s for s in MANIFEST_SUFFIXES)} files here")
@@ -126,7 +129,7 @@ def manifest_files(paths: Sequence[Path], warn: Warn) -> list[Path]:
         else:
             raise InputError(f"{path}: no such file or directory")
         for file in found:
-            key = file.resolve()
+            key = file if file == STDIN else file.resolve()
             if key not in seen:
                 seen.add(key)
                 files.append(file)

@@ -9,6 +9,9 @@ import pytest
 from netprobe.documents import load_yaml_documents, parse_yaml_documents
 from netprobe.errors import InputError, LocatedError
 
+# Every test here runs through libyaml's parser and through the pure-Python one.
+pytestmark = pytest.mark.usefixtures("yaml_parser")
+
 
 def test_fields_know_their_file_line_and_path() -> None:
     docs = parse_yaml_documents("a: 1\nb:\n  - x\n  - {c: 2}\n---\nz: 3\n", "f.yaml")

@@ -23,6 +23,9 @@ from netprobe.errors import InputError, LocatedError
 from netprobe.manifests import load_paths
 from netprobe.suite.loader import load_suite
 
+# Every test here runs through libyaml's parser and through the pure-Python one.
+pytestmark = pytest.mark.usefixtures("yaml_parser")
+
 ROOT = Path(__file__).parents[2]
 SUITES = sorted((ROOT / "suites").glob("*.netprobe.yaml"))
 MANIFESTS = sorted((ROOT / "tests" / "cases").glob("*/manifests.yaml"))

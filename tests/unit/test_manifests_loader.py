@@ -21,6 +21,9 @@ from netprobe.manifests import (
 from netprobe.model import ContainerPort, PodRef, PolicyType, Protocol
 from netprobe.selectors import Labels
 
+# Every test here runs through libyaml's parser and through the pure-Python one.
+pytestmark = pytest.mark.usefixtures("yaml_parser")
+
 SAMPLES = Path(__file__).parent.parent / "manifests"
 
 

@@ -12,6 +12,9 @@ from netprobe.manifests import parse_label_selector, parse_network_policy
 from netprobe.model import IPBlock, PolicyPort, PolicyType, Protocol
 from netprobe.selectors import Labels, Operator, Requirement
 
+# Every test here runs through libyaml's parser and through the pure-Python one.
+pytestmark = pytest.mark.usefixtures("yaml_parser")
+
 HEAD = (
     "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: prod}\n"
 )

@@ -9,6 +9,9 @@ from netprobe.documents import parse_yaml_documents
 from netprobe.errors import LocatedError
 from netprobe.manifests import parse_objects
 
+# Every test here runs through libyaml's parser and through the pure-Python one.
+pytestmark = pytest.mark.usefixtures("yaml_parser")
+
 POLICY_HEAD = (
     "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
     "metadata: {name: p, namespace: prod}\nspec:\n"
