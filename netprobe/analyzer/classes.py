@@ -152,21 +152,32 @@ class ClassIndex:
         kv_bits: dict[tuple[str, str], int],
         key_bits: dict[str, int],
     ) -> int:
-        bits = self.universe
-        for key, value in selector.match_labels.items():
-            bits &= kv_bits.get((key, value), 0)
-        for requirement in selector.match_expressions:
-            key = requirement.key
-            if requirement.operator in (Operator.IN, Operator.NOT_IN):
-                having = 0
-                for value in requirement.values:
-                    having |= kv_bits.get((key, value), 0)
-                bits = bits & having if requirement.operator is Operator.IN else bits & ~having
-            elif requirement.operator is Operator.EXISTS:
-                bits &= key_bits.get(key, 0)
-            else:
-                bits &= ~key_bits.get(key, 0)
-        return bits
+        return select(selector, kv_bits, key_bits, self.universe)
+
+
+def select(
+    selector: LabelSelector,
+    kv_bits: dict[tuple[str, str], int],
+    key_bits: dict[str, int],
+    universe: int,
+) -> int:
+    """The members of ``universe`` whose labels match ``selector``, given the members having
+    each label key/value (``kv_bits``) and each key (``key_bits``)."""
+    bits = universe
+    for key, value in selector.match_labels.items():
+        bits &= kv_bits.get((key, value), 0)
+    for requirement in selector.match_expressions:
+        key = requirement.key
+        if requirement.operator in (Operator.IN, Operator.NOT_IN):
+            having = 0
+            for value in requirement.values:
+                having |= kv_bits.get((key, value), 0)
+            bits = bits & having if requirement.operator is Operator.IN else bits & ~having
+        elif requirement.operator is Operator.EXISTS:
+            bits &= key_bits.get(key, 0)
+        else:
+            bits &= ~key_bits.get(key, 0)
+    return bits
 
 
 def _selectors(state: ClusterState) -> Iterable[LabelSelector]:

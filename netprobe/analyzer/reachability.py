@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
-from netprobe.analyzer.classes import ClassIndex, bit_indices
+from netprobe.analyzer.classes import ClassIndex, bit_indices, select
 from netprobe.model import ClusterState, NetworkPolicy, PodRef, PolicyType, Port, Protocol, Rule
 from netprobe.selectors import LabelSelector
 
@@ -128,10 +128,16 @@ class _Builder:
                     egress_of[cls].append(number)
         self.ingress_groups = _group(ingress_of, index.named_signatures)
         self.egress_groups = _group(egress_of, None)
-        namespaces = sorted(index.namespace_bits)
-        self._namespace_labels = {name: state.namespace_labels(name) for name in namespaces}
+        self._namespaces = tuple(sorted(index.namespace_bits))
+        self._ns_kv_bits: dict[tuple[str, str], int] = defaultdict(int)
+        self._ns_key_bits: dict[str, int] = defaultdict(int)
+        for number, name in enumerate(self._namespaces):
+            for key, value in state.namespace_labels(name).items():
+                self._ns_kv_bits[key, value] |= 1 << number
+                self._ns_key_bits[key] |= 1 << number
         self._namespaces_of: dict[LabelSelector, tuple[str, ...]] = {}
         self._atom_ids: dict[_Atom, int] = {}
+        self._atom_classes: dict[int, list[int]] = {}
         self.atoms: list[_Atom] = []
         self.egress_peers = self._resolve(PolicyType.EGRESS)
         self.ingress_atoms = self._ingress_atoms()
@@ -156,7 +162,7 @@ class _Builder:
     def _ingress_atoms(self) -> list[tuple[tuple[int, ...], ...]]:
         """For each policy, the atom ids of each ingress rule's ``from`` entries."""
         index = self.index
-        everything: tuple[int, ...] = (self._atom(tuple(self._namespace_labels)),)
+        everything: tuple[int, ...] = (self._atom(self._namespaces),)
         resolved = []
         for policy in self.policies:
             rules = []
@@ -187,9 +193,17 @@ class _Builder:
     def _namespaces_matching(self, selector: LabelSelector) -> tuple[str, ...]:
         found = self._namespaces_of.get(selector)
         if found is None:
+            every = (1 << len(self._namespaces)) - 1
+            bits = select(selector, self._ns_kv_bits, self._ns_key_bits, every)
             found = self._namespaces_of[selector] = tuple(
-                name for name, labels in self._namespace_labels.items() if selector.matches(labels)
+                self._namespaces[number] for number in bit_indices(bits)
             )
+        return found
+
+    def _classes_of(self, atom: int, bits: int) -> list[int]:
+        found = self._atom_classes.get(atom)
+        if found is None:
+            found = self._atom_classes[atom] = bit_indices(bits)
         return found
 
     def _atom(self, atom: _Atom) -> int:
@@ -237,7 +251,7 @@ class _Builder:
         for atom, destinations in admits.items():
             covered = self.atoms[atom]
             if isinstance(covered, int):
-                for cls in bit_indices(covered):
+                for cls in self._classes_of(atom, covered):
                     gained[cls] |= destinations
             else:
                 for name in covered:
