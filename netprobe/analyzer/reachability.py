@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
-from netprobe.analyzer.classes import ClassIndex, bit_indices, select
+from netprobe.analyzer.classes import ClassIndex, bit_indices, bits_of, select
 from netprobe.model import ClusterState, NetworkPolicy, PodRef, PolicyType, Port, Protocol, Rule
 from netprobe.selectors import LabelSelector
 
@@ -303,9 +303,9 @@ def _group(
     policies_of: list[list[int]], signatures: Sequence[object] | None
 ) -> dict[tuple[tuple[int, ...], object], int]:
     """Isolated classes grouped by (their policies, their named-port signature)."""
-    groups: dict[tuple[tuple[int, ...], object], int] = defaultdict(int)
+    members: dict[tuple[tuple[int, ...], object], list[int]] = defaultdict(list)
     for cls, policies in enumerate(policies_of):
         if policies:
             signature = signatures[cls] if signatures is not None else None
-            groups[tuple(policies), signature] |= 1 << cls
-    return groups
+            members[tuple(policies), signature].append(cls)
+    return {key: bits_of(group, len(policies_of)) for key, group in members.items()}
