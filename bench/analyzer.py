@@ -5,7 +5,7 @@ mixed selectors, matchExpressions, namespace selectors, ipBlocks with except, na
 and endPort ranges, and prints the time of the full matrix on 4 ports, cells per second,
 the allowed counts of ``-o summary`` and peak memory. It prints figures; it never asserts.
 
-Then a growth table (5,000 / 10,000 / 20,000 pods by default, issue 14's 4 ports): the
+It starts with a growth table (5,000 / 10,000 / 20,000 pods by default, issue 14's ports): the
 matrix in-process and `netprobe matrix -f cluster.yaml -o summary` end to end, each in its own
 process with its peak RSS, beside the issue's targets.
 
