@@ -304,11 +304,11 @@ def matrix_child(size: int, seed: int) -> int:
 
 
 def _measured(command: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS in MiB and standard output of ``command`` run as a child
-    (``os.wait4`` gives that one child's ``ru_maxrss``, in KiB on Linux)."""
+    """Wall seconds, peak RSS in MiB and standard output of ``command`` run as a child in
+    this checkout (``os.wait4`` gives that one child's ``ru_maxrss``, in KiB on Linux)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
-        child = subprocess.Popen(command, stdout=out, stderr=err)
+        child = subprocess.Popen(command, stdout=out, stderr=err, cwd=Path(__file__).parents[1])
         _, status, usage = os.wait4(child.pid, 0)
         took = time.perf_counter() - started
         child.returncode = os.waitstatus_to_exitcode(status)
