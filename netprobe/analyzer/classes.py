@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from netprobe.analyzer.peers import pod_addresses
 from netprobe.model import ClusterState, IPBlock, IPNetwork, Pod, PolicyPort, Port, Protocol
@@ -26,6 +26,8 @@ _OTHER = "\0other"
 """Stands for every label value no selector names (they all match alike)."""
 
 NamedSignature = tuple[tuple[str, Protocol, int], ...]
+
+K = TypeVar("K")
 
 
 class _ClassKey(NamedTuple):
@@ -45,6 +47,19 @@ def bit_indices(bits: int) -> list[int]:
         found.append(index)
         index = text.find("1", index + 1)
     return found
+
+
+def bits_of(members: Iterable[int], size: int) -> int:
+    """The bitset of ``members`` (each below ``size``), built in one pass: OR-ing ``1 << m``
+    into a growing int copies it every time, which is quadratic in ``size``."""
+    buffer = bytearray((size + 7) // 8)
+    for member in members:
+        buffer[member >> 3] |= 1 << (member & 7)
+    return int.from_bytes(buffer, "little")
+
+
+def _bitsets(members_of: dict[K, list[int]], size: int) -> defaultdict[K, int]:
+    return defaultdict(int, {key: bits_of(members, size) for key, members in members_of.items()})
 
 
 class ClassIndex:
@@ -95,24 +110,28 @@ class ClassIndex:
         self.members = tuple(tuple(group) for group in members)
         self.representatives = tuple(pods[group[0]] for group in members)
         self.universe = (1 << len(members)) - 1
-        self.namespace_bits: dict[str, int] = defaultdict(int)
-        self._pod_kv_bits: dict[tuple[str, str], int] = defaultdict(int)
-        self._pod_key_bits: dict[str, int] = defaultdict(int)
+        in_namespace: dict[str, list[int]] = defaultdict(list)
+        pod_kv: dict[tuple[str, str], list[int]] = defaultdict(list)
+        pod_key: dict[str, list[int]] = defaultdict(list)
+        in_block: dict[IPBlock, list[int]] = defaultdict(list)
+        named_as: dict[tuple[str, Protocol, int], list[int]] = defaultdict(list)
+        for number, key in enumerate(keys):
+            in_namespace[key.namespace].append(number)
+            for label_key, value in key.labels:
+                pod_kv[label_key, value].append(number)
+                pod_key[label_key].append(number)
+            for block_id in key.blocks:
+                in_block[blocks[block_id]].append(number)
+            for entry in key.named:
+                named_as[entry].append(number)
+        self.namespace_bits: dict[str, int] = _bitsets(in_namespace, len(members))
+        self._pod_kv_bits: dict[tuple[str, str], int] = _bitsets(pod_kv, len(members))
+        self._pod_key_bits: dict[str, int] = _bitsets(pod_key, len(members))
+        self._block_bits: dict[IPBlock, int] = _bitsets(in_block, len(members))
+        self.named_bits: dict[tuple[str, Protocol, int], int] = _bitsets(named_as, len(members))
         self._ns_kv_bits: dict[tuple[str, str], int] = defaultdict(int)
         self._ns_key_bits: dict[str, int] = defaultdict(int)
-        self._block_bits: dict[IPBlock, int] = defaultdict(int)
-        self.named_bits: dict[tuple[str, Protocol, int], int] = defaultdict(int)
         self.named_signatures = tuple(key.named for key in keys)
-        for number, key in enumerate(keys):
-            bit = 1 << number
-            self.namespace_bits[key.namespace] |= bit
-            for label_key, value in key.labels:
-                self._pod_kv_bits[label_key, value] |= bit
-                self._pod_key_bits[label_key] |= bit
-            for block_id in key.blocks:
-                self._block_bits[blocks[block_id]] |= bit
-            for entry in key.named:
-                self.named_bits[entry] |= bit
         for namespace, bits in self.namespace_bits.items():
             for label_key, value in state.namespace_labels(namespace).items():
                 self._ns_kv_bits[label_key, value] |= bits
@@ -152,21 +171,32 @@ class ClassIndex:
         kv_bits: dict[tuple[str, str], int],
         key_bits: dict[str, int],
     ) -> int:
-        bits = self.universe
-        for key, value in selector.match_labels.items():
-            bits &= kv_bits.get((key, value), 0)
-        for requirement in selector.match_expressions:
-            key = requirement.key
-            if requirement.operator in (Operator.IN, Operator.NOT_IN):
-                having = 0
-                for value in requirement.values:
-                    having |= kv_bits.get((key, value), 0)
-                bits = bits & having if requirement.operator is Operator.IN else bits & ~having
-            elif requirement.operator is Operator.EXISTS:
-                bits &= key_bits.get(key, 0)
-            else:
-                bits &= ~key_bits.get(key, 0)
-        return bits
+        return select(selector, kv_bits, key_bits, self.universe)
+
+
+def select(
+    selector: LabelSelector,
+    kv_bits: dict[tuple[str, str], int],
+    key_bits: dict[str, int],
+    universe: int,
+) -> int:
+    """The members of ``universe`` whose labels match ``selector``, given the members having
+    each label key/value (``kv_bits``) and each key (``key_bits``)."""
+    bits = universe
+    for key, value in selector.match_labels.items():
+        bits &= kv_bits.get((key, value), 0)
+    for requirement in selector.match_expressions:
+        key = requirement.key
+        if requirement.operator in (Operator.IN, Operator.NOT_IN):
+            having = 0
+            for value in requirement.values:
+                having |= kv_bits.get((key, value), 0)
+            bits = bits & having if requirement.operator is Operator.IN else bits & ~having
+        elif requirement.operator is Operator.EXISTS:
+            bits &= key_bits.get(key, 0)
+        else:
+            bits &= ~key_bits.get(key, 0)
+    return bits
 
 
 def _selectors(state: ClusterState) -> Iterable[LabelSelector]:

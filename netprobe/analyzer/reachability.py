@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
-from netprobe.analyzer.classes import ClassIndex, bit_indices
+from netprobe.analyzer.classes import ClassIndex, bit_indices, bits_of, select
 from netprobe.model import ClusterState, NetworkPolicy, PodRef, PolicyType, Port, Protocol, Rule
+from netprobe.selectors import LabelSelector
 
 
 class Matrix:
@@ -90,13 +91,22 @@ def matrix(state: ClusterState, ports: Sequence[Port]) -> Matrix:
     return Matrix(tuple(pod.ref for pod in state.pods), ports, index, rows)
 
 
+_Atom = tuple[str, ...] | int
+"""One ``from`` entry as what it covers: the names of namespaces (every class in them), or a
+class bitset."""
+
+
 class _Builder:
-    """Per-snapshot memo of which classes each policy selects and each rule admits."""
+    """Per-snapshot memo of which classes each policy selects and each rule admits.
+
+    Every rule's peers are resolved to class bitsets once per snapshot (by position, so no
+    rule, selector or ipBlock value is hashed again per port), and each distinct ``from``
+    entry to its :data:`_Atom` once.
+    """
 
     def __init__(self, state: ClusterState, index: ClassIndex) -> None:
         self.index = index
         self.policies = state.policies
-        self._peer_bits: dict[tuple[Rule, str], int] = {}
         ingress_of: list[list[int]] = [[] for _ in range(index.count)]
         egress_of: list[list[int]] = [[] for _ in range(index.count)]
         self.isolated_in = 0
@@ -118,68 +128,156 @@ class _Builder:
                     egress_of[cls].append(number)
         self.ingress_groups = _group(ingress_of, index.named_signatures)
         self.egress_groups = _group(egress_of, None)
+        self._namespaces = tuple(sorted(index.namespace_bits))
+        self._ns_kv_bits: dict[tuple[str, str], int] = defaultdict(int)
+        self._ns_key_bits: dict[str, int] = defaultdict(int)
+        for number, name in enumerate(self._namespaces):
+            for key, value in state.namespace_labels(name).items():
+                self._ns_kv_bits[key, value] |= 1 << number
+                self._ns_key_bits[key] |= 1 << number
+        self._namespaces_of: dict[LabelSelector, tuple[str, ...]] = {}
+        self._atom_ids: dict[_Atom, int] = {}
+        self._atom_classes: dict[int, list[int]] = {}
+        self.atoms: list[_Atom] = []
+        self.egress_peers = self._resolve(PolicyType.EGRESS)
+        self.ingress_atoms = self._ingress_atoms()
+        self.namespace_of = tuple(
+            representative.namespace for representative in index.representatives
+        )
+
+    def _resolve(self, direction: PolicyType) -> list[tuple[int, ...]]:
+        """For each policy, the class bitset of each of its rules' peers for ``direction``."""
+        found: dict[tuple[int, str], int] = {}
+        resolved = []
+        for policy in self.policies:
+            bits = []
+            for rule in policy.rules(direction):
+                key = (id(rule), policy.namespace)
+                if key not in found:
+                    found[key] = self._peers(rule, policy)
+                bits.append(found[key])
+            resolved.append(tuple(bits))
+        return resolved
+
+    def _ingress_atoms(self) -> list[tuple[tuple[int, ...], ...]]:
+        """For each policy, the atom ids of each ingress rule's ``from`` entries."""
+        index = self.index
+        everything: tuple[int, ...] = (self._atom(self._namespaces),)
+        resolved = []
+        for policy in self.policies:
+            rules = []
+            for rule in policy.ingress:
+                if not rule.peers:
+                    rules.append(everything)
+                    continue
+                ids = []
+                for peer in rule.peers:
+                    if peer.ip_block is not None:
+                        ids.append(self._atom(index.in_block(peer.ip_block)))
+                        continue
+                    if peer.namespace_selector is None:
+                        names: tuple[str, ...] = (policy.namespace,)
+                    else:
+                        names = self._namespaces_matching(peer.namespace_selector)
+                    if peer.pod_selector is None or peer.pod_selector.is_empty:
+                        ids.append(self._atom(names))
+                        continue
+                    where = 0
+                    for name in names:
+                        where |= index.namespace_bits.get(name, 0)
+                    ids.append(self._atom(where & index.pods_matching(peer.pod_selector)))
+                rules.append(tuple(dict.fromkeys(ids)))
+            resolved.append(tuple(rules))
+        return resolved
+
+    def _namespaces_matching(self, selector: LabelSelector) -> tuple[str, ...]:
+        found = self._namespaces_of.get(selector)
+        if found is None:
+            every = (1 << len(self._namespaces)) - 1
+            bits = select(selector, self._ns_kv_bits, self._ns_key_bits, every)
+            found = self._namespaces_of[selector] = tuple(
+                self._namespaces[number] for number in bit_indices(bits)
+            )
+        return found
+
+    def _classes_of(self, atom: int, bits: int) -> list[int]:
+        found = self._atom_classes.get(atom)
+        if found is None:
+            found = self._atom_classes[atom] = bit_indices(bits)
+        return found
+
+    def _atom(self, atom: _Atom) -> int:
+        found = self._atom_ids.get(atom)
+        if found is None:
+            found = self._atom_ids[atom] = len(self.atoms)
+            self.atoms.append(atom)
+        return found
 
     def rows(self, port: int, protocol: Protocol) -> tuple[int, ...]:
         index = self.index
         everything = index.universe
+        port_bits: dict[int, int] = {}
+
+        def ports(rule: Rule) -> int:
+            found = port_bits.get(id(rule))
+            if found is None:
+                found = port_bits[id(rule)] = self._ports(rule, port, protocol)
+            return found
+
         # Egress: what each class may send to (every class when not isolated).
         out = [everything] * index.count
         for (policies, _), members in self.egress_groups.items():
             reach = 0
             for number in policies:
-                policy = self.policies[number]
-                for rule in policy.egress:
-                    reach |= self._peers(rule, policy) & self._ports(rule, port, protocol)
+                peers = self.egress_peers[number]
+                for rule, bits in zip(self.policies[number].egress, peers, strict=True):
+                    reach |= bits & ports(rule)
             for cls in bit_indices(members):
                 out[cls] = reach
-        # Ingress: for each destination group, the sources it admits; grouped by that set.
-        admitted_by: dict[int, int] = defaultdict(int)
+        # Ingress: the destinations each distinct ``from`` entry admits sources into.
+        admits: dict[int, int] = defaultdict(int)
         for (policies, _), members in self.ingress_groups.items():
             representative = (members & -members).bit_length() - 1
-            sources = 0
             for number in policies:
-                policy = self.policies[number]
-                for rule in policy.ingress:
-                    if self._ports(rule, port, protocol) >> representative & 1:
-                        sources |= self._peers(rule, policy)
-            admitted_by[sources] |= members
-        # Turn it around: for each source, the isolated destinations that admit it.
+                atoms = self.ingress_atoms[number]
+                for rule, ids in zip(self.policies[number].ingress, atoms, strict=True):
+                    if ports(rule) >> representative & 1:
+                        for atom in ids:
+                            admits[atom] |= members
+        # Turn it around: each entry hands its destinations to the sources it covers.
         base = everything & ~self.isolated_in
+        by_namespace: dict[str, int] = defaultdict(int)
         gained = [0] * index.count
-        lost = [0] * index.count
-        half = index.count // 2
-        for sources, destinations in admitted_by.items():
-            if sources.bit_count() <= half:
-                for cls in bit_indices(sources):
+        for atom, destinations in admits.items():
+            covered = self.atoms[atom]
+            if isinstance(covered, int):
+                for cls in self._classes_of(atom, covered):
                     gained[cls] |= destinations
             else:
-                base |= destinations
-                for cls in bit_indices(everything & ~sources):
-                    lost[cls] |= destinations
-        return tuple(out[cls] & (base | gained[cls]) & ~lost[cls] for cls in range(index.count))
+                for name in covered:
+                    by_namespace[name] |= destinations
+        namespace_of = self.namespace_of
+        return tuple(
+            out[cls] & (base | by_namespace.get(namespace_of[cls], 0) | gained[cls])
+            for cls in range(index.count)
+        )
 
     def _peers(self, rule: Rule, policy: NetworkPolicy) -> int:
-        key = (rule, policy.namespace)
-        found = self._peer_bits.get(key)
-        if found is not None:
-            return found
         index = self.index
         if not rule.peers:
-            bits = index.universe
-        else:
-            bits = 0
-            for peer in rule.peers:
-                if peer.ip_block is not None:
-                    bits |= index.in_block(peer.ip_block)
-                    continue
-                if peer.namespace_selector is None:
-                    where = index.namespace_bits.get(policy.namespace, 0)
-                else:
-                    where = index.namespaces_matching(peer.namespace_selector)
-                if peer.pod_selector is not None:
-                    where &= index.pods_matching(peer.pod_selector)
-                bits |= where
-        self._peer_bits[key] = bits
+            return index.universe
+        bits = 0
+        for peer in rule.peers:
+            if peer.ip_block is not None:
+                bits |= index.in_block(peer.ip_block)
+                continue
+            if peer.namespace_selector is None:
+                where = index.namespace_bits.get(policy.namespace, 0)
+            else:
+                where = index.namespaces_matching(peer.namespace_selector)
+            if peer.pod_selector is not None:
+                where &= index.pods_matching(peer.pod_selector)
+            bits |= where
         return bits
 
     def _ports(self, rule: Rule, port: int, protocol: Protocol) -> int:
@@ -205,9 +303,9 @@ def _group(
     policies_of: list[list[int]], signatures: Sequence[object] | None
 ) -> dict[tuple[tuple[int, ...], object], int]:
     """Isolated classes grouped by (their policies, their named-port signature)."""
-    groups: dict[tuple[tuple[int, ...], object], int] = defaultdict(int)
+    members: dict[tuple[tuple[int, ...], object], list[int]] = defaultdict(list)
     for cls, policies in enumerate(policies_of):
         if policies:
             signature = signatures[cls] if signatures is not None else None
-            groups[tuple(policies), signature] |= 1 << cls
-    return groups
+            members[tuple(policies), signature].append(cls)
+    return {key: bits_of(group, len(policies_of)) for key, group in members.items()}

@@ -168,3 +168,41 @@ def test_matrix_agrees_with_evaluate_on_every_cell(seed: int) -> None:
                 result.allowed(s, d, q) for d in range(len(state.pods))
             ]
         assert result.allowed_count(q) == expected_count
+
+
+def _shared_rules_state(seed: int) -> ClusterState:
+    """``random_state`` plus a namespace without pods, a pod in a namespace no object
+    declares, and every policy copied into another namespace with the *same* rule objects:
+    the matrix resolves peers per rule and namespace once, and must not mix the copies up."""
+    state = random_state(seed)
+    rng = random.Random(seed)
+    spare = Namespace("d", Labels({NAMESPACE_NAME_LABEL: "d", **_labels(rng)}))
+    stray = Pod(PodRef("undeclared", "stray"), _labels(rng), (), (ip_address("10.0.0.7"),))
+    copies = tuple(
+        NetworkPolicy(
+            PolicyRef(rng.choice((*NAMESPACES, "d", "undeclared")), f"copy-{policy.ref.name}"),
+            policy.pod_selector,
+            policy.policy_types,
+            policy.ingress,
+            policy.egress,
+        )
+        for policy in state.policies
+    )
+    return ClusterState(
+        (*state.namespaces, spare), (*state.pods, stray), (*state.policies, *copies)
+    )
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_matrix_agrees_with_evaluate_when_policies_share_rules(seed: int) -> None:
+    state = _shared_rules_state(seed)
+    result = matrix(state, QUERY)
+    for q, query in enumerate(QUERY):
+        for s, source in enumerate(state.pods):
+            for d, destination in enumerate(state.pods):
+                connection = Connection(source.ref, destination.ref, query.number, query.protocol)
+                verdict = evaluate(connection, state)
+                assert result.allowed(s, d, q) == verdict.allowed, (
+                    f"seed {seed}: {connection}: matrix says {result.allowed(s, d, q)}; "
+                    + "; ".join(map(str, verdict.reasons))
+                )
