@@ -35,9 +35,10 @@ def choose_protocol(offered: str, spoken: tuple[str, ...] = PROTOCOLS) -> str | 
     return next((p for p in spoken if p in wanted), None)
 
 
-def frame(payload: bytes, opcode: int = OP_BINARY) -> bytes:
-    """An unmasked server frame, final."""
-    head = bytes([0x80 | opcode])
+def frame(payload: bytes, opcode: int = OP_BINARY, first: int | None = None) -> bytes:
+    """An unmasked server frame, final; ``first`` overrides the first byte (FIN, RSV,
+    opcode), to make a malformed one."""
+    head = bytes([0x80 | opcode if first is None else first])
     size = len(payload)
     if size < 126:
         head += bytes([size])

@@ -12,11 +12,8 @@ frame, stall). :class:`RealExec` runs the command for real, stdin included.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import dataclasses
-import hashlib
-import json
 import socket
 import struct
 import subprocess
@@ -26,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 from urllib.parse import parse_qs, urlsplit
 
+from emulator.websocket import accept_key, channel, close_frame, status_frame
 from fake_api import FakeApiServer
 from kubernetes import client
 from loopback import LoopbackServer
@@ -33,7 +31,6 @@ from loopback import LoopbackServer
 from netprobe.backends.base import ExecResult
 from netprobe.backends.kubernetes.gateway import ClientGateway
 
-GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 section 1.3
 SUCCESS: dict[str, Any] = {"metadata": {}, "status": "Success"}
 
 
@@ -59,29 +56,8 @@ class Request:
 Behave = Callable[[socket.socket, Request], None]
 
 
-def frame(payload: bytes, opcode: int = 0x2, first: int | None = None) -> bytes:
-    """An unmasked server frame; ``first`` overrides the first byte (FIN, RSV, opcode)."""
-    head = bytes([0x80 | opcode if first is None else first])
-    size = len(payload)
-    if size < 126:
-        head += bytes([size])
-    elif size < 1 << 16:
-        head += bytes([126]) + struct.pack("!H", size)
-    else:
-        head += bytes([127]) + struct.pack("!Q", size)
-    return head + payload
-
-
-def channel(number: int, data: bytes) -> bytes:
-    return frame(bytes([number]) + data)
-
-
 def status(obj: dict[str, Any]) -> bytes:
-    return channel(3, json.dumps(obj).encode())
-
-
-def close_frame(code: int = 1000) -> bytes:
-    return frame(struct.pack("!H", code), opcode=0x8)
+    return status_frame(obj)
 
 
 def result_frames(result: ExecResult) -> bytes:
@@ -311,7 +287,7 @@ class ExecServer(LoopbackServer):
         v5 = "v5.channel.k8s.io"
         protocol = v5 if self.v5 and v5 in offered else "v4.channel.k8s.io"
         key = request.headers["sec-websocket-key"]
-        accept = base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
+        accept = accept_key(key)
         conn.sendall(
             (
                 "HTTP/1.1 101 Switching Protocols\r\n"

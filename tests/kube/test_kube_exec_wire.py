@@ -16,14 +16,12 @@ from typing import Any
 
 import pytest
 from conftest import expect, ns, pod, suite
+from emulator.websocket import channel, close_frame, frame
 from exec_server import (
     SUCCESS,
     ExecServer,
     Request,
     WireGateway,
-    channel,
-    close_frame,
-    frame,
     gateway_for,
     reset,
     result_frames,
