@@ -108,7 +108,7 @@ def _require_private_run() -> None:
 
 
 class EmulatedCluster:
-    def __init__(self, folder: Path, *, slots: int = 48, sctp: bool | None = None) -> None:
+    def __init__(self, folder: Path, *, slots: int = 64, sctp: bool | None = None) -> None:
         self.folder = folder
         self.admission = Admission()
         self.store = Store(self.admission)

@@ -59,7 +59,11 @@ def netprobe(cluster: EmulatedCluster, tmp_path: Path, *args: str, timeout: floa
         text=True,
         timeout=timeout,
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        # the client the test process has (hack/client-versions.sh puts one first)
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH")))),
+        },
     )
     loaded = json.loads(report.read_text()) if report.exists() else None
     return Run(done.returncode, done.stdout, done.stderr, loaded)

@@ -20,21 +20,31 @@ from kubernetes.stream import stream
 from emulator.access import User, rule
 from emulator.cluster import EmulatedCluster
 from emulator.server import Fault
+from emulator.store import RESOURCES
 from netprobe.backends.kubernetes.bodies import pod_manifest
 from netprobe.model import ContainerPort, Pod, PodRef, Protocol
 from netprobe.selectors import Labels
 
 pytestmark = pytest.mark.root
+NAMESPACES = RESOURCES["namespaces"]
 
 
 _OPEN: list[client.ApiClient] = []
 
 
 @pytest.fixture(autouse=True)
-def _close_clients() -> Iterator[None]:
+def _close_clients(cluster: EmulatedCluster) -> Iterator[None]:
+    """Close the clients, and delete the namespaces the test made (their pods hold the
+    node's sandboxes, which the whole-run tests sharing this cluster need)."""
+    namespaces = cluster.store.objects(NAMESPACES)
+    before = {ns["metadata"]["name"] for ns in namespaces}
     yield
     while _OPEN:
         _OPEN.pop().close()
+    for ns in cluster.store.objects(NAMESPACES):
+        name = ns["metadata"]["name"]
+        if name not in before and not ns["metadata"].get("deletionTimestamp"):
+            cluster.store.delete(NAMESPACES, "", name)
 
 
 def api(kubeconfig: Path) -> client.ApiClient:
@@ -60,12 +70,16 @@ def namespace(v1: client.CoreV1Api, name: str, **labels: str) -> None:
 
 
 def probe_pod(name: str, namespace: str, *ports: tuple[int, Protocol]) -> dict[str, Any]:
+    """netprobe's pod body, without its ownership labels: these pods are a user's, which
+    the whole-run tests sharing this cluster must find none of netprobe's among."""
     pod = Pod(
         PodRef(namespace, name),
         Labels({"app": name}),
         tuple(ContainerPort(p, proto) for p, proto in ports),
     )
-    return pod_manifest(pod, "0123456789ab", "registry.k8s.io/e2e-test-images/agnhost:2.66.1")
+    body = pod_manifest(pod, "0123456789ab", "registry.k8s.io/e2e-test-images/agnhost:2.66.1")
+    body["metadata"]["labels"] = {"app": name}
+    return body
 
 
 def running(v1: client.CoreV1Api, ns: str, name: str) -> client.V1Pod | None:
