@@ -321,17 +321,14 @@ class Node:
         pulled = all(c.pullable for c in sandbox.containers.values())
         status = pod.setdefault("status", {})
         status.update(
-            phase="Running" if pulled or any(s["ready"] for s in statuses) else "Pending",
+            phase="Running" if pulled else "Pending",  # an image not pulled: nothing started
             podIP=str(sandbox.slot.ip),
             podIPs=[{"ip": str(ip)} for ip in sandbox.slot.addresses[:1]],
             hostIP=HOST_IP,
             hostIPs=[{"ip": HOST_IP}],
             startTime=sandbox.started,
-            qosClass="BestEffort",
             containerStatuses=statuses,
         )
-        if not pulled:
-            status["phase"] = "Pending"
         not_ready = [s["name"] for s in statuses if not s["ready"]]
         reason = (
             {}

@@ -22,20 +22,22 @@ def _namespaced(
     namespace: str, *, staging: bool = False, probing: bool = True
 ) -> list[AccessCheck]:
     if staging:
-        reads = [
+        checks = [
             AccessCheck("get", "pods", namespace=namespace),
             AccessCheck("list", "pods", namespace=namespace),
+        ]
+        if probing:  # only probed to, its workloads' IPs are all a run needs there
+            checks += [
+                AccessCheck(
+                    "patch", "pods", subresource="ephemeralcontainers", namespace=namespace
+                ),
+                AccessCheck("get", "pods", subresource="exec", namespace=namespace),
+                AccessCheck("create", "pods", subresource="exec", namespace=namespace),
+            ]
+        return [
+            *checks,
             AccessCheck("get", "networkpolicies", NETWORKING, namespace=namespace),
             AccessCheck("list", "networkpolicies", NETWORKING, namespace=namespace),
-        ]
-        if not probing:  # its workloads are only probed to: their IPs are all it needs
-            return reads
-        return [
-            *reads[:2],
-            AccessCheck("patch", "pods", subresource="ephemeralcontainers", namespace=namespace),
-            AccessCheck("get", "pods", subresource="exec", namespace=namespace),
-            AccessCheck("create", "pods", subresource="exec", namespace=namespace),
-            *reads[2:],
         ]
     return [
         AccessCheck(verb, "pods", namespace=namespace)
