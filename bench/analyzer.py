@@ -5,18 +5,20 @@ mixed selectors, matchExpressions, namespace selectors, ipBlocks with except, na
 and endPort ranges, and prints the time of the full matrix on 4 ports, cells per second,
 the allowed counts of ``-o summary`` and peak memory. It prints figures; it never asserts.
 
-It starts with a growth table (5,000 / 10,000 / 20,000 pods by default, issue 14's ports): the
-matrix in-process and `netprobe matrix -f cluster.yaml -o summary` end to end, each in its own
-process with its peak RSS, beside the issue's targets.
+It starts with a growth table (5,000 / 20,000 / 50,000 / 150,000 pods by default, issue 14's
+ports; the 150,000-pod cluster has the issue's 3,000 namespaces): the matrix in-process and
+`netprobe matrix -f cluster.yaml -o summary` end to end, each in its own process with its
+peak RSS, beside the issue's targets, and how each grows against pods.
 
-    python bench/analyzer.py [--sizes 500,1000,2000,3000,4000,5000] [--growth 5000,10000,20000]
-        [--seed 7]
+    python bench/analyzer.py [--sizes 500,1000,2000,3000,4000,5000]
+        [--growth 5000,20000,50000,150000] [--seed 7]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import resource
@@ -59,10 +61,18 @@ ENVS = ("prod", "staging", "dev")
 BOTH = (PolicyType.INGRESS, PolicyType.EGRESS)
 
 
+NAMESPACES = {150000: 3000}
+"""Namespaces of the issue's 150,000-pod cluster; other sizes have one per 100 pods."""
+
+
+def namespace_count(pods: int) -> int:
+    return max(1, NAMESPACES.get(pods, pods // 100))
+
+
 def synthetic_cluster(pods: int, seed: int) -> ClusterState:
-    """``pods`` pods in ``pods // 100`` namespaces and ``pods // 5`` policies."""
+    """``pods`` pods in :func:`namespace_count` namespaces and ``pods // 5`` policies."""
     rng = random.Random(seed)
-    names = [f"ns{n:03d}" for n in range(max(1, pods // 100))]
+    names = [f"ns{n:03d}" for n in range(namespace_count(pods))]
     namespaces = tuple(
         Namespace(
             name,
@@ -286,7 +296,7 @@ def _random_connection(rng: random.Random, state: ClusterState) -> Connection:
 CLI_PORTS = "80/TCP,443/TCP,53/UDP,5432/TCP"
 """The ports of issue 14's measurements and targets."""
 
-TARGETS = {5000: (2.0, None), 20000: (10.0, 2.0)}
+TARGETS = {5000: (2.0, None), 20000: (10.0, 2.0), 150000: (90.0, 8.0)}
 """Issue 14's end-to-end targets by pods: seconds, GiB (None: no target given)."""
 
 
@@ -321,7 +331,7 @@ def _measured(command: list[str]) -> tuple[float, float, str]:
 
 def growth(sizes: list[int], seed: int) -> None:
     """Prints how the matrix and the whole ``netprobe matrix`` process grow with pods (one
-    policy per five pods, one namespace per 100), each figure from its own process.
+    policy per five pods), each figure from its own process.
 
     Run it from a small parent: Linux carries the parent's RSS high-water mark into a child
     it forks or vforks (``exec`` keeps the larger ``ru_maxrss``), so a parent that had held a
@@ -331,10 +341,11 @@ def growth(sizes: list[int], seed: int) -> None:
         " (peak RSS = ru_maxrss of that process)"
     )
     print(
-        f"{'pods':>6} {'policies':>8} {'classes':>7} {'YAML MB':>7} | {'matrix s':>8}"
-        f" {'RSS MiB':>7} | {'e2e s':>6} {'RSS MiB':>7} | target"
+        f"{'pods':>6} {'ns':>5} {'policies':>8} {'classes':>7} {'YAML MB':>7} | {'matrix s':>8}"
+        f" {'RSS MiB':>7} | {'e2e s':>6} {'RSS MiB':>7} {'growth':>6} | target"
     )
     here = Path(__file__).resolve()
+    previous: tuple[int, float] | None = None
     with tempfile.TemporaryDirectory() as folder:
         for size in sizes:
             path = Path(folder) / f"cluster-{size}.yaml"
@@ -348,21 +359,26 @@ def growth(sizes: list[int], seed: int) -> None:
             target = "-" if seconds is None else f"< {seconds:g} s"
             if gib is not None:
                 target += f", < {gib:g} GiB"
+            grown = "-"
+            if previous is not None:
+                grown = f"n^{math.log(e2e_s / previous[1]) / math.log(size / previous[0]):.2f}"
+            previous = (size, e2e_s)
             print(
-                f"{size:>6} {size // 5:>8} {classes:>7} {path.stat().st_size / 1e6:>7.1f} |"
-                f" {float(matrix_s):>8.2f} {matrix_rss:>7,.0f} | {e2e_s:>6.2f} {e2e_rss:>7,.0f}"
-                f" | {target}"
+                f"{size:>6} {namespace_count(size):>5} {size // 5:>8} {classes:>7}"
+                f" {path.stat().st_size / 1e6:>7.1f} | {float(matrix_s):>8.2f}"
+                f" {matrix_rss:>7,.0f} | {e2e_s:>6.2f} {e2e_rss:>7,.0f} {grown:>6} | {target}"
             )
     print(
         "matrix s: matrix() and the summary counts in-process on a constructed cluster;"
-        " e2e s: `netprobe matrix -f cluster.yaml -o summary`, process start to exit"
+        " e2e s: `netprobe matrix -f cluster.yaml -o summary`, process start to exit;"
+        " growth: e2e time as a power of pods since the row above"
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="500,1000,2000,3000,4000,5000")
-    parser.add_argument("--growth", default="5000,10000,20000", help="pods; '' to skip")
+    parser.add_argument("--growth", default="5000,20000,50000,150000", help="pods; '' to skip")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-tracemalloc", action="store_true", help="skip the memory run")
     parser.add_argument("--matrix-child", type=int, help=argparse.SUPPRESS)

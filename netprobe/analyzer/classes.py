@@ -40,11 +40,14 @@ class _ClassKey(NamedTuple):
 
 def bit_indices(bits: int) -> list[int]:
     """The positions of the set bits of ``bits``, lowest first."""
-    text = bin(bits)[:1:-1]
+    if not bits:
+        return []
+    low = (bits & -bits).bit_length() - 1
+    text = bin(bits >> low)[:1:-1]
     found: list[int] = []
     index = text.find("1")
     while index >= 0:
-        found.append(index)
+        found.append(index + low)
         index = text.find("1", index + 1)
     return found
 
@@ -89,9 +92,7 @@ class ClassIndex:
         named = _named_ports(state)
         query = set(ports)
         block_sets = _ip_block_membership(pods, blocks)
-        keys: dict[_ClassKey, int] = {}
-        class_of: list[int] = []
-        members: list[list[int]] = []
+        grouped: dict[_ClassKey, list[int]] = defaultdict(list)
         for index, pod in enumerate(pods):
             key = _ClassKey(
                 pod.namespace,
@@ -100,12 +101,15 @@ class ClassIndex:
                 _named_signature(pod, named, query),
                 pod.host_network,
             )
-            found = keys.get(key)
-            if found is None:
-                found = keys[key] = len(members)
-                members.append([])
-            class_of.append(found)
-            members[found].append(index)
+            grouped[key].append(index)
+        # Each namespace's classes are numbered together, so that what a namespace's
+        # policies select is a short run of bits (see ``reachability``).
+        keys = sorted(grouped, key=lambda key: key.namespace)
+        members = [grouped[key] for key in keys]
+        class_of = [0] * len(pods)
+        for number, group in enumerate(members):
+            for index in group:
+                class_of[index] = number
         self.class_of = tuple(class_of)
         self.members = tuple(tuple(group) for group in members)
         self.representatives = tuple(pods[group[0]] for group in members)

@@ -1,11 +1,11 @@
 """The reachability matrix of every pod pair on a set of ports, computed over pod classes.
 
-For each class (see :mod:`.classes`) and port it computes the set of destination classes
-the class may reach, as a bitset: the egress side is the union of the class's egress rules
-(peers AND port), the ingress side is computed per group of destinations that share their
-ingress policies, then turned around (sources -> destinations) once per distinct source
-set. Nothing here loops over pod pairs; expanding classes back to pods is left to readers
-of :class:`Matrix`, which can also count cells without expanding them.
+Once per snapshot every rule's peers resolve to class bitsets. Per port, the egress side is
+the union of each egress group's rules (peers AND port), and the ingress side is what each
+distinct ``from`` entry admits: the destinations of the ingress groups whose rules name it.
+Rows are kept factored (see :mod:`.rows`), not as (classes)² bits. Nothing here loops over
+pod pairs; expanding classes back to pods is left to readers of :class:`Matrix`, which can
+also count cells without expanding them.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
 from netprobe.analyzer.classes import ClassIndex, bit_indices, bits_of, select
+from netprobe.analyzer.rows import EVERYTHING, Coverage, PortRows, Weights
+from netprobe.analyzer.words import WORD, as_words, from_pieces, pieces, word_count
 from netprobe.model import ClusterState, NetworkPolicy, PodRef, PolicyType, Port, Protocol, Rule
 from netprobe.selectors import LabelSelector
 
@@ -28,54 +30,45 @@ class Matrix:
         pods: tuple[PodRef, ...],
         ports: tuple[Port, ...],
         index: ClassIndex,
-        rows: tuple[tuple[int, ...], ...],
+        rows: tuple[PortRows, ...],
     ) -> None:
         self.pods = pods
         self.ports = ports
         self.class_of: tuple[int, ...] = index.class_of
         """Pod index -> class index; pods of one class are indistinguishable to policies."""
         self.classes: tuple[tuple[int, ...], ...] = index.members
-        """Class index -> its pods' indices (state order); classes ordered by first pod."""
+        """Class index -> its pods' indices (state order); classes ordered by namespace,
+        then by first pod."""
         self._rows = rows
-        by_size: dict[int, int] = defaultdict(int)
-        for number, members in enumerate(self.classes):
-            by_size[len(members)] |= 1 << number
-        self._weights = tuple(by_size.items())
+        self._weights = Weights([len(members) for members in self.classes])
 
     def allowed(self, source: int, destination: int, port: int) -> bool:
         """Whether pod ``source`` may reach pod ``destination`` on ``self.ports[port]``."""
         if source == destination:
             return True
-        row = self._rows[port][self.class_of[source]]
-        return bool(row >> self.class_of[destination] & 1)
+        return self._rows[port].has(self.class_of[source], self.class_of[destination])
 
     def class_allowed(self, source: int, destination: int, port: int) -> bool:
         """Whether a pod of class ``source`` may reach a *different* pod of class
         ``destination`` (a pod always reaches itself whatever this says)."""
-        return bool(self._rows[port][source] >> destination & 1)
+        return self._rows[port].has(source, destination)
 
     def class_row(self, source: int, port: int) -> int:
         """The classes a pod of class ``source`` may reach on ``self.ports[port]``, as a
-        bitset (bit ``c`` = class ``c``); see :meth:`class_allowed` for pods of its own class."""
-        return self._rows[port][source]
+        bitset (bit ``c`` = class ``c``); see :meth:`class_allowed` for pods of its own class.
+        Built on each call: a row is (classes) bits."""
+        return self._rows[port].row(source)
 
     def row(self, source: int, port: int) -> Iterator[bool]:
         """The cells of pod ``source`` to every pod, in state order."""
-        bits = self._rows[port][self.class_of[source]]
+        bits = self.class_row(self.class_of[source], port)
         for destination, cls in enumerate(self.class_of):
             yield destination == source or bool(bits >> cls & 1)
 
     def allowed_count(self, port: int) -> int:
         """How many ordered pod pairs (self included) are allowed on ``self.ports[port]``,
-        counted over classes without expanding them."""
-        total = 0
-        for cls, bits in enumerate(self._rows[port]):
-            size = len(self.classes[cls])
-            reached = sum(weight * (bits & mask).bit_count() for weight, mask in self._weights)
-            total += size * reached
-            if not bits >> cls & 1:
-                total += size  # each pod reaches itself even when its class-mates do not
-        return total
+        counted over classes one row at a time."""
+        return self._rows[port].allowed_count(self._weights)
 
     @property
     def cells_per_port(self) -> int:
@@ -87,9 +80,12 @@ def matrix(state: ClusterState, ports: Sequence[Port]) -> Matrix:
     ports = tuple(dict.fromkeys(ports))
     index = ClassIndex(state, ports)
     builder = _Builder(state, index)
-    rows = tuple(builder.rows(port.number, port.protocol) for port in ports)
-    return Matrix(tuple(pod.ref for pod in state.pods), ports, index, rows)
+    return Matrix(tuple(pod.ref for pod in state.pods), ports, index, builder.rows(ports))
 
+
+WIDE_WORDS = 8
+"""A ``from`` entry admitting destinations in more words than this is wide (see
+:mod:`.rows`)."""
 
 _Atom = tuple[str, ...] | int
 """One ``from`` entry as what it covers: the names of namespaces (every class in them), or a
@@ -107,10 +103,10 @@ class _Builder:
     def __init__(self, state: ClusterState, index: ClassIndex) -> None:
         self.index = index
         self.policies = state.policies
+        self.words = word_count(index.count)
         ingress_of: list[list[int]] = [[] for _ in range(index.count)]
         egress_of: list[list[int]] = [[] for _ in range(index.count)]
         self.isolated_in = 0
-        self.isolated_out = 0
         for number, policy in enumerate(state.policies):
             selected = index.pods_matching(policy.pod_selector) & index.namespace_bits.get(
                 policy.namespace, 0
@@ -120,15 +116,21 @@ class _Builder:
             ingress = policy.isolates(PolicyType.INGRESS)
             egress = policy.isolates(PolicyType.EGRESS)
             self.isolated_in |= selected if ingress else 0
-            self.isolated_out |= selected if egress else 0
             for cls in bit_indices(selected):
                 if ingress:
                     ingress_of[cls].append(number)
                 if egress:
                     egress_of[cls].append(number)
-        self.ingress_groups = _group(ingress_of, index.named_signatures)
-        self.egress_groups = _group(egress_of, None)
+        self.ingress_groups = [
+            (policies, members, pieces(bits_of(members, index.count)))
+            for policies, members in _group(ingress_of, index.named_signatures)
+        ]
+        self.egress_groups = [(policies, members) for policies, members in _group(egress_of, None)]
         self._namespaces = tuple(sorted(index.namespace_bits))
+        numbers = {name: number for number, name in enumerate(self._namespaces)}
+        self.namespace_of = tuple(
+            numbers[representative.namespace] for representative in index.representatives
+        )
         self._ns_kv_bits: dict[tuple[str, str], int] = defaultdict(int)
         self._ns_key_bits: dict[str, int] = defaultdict(int)
         for number, name in enumerate(self._namespaces):
@@ -137,13 +139,16 @@ class _Builder:
                 self._ns_key_bits[key] |= 1 << number
         self._namespaces_of: dict[LabelSelector, tuple[str, ...]] = {}
         self._atom_ids: dict[_Atom, int] = {}
-        self._atom_classes: dict[int, list[int]] = {}
         self.atoms: list[_Atom] = []
         self.egress_peers = self._resolve(PolicyType.EGRESS)
         self.ingress_atoms = self._ingress_atoms()
-        self.namespace_of = tuple(
-            representative.namespace for representative in index.representatives
-        )
+        covering: list[list[int]] = [[] for _ in range(index.count)]
+        for number, atom in enumerate(self.atoms):
+            if isinstance(atom, int):
+                for cls in bit_indices(atom):
+                    covering[cls].append(number)
+        self.atoms_of = tuple(tuple(found) for found in covering)
+        """Class -> the class-bitset ``from`` entries covering it."""
 
     def _resolve(self, direction: PolicyType) -> list[tuple[int, ...]]:
         """For each policy, the class bitset of each of its rules' peers for ``direction``."""
@@ -182,9 +187,10 @@ class _Builder:
                     if peer.pod_selector is None or peer.pod_selector.is_empty:
                         ids.append(self._atom(names))
                         continue
-                    where = 0
-                    for name in names:
-                        where |= index.namespace_bits.get(name, 0)
+                    if peer.namespace_selector is None:
+                        where = index.namespace_bits.get(policy.namespace, 0)
+                    else:
+                        where = index.namespaces_matching(peer.namespace_selector)
                     ids.append(self._atom(where & index.pods_matching(peer.pod_selector)))
                 rules.append(tuple(dict.fromkeys(ids)))
             resolved.append(tuple(rules))
@@ -200,12 +206,6 @@ class _Builder:
             )
         return found
 
-    def _classes_of(self, atom: int, bits: int) -> list[int]:
-        found = self._atom_classes.get(atom)
-        if found is None:
-            found = self._atom_classes[atom] = bit_indices(bits)
-        return found
-
     def _atom(self, atom: _Atom) -> int:
         found = self._atom_ids.get(atom)
         if found is None:
@@ -213,9 +213,51 @@ class _Builder:
             self.atoms.append(atom)
         return found
 
-    def rows(self, port: int, protocol: Protocol) -> tuple[int, ...]:
+    def rows(self, ports: Sequence[Port]) -> tuple[PortRows, ...]:
+        """The rows of every port in ``ports``, factored (see :mod:`.rows`)."""
+        sides = [self._port(port.number, port.protocol) for port in ports]
+        spans: dict[int, set[int]] = defaultdict(set)
+        for _, _, admits, _ in sides:
+            for atom, admitted in admits.items():
+                if isinstance(self.atoms[atom], int):
+                    spans[atom].update(admitted)
+        wide = {atom for atom, found in spans.items() if len(found) > WIDE_WORDS}
+        coverage = Coverage(
+            self.words,
+            self.namespace_of,
+            [tuple(atom for atom in atoms if atom in wide) for atoms in self.atoms_of],
+            [
+                tuple(atom for atom in atoms if atom in spans and atom not in wide)
+                for atoms in self.atoms_of
+            ],
+        )
+        return tuple(
+            PortRows(
+                coverage,
+                out,
+                out_of,
+                open_,
+                {
+                    atom: from_pieces(admitted.items(), self.words)
+                    for atom, admitted in admits.items()
+                    if atom in wide
+                },
+                {
+                    atom: tuple(admitted.items())
+                    for atom, admitted in admits.items()
+                    if atom in spans and atom not in wide
+                },
+            )
+            for out, out_of, admits, open_ in sides
+        )
+
+    def _port(
+        self, port: int, protocol: Protocol
+    ) -> tuple[list[int], list[int], dict[int, dict[int, int]], list[int]]:
+        """One port's egress (``out`` words and each class's index in them), what each
+        class-bitset ``from`` entry admits (word pieces) and ``open`` per namespace."""
         index = self.index
-        everything = index.universe
+        words = self.words
         port_bits: dict[int, int] = {}
 
         def ports(rule: Rule) -> int:
@@ -225,42 +267,72 @@ class _Builder:
             return found
 
         # Egress: what each class may send to (every class when not isolated).
-        out = [everything] * index.count
-        for (policies, _), members in self.egress_groups.items():
+        out: list[int] = []
+        out_ids: dict[int, int] = {}
+        out_of = [EVERYTHING] * index.count
+        reach_of: dict[tuple[int, int], int] = {}
+        for policies, members in self.egress_groups:
             reach = 0
             for number in policies:
                 peers = self.egress_peers[number]
-                for rule, bits in zip(self.policies[number].egress, peers, strict=True):
-                    reach |= bits & ports(rule)
-            for cls in bit_indices(members):
-                out[cls] = reach
+                for position, bits in enumerate(peers):
+                    found = reach_of.get((number, position))
+                    if found is None:
+                        rule = self.policies[number].egress[position]
+                        found = reach_of[number, position] = bits & ports(rule)
+                    reach |= found
+            known = out_ids.get(reach)
+            if known is None:
+                known = out_ids[reach] = len(out)
+                out.append(reach)
+            for cls in members:
+                out_of[cls] = known
         # Ingress: the destinations each distinct ``from`` entry admits sources into.
-        admits: dict[int, int] = defaultdict(int)
-        for (policies, _), members in self.ingress_groups.items():
-            representative = (members & -members).bit_length() - 1
+        admits: dict[int, dict[int, int]] = defaultdict(dict)
+        everywhere = index.universe
+        tests: dict[int, bool | memoryview] = {}
+        views: dict[int, memoryview] = {}
+
+        def test(rule: Rule) -> bool | memoryview:
+            """Whether ``rule`` admits the port everywhere, nowhere, or where its named
+            port resolves to it (words of classes)."""
+            found = tests.get(id(rule))
+            if found is None:
+                bits = ports(rule)
+                if bits == everywhere or not bits:
+                    found = bits == everywhere
+                else:
+                    found = views.get(bits)
+                    if found is None:
+                        found = views[bits] = as_words(bits, words)
+                tests[id(rule)] = found
+            return found
+
+        for policies, members, destinations in self.ingress_groups:
+            first, bit = divmod(members[0], WORD)
             for number in policies:
                 atoms = self.ingress_atoms[number]
                 for rule, ids in zip(self.policies[number].ingress, atoms, strict=True):
-                    if ports(rule) >> representative & 1:
-                        for atom in ids:
-                            admits[atom] |= members
-        # Turn it around: each entry hands its destinations to the sources it covers.
-        base = everything & ~self.isolated_in
+                    admits_port = test(rule)
+                    if admits_port is False or (
+                        admits_port is not True and not admits_port[first] >> bit & 1
+                    ):
+                        continue
+                    for atom in ids:
+                        admitted = admits[atom]
+                        for word_number, word in destinations:
+                            admitted[word_number] = admitted.get(word_number, 0) | word
+        # Entries naming namespaces hand their destinations to every class there.
         by_namespace: dict[str, int] = defaultdict(int)
-        gained = [0] * index.count
-        for atom, destinations in admits.items():
+        for atom, admitted in admits.items():
             covered = self.atoms[atom]
-            if isinstance(covered, int):
-                for cls in self._classes_of(atom, covered):
-                    gained[cls] |= destinations
-            else:
+            if not isinstance(covered, int):
+                destinations_bits = from_pieces(admitted.items(), words)
                 for name in covered:
-                    by_namespace[name] |= destinations
-        namespace_of = self.namespace_of
-        return tuple(
-            out[cls] & (base | by_namespace.get(namespace_of[cls], 0) | gained[cls])
-            for cls in range(index.count)
-        )
+                    by_namespace[name] |= destinations_bits
+        base = everywhere & ~self.isolated_in
+        open_ = [base | by_namespace.get(name, 0) for name in self._namespaces]
+        return out, out_of, admits, open_
 
     def _peers(self, rule: Rule, policy: NetworkPolicy) -> int:
         index = self.index
@@ -301,11 +373,11 @@ class _Builder:
 
 def _group(
     policies_of: list[list[int]], signatures: Sequence[object] | None
-) -> dict[tuple[tuple[int, ...], object], int]:
+) -> list[tuple[tuple[int, ...], list[int]]]:
     """Isolated classes grouped by (their policies, their named-port signature)."""
     members: dict[tuple[tuple[int, ...], object], list[int]] = defaultdict(list)
     for cls, policies in enumerate(policies_of):
         if policies:
             signature = signatures[cls] if signatures is not None else None
             members[tuple(policies), signature].append(cls)
-    return {key: bits_of(group, len(policies_of)) for key, group in members.items()}
+    return [(policies, group) for (policies, _), group in members.items()]
