@@ -1,7 +1,9 @@
-"""The reachability matrix, three ways: ``json`` (the stable contract scripts rely on,
-streamed so that large matrices never sit in memory as text), ``summary`` (counts per port,
-computed over pod classes without expanding the matrix) and ``table`` (one truth table per
-port; pods that behave identically are grouped once there are too many to show one by one).
+"""The reachability matrix, four ways: ``json`` (the stable contract scripts rely on,
+streamed so that large matrices never sit in memory as text), ``classes`` (every cell as
+JSON Lines over pod classes, for matrices too large for ``json``: :mod:`.matrix_classes`),
+``summary`` (counts per port, computed over pod classes without expanding the matrix) and
+``table`` (one truth table per port; pods that behave identically are grouped once there
+are too many to show one by one).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from tabulate import tabulate
 
 from netprobe.analyzer import Matrix, bit_indices
 from netprobe.model import ClusterState
+from netprobe.report.matrix_classes import write_classes
 
 ALLOWED, DENIED, ONLY_SELF = "✓", "✗", "∘"
 PER_POD_LIMIT = 40
@@ -109,7 +112,8 @@ def write_table(result: Matrix, state: ClusterState, out: TextIO) -> None:
         left = sum(len(g) for g in groups[shown:])
         out.write(
             f"\n{len(groups) - shown} more groups ({left} pods) are left out of the tables; "
-            "use -o json for every cell, -o summary for counts, or fewer -f files\n"
+            "use -o classes (or -o json, one line per cell) for every cell, -o summary for "
+            "counts, or fewer -f files\n"
         )
 
 
@@ -161,5 +165,6 @@ WRITERS: dict[str, Callable[[Matrix, ClusterState, TextIO], None]] = {
     "table": write_table,
     "json": write_json,
     "summary": write_summary,
+    "classes": write_classes,
 }
 """``-o`` name -> writer, the default first."""
