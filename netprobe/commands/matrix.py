@@ -1,6 +1,6 @@
 """``netprobe matrix``: which pod may reach which, on every port asked, from manifests.
 
-The three outputs are rendered by :mod:`netprobe.report.matrix`.
+The outputs are rendered by :mod:`netprobe.report.matrix`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--output",
         choices=tuple(WRITERS),
         default="table",
-        help="table (default): a truth table per port; json: every cell; summary: counts",
+        help="table (default): a truth table per port; json: every cell; summary: counts; "
+        "classes: every cell as JSON Lines over pod classes, for large clusters "
+        "(docs/matrix.md)",
     )
 
 

@@ -1,7 +1,9 @@
-"""The reachability matrix, three ways: ``json`` (the stable contract scripts rely on,
-streamed so that large matrices never sit in memory as text), ``summary`` (counts per port,
-computed over pod classes without expanding the matrix) and ``table`` (one truth table per
-port; pods that behave identically are grouped once there are too many to show one by one).
+"""The reachability matrix, four ways: ``json`` (the stable contract scripts rely on,
+streamed so that large matrices never sit in memory as text), ``classes`` (every cell as
+JSON Lines over pod classes, for matrices too large for ``json``: :mod:`.matrix_classes`),
+``summary`` (counts per port, computed over pod classes without expanding the matrix) and
+``table`` (one truth table per port; pods that behave identically are grouped, and named by
+their labels, once there are too many to show one by one: :mod:`.matrix_groups`).
 """
 
 from __future__ import annotations
@@ -12,16 +14,16 @@ from typing import TextIO
 
 from tabulate import tabulate
 
-from netprobe.analyzer import Matrix, bit_indices
+from netprobe.analyzer import Matrix
 from netprobe.model import ClusterState
+from netprobe.report.matrix_classes import write_classes
+from netprobe.report.matrix_groups import pod_groups
 
 ALLOWED, DENIED, ONLY_SELF = "✓", "✗", "∘"
 PER_POD_LIMIT = 40
 """Up to this many pods the table shows one row and column per pod."""
 GROUP_LIMIT = 40
 """At most this many groups of pods are shown; the rest are counted in a note."""
-MERGE_LIMIT = 1500
-"""Above this many pod classes, identical classes are not merged for the table (cost)."""
 
 
 def write_json(result: Matrix, state: ClusterState, out: TextIO) -> None:
@@ -63,15 +65,16 @@ def write_table(result: Matrix, state: ClusterState, out: TextIO) -> None:
     if not result.pods:
         out.write("no pods in the manifests\n")
         return
-    if len(result.pods) <= PER_POD_LIMIT:
+    grouped = len(result.pods) > PER_POD_LIMIT
+    if not grouped:
         groups = [[pod] for pod in range(len(result.pods))]
         cell = _pod_cell(result)
         labels = [str(result.pods[pod]) for pod in range(len(result.pods))]
     else:
-        classes = _merged_classes(result)
-        groups = [[p for c in group for p in result.classes[c]] for group in classes]
-        cell = _group_cell(result, classes, groups)
-        labels = [_group_label(result, group) for group in groups]
+        merged = pod_groups(result, state)
+        groups = [list(group.pods) for group in merged]
+        cell = _group_cell(result, [group.classes[0] for group in merged], groups)
+        labels = [group.label for group in merged]
     shown = min(len(groups), GROUP_LIMIT)
     key = f"{ALLOWED} allowed   {DENIED} denied   rows: from   columns: to (numbered as the rows)"
     if any(len(g) > 1 for g in groups):
@@ -99,7 +102,7 @@ def write_table(result: Matrix, state: ClusterState, out: TextIO) -> None:
             for s in range(shown)
         ]
         out.write("\n" + tabulate(rows, headers, tablefmt="simple", colalign=align) + "\n")
-    if len(groups) < len(result.pods):
+    if grouped:
         out.write("\ngroups:\n")
         for n, group in enumerate(groups[:shown]):
             members = ", ".join(str(result.pods[p]) for p in group[:8])
@@ -109,26 +112,9 @@ def write_table(result: Matrix, state: ClusterState, out: TextIO) -> None:
         left = sum(len(g) for g in groups[shown:])
         out.write(
             f"\n{len(groups) - shown} more groups ({left} pods) are left out of the tables; "
-            "use -o json for every cell, -o summary for counts, or fewer -f files\n"
+            "use -o classes (or -o json, one line per cell) for every cell, -o summary for "
+            "counts, or fewer -f files\n"
         )
-
-
-def _merged_classes(result: Matrix) -> list[list[int]]:
-    """Pod classes, merged when their rows and columns are equal on every port."""
-    count = len(result.classes)
-    if count > MERGE_LIMIT:
-        return [[c] for c in range(count)]
-    ports = range(len(result.ports))
-    columns = [[0] * count for _ in ports]
-    for q in ports:
-        for source in range(count):
-            for destination in bit_indices(result.class_row(source, q)):
-                columns[q][destination] |= 1 << source
-    merged: dict[tuple[int, ...], list[int]] = {}
-    for c in range(count):
-        key = tuple(result.class_row(c, q) for q in ports) + tuple(col[c] for col in columns)
-        merged.setdefault(key, []).append(c)
-    return list(merged.values())
 
 
 def _pod_cell(result: Matrix) -> Callable[[int, int, int], str]:
@@ -139,10 +125,12 @@ def _pod_cell(result: Matrix) -> Callable[[int, int, int], str]:
 
 
 def _group_cell(
-    result: Matrix, classes: list[list[int]], groups: list[list[int]]
+    result: Matrix, classes: list[int], groups: list[list[int]]
 ) -> Callable[[int, int, int], str]:
+    """Cells between groups, each group standing for its pods by one of its classes."""
+
     def cell(source: int, destination: int, q: int) -> str:
-        allowed = result.class_allowed(classes[source][0], classes[destination][0], q)
+        allowed = result.class_allowed(classes[source], classes[destination], q)
         if allowed:
             return ALLOWED
         if source == destination and len(groups[source]) > 1:
@@ -152,14 +140,10 @@ def _group_cell(
     return cell
 
 
-def _group_label(result: Matrix, group: list[int]) -> str:
-    more = f" (+{len(group) - 1})" if len(group) > 1 else ""
-    return f"{result.pods[group[0]]}{more}"
-
-
 WRITERS: dict[str, Callable[[Matrix, ClusterState, TextIO], None]] = {
     "table": write_table,
     "json": write_json,
     "summary": write_summary,
+    "classes": write_classes,
 }
 """``-o`` name -> writer, the default first."""

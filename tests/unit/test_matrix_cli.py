@@ -78,23 +78,31 @@ def test_table_shows_one_truth_table_per_port_with_pod_names(
     assert row.split()[-5:] == ["✗", "✗", "✗", "✓", "✓"]
 
 
-def _pod(name: str, labels: dict[str, str], ports: tuple[int, ...] = ()) -> dict[str, object]:
+def _pod(
+    name: str, labels: dict[str, str], ports: tuple[int, ...] = (), namespace: str = "a"
+) -> dict[str, object]:
     container = {"name": "c", "image": "c", "ports": [{"containerPort": p} for p in ports]}
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": name, "namespace": "a", "labels": labels},
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
         "spec": {"containers": [container]},
     }
 
 
-def _policy(name: str, spec: dict[str, object]) -> dict[str, object]:
+def _policy(name: str, spec: dict[str, object], namespace: str = "a") -> dict[str, object]:
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": {"name": name, "namespace": "a"},
+        "metadata": {"name": name, "namespace": namespace},
         "spec": spec,
     }
+
+
+def _listed(tmp_path: Path, items: list[dict[str, object]]) -> Path:
+    path = tmp_path / "cluster.json"
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    return path
 
 
 def _many_pods(tmp_path: Path, clients: int, distinct: int) -> Path:
@@ -110,9 +118,7 @@ def _many_pods(tmp_path: Path, clients: int, distinct: int) -> Path:
         items.append(_policy(f"p{n}", {"podSelector": selector, "ingress": [{"from": [peer]}]}))
     client = {"matchLabels": {"role": "client"}}
     items.append(_policy("clients", {"podSelector": client, "policyTypes": ["Ingress"]}))
-    path = tmp_path / "many.json"
-    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
-    return path
+    return _listed(tmp_path, items)
 
 
 def test_table_groups_pods_the_analyzer_cannot_tell_apart(
@@ -122,7 +128,7 @@ def test_table_groups_pods_the_analyzer_cannot_tell_apart(
     code, out, _ = run(capsys, "matrix", "-f", str(path), "--ports", "80")
     assert code == 0
     assert "63 pods behave as 4 groups" in out
-    assert "a/client0 (+59)" in out
+    assert "a/role=client (60 pods)" in out
     assert "∘" in out  # clients are isolated: each reaches only itself
     assert "a/client0, a/client1" in out  # the group legend
 
@@ -134,6 +140,60 @@ def test_table_truncates_with_a_note_when_groups_are_too_many(
     _, out, _ = run(capsys, "matrix", "-f", str(path), "--ports", "80")
     assert "11 more groups (11 pods) are left out" in out
     assert "-o json" in out
+
+
+def _shop(tmp_path: Path) -> Path:
+    """A web tier whose first pod is misnamed ``db-primary``, and three database pods."""
+    names = ["db-primary", *(f"web-{n}" for n in range(44))]
+    items: list[dict[str, object]] = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}},
+        *(_pod(name, {"app": "web", "pod-template-hash": name}, (80,), "shop") for name in names),
+        *(_pod(f"store-{n}", {"app": "db"}, (5432,), "shop") for n in range(3)),
+        _policy("deny", {"podSelector": {}, "policyTypes": ["Ingress"]}, "shop"),
+    ]
+    for name, app, peer, port in (("web", "web", {}, 80), ("db", "db", {"app": "web"}, 5432)):
+        rule = {"from": [{"podSelector": {"matchLabels": peer}}], "ports": [{"port": port}]}
+        spec = {"podSelector": {"matchLabels": {"app": app}}, "ingress": [rule]}
+        items.append(_policy(name, spec, "shop"))
+    return _listed(tmp_path, items)
+
+
+def test_table_names_groups_by_their_labels_not_by_a_pod(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "matrix", "-f", str(_shop(tmp_path)), "--ports", "80,5432")
+    assert code == 0
+    assert "48 pods behave as 2 groups" in out
+    assert "db-primary (+" not in out
+    table = next(block for block in out.split("\n\n") if block.lstrip().startswith("5432/TCP"))
+    rows = [line.split() for line in table.splitlines()[2:]]
+    assert rows == [
+        ["1", "shop/app=web", "(45", "pods)", "∘", "✓"],  # web reaches db, not other web pods
+        ["2", "shop/app=db", "(3", "pods)", "✗", "∘"],
+    ]
+    assert "  1  shop/db-primary, shop/web-0," in out  # the legend names the pods
+
+
+def test_table_merges_classes_at_any_size(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """1,600 classes (each pod its own ``id``, every id named by one selector) that all
+    behave alike are one group, however many classes there are."""
+    ids = [f"i{n}" for n in range(1600)]
+    selector = {"matchExpressions": [{"key": "id", "operator": "In", "values": ids}]}
+    items: list[dict[str, object]] = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}},
+        *(_pod(f"p{n}", {"id": name}, (80,)) for n, name in enumerate(ids)),
+        _pod("outside", {}, (80,)),
+        _policy("ids", {"podSelector": selector, "policyTypes": ["Ingress"]}),
+    ]
+    path = _listed(tmp_path, items)
+    code, out, _ = run(capsys, "matrix", "-f", str(path), "-o", "classes")
+    assert code == 0 and json.loads(out.splitlines()[0])["classes"] == 1601
+    code, out, _ = run(capsys, "matrix", "-f", str(path))
+    assert code == 0
+    assert "1601 pods behave as 2 groups" in out
+    assert "1 a (1600 pods)" in out and "2 a/!id (1 pod)" in out
 
 
 @pytest.mark.parametrize(
