@@ -7,7 +7,7 @@ that other readers of policies (lint) apply the same rules. The analyzer never d
 front ends load the state and render the answers.
 """
 
-from netprobe.analyzer.classes import ClassIndex, bit_indices
+from netprobe.analyzer.classes import ClassIndex, bit_indices, relevant_keys
 from netprobe.analyzer.isolation import isolating_policies
 from netprobe.analyzer.peers import (
     peer_matches,
@@ -30,6 +30,7 @@ __all__ = [
     "peer_matches",
     "peer_namespace_matches",
     "pod_addresses",
+    "relevant_keys",
     "resolve_endpoint",
     "rule_peer_matches",
     "rule_port_matches",

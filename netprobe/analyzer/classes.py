@@ -19,7 +19,16 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple, TypeVar
 
 from netprobe.analyzer.peers import pod_addresses
-from netprobe.model import ClusterState, IPBlock, IPNetwork, Pod, PolicyPort, Port, Protocol
+from netprobe.model import (
+    ClusterState,
+    IPBlock,
+    IPNetwork,
+    NetworkPolicy,
+    Pod,
+    PolicyPort,
+    Port,
+    Protocol,
+)
 from netprobe.selectors import LabelSelector, Operator
 
 _OTHER = "\0other"
@@ -203,9 +212,9 @@ def select(
     return bits
 
 
-def _selectors(state: ClusterState) -> Iterable[LabelSelector]:
-    """Every selector over pod labels in the snapshot's policies."""
-    for policy in state.policies:
+def pod_selectors(policies: Iterable[NetworkPolicy]) -> Iterable[LabelSelector]:
+    """Every selector over pod labels in ``policies``."""
+    for policy in policies:
         yield policy.pod_selector
         for rule in (*policy.ingress, *policy.egress):
             for peer in rule.peers:
@@ -213,9 +222,18 @@ def _selectors(state: ClusterState) -> Iterable[LabelSelector]:
                     yield peer.pod_selector
 
 
+def relevant_keys(policies: Iterable[NetworkPolicy]) -> frozenset[str]:
+    """The pod label keys some selector of ``policies`` looks at."""
+    keys: set[str] = set()
+    for selector in pod_selectors(policies):
+        keys.update(selector.match_labels)
+        keys.update(requirement.key for requirement in selector.match_expressions)
+    return frozenset(keys)
+
+
 def _relevant_label_values(state: ClusterState) -> dict[str, set[str]]:
     relevant: dict[str, set[str]] = defaultdict(set)
-    for selector in _selectors(state):
+    for selector in pod_selectors(state.policies):
         for key, value in selector.match_labels.items():
             relevant[key].add(value)
         for requirement in selector.match_expressions:

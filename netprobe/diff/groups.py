@@ -6,31 +6,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from netprobe.analyzer import bit_indices
+from netprobe.analyzer import bit_indices, relevant_keys
 from netprobe.diff.cells import JointClasses
 from netprobe.diff.model import PodGroup, PodSet
 from netprobe.model import ClusterState, NetworkPolicy, Pod, PodRef
-from netprobe.selectors import Labels, LabelSelector
+from netprobe.selectors import Labels
 
 MAX_GROUPS_PER_NAMESPACE = 3
-
-
-def _selectors(policies: Iterable[NetworkPolicy]) -> Iterable[LabelSelector]:
-    for policy in policies:
-        yield policy.pod_selector
-        for rule in (*policy.ingress, *policy.egress):
-            for peer in rule.peers:
-                if peer.pod_selector is not None:
-                    yield peer.pod_selector
-
-
-def relevant_keys(policies: Iterable[NetworkPolicy]) -> frozenset[str]:
-    """The pod label keys some selector of ``policies`` looks at."""
-    keys: set[str] = set()
-    for selector in _selectors(policies):
-        keys.update(selector.match_labels)
-        keys.update(requirement.key for requirement in selector.match_expressions)
-    return frozenset(keys)
 
 
 class Describer:

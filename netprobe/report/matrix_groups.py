@@ -17,8 +17,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from netprobe.analyzer import Matrix
-from netprobe.diff.groups import relevant_keys
+from netprobe.analyzer import Matrix, relevant_keys
 from netprobe.model import ClusterState, Pod
 
 BATCH = 1024
