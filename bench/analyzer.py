@@ -59,8 +59,9 @@ ENVS = ("prod", "staging", "dev")
 BOTH = (PolicyType.INGRESS, PolicyType.EGRESS)
 
 
-def synthetic_cluster(pods: int, seed: int) -> ClusterState:
-    """``pods`` pods in ``pods // 100`` namespaces and ``pods // 5`` policies."""
+def synthetic_cluster(pods: int, seed: int, policies: int | None = None) -> ClusterState:
+    """``pods`` pods in ``pods // 100`` namespaces and ``policies`` policies (default
+    ``pods // 5``); the pods do not depend on ``policies``."""
     rng = random.Random(seed)
     names = [f"ns{n:03d}" for n in range(max(1, pods // 100))]
     namespaces = tuple(
@@ -97,8 +98,9 @@ def synthetic_cluster(pods: int, seed: int) -> ClusterState:
         pod_values.append(
             Pod(PodRef(namespace, f"pod{number}"), Labels(labels), tuple(ports), (ip,))
         )
-    policies = tuple(_policy(rng, number, names) for number in range(pods // 5))
-    return ClusterState(namespaces, tuple(pod_values), policies)
+    count = pods // 5 if policies is None else policies
+    policy_values = tuple(_policy(rng, number, names) for number in range(count))
+    return ClusterState(namespaces, tuple(pod_values), policy_values)
 
 
 def _pod_selector(rng: random.Random) -> LabelSelector:
