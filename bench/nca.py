@@ -169,8 +169,8 @@ def write_child(pods: int, policies: int, seed: int, path: Path) -> int:
 
 
 def nca_executable() -> Path | None:
-    """NCA's ``nca`` in the bench's own venv, installed there on first use; None (after one
-    line saying how to install it) when that fails."""
+    """NCA's ``nca`` in the bench's own venv, installed there on first use; None, having said
+    how to install it, when that fails."""
     nca = NCA_VENV / "bin" / "nca"
     if nca.exists():
         return nca
@@ -200,8 +200,11 @@ def nca_allowed(connections: str, ports: tuple[Port, ...]) -> frozenset[Port]:
         return frozenset(ports)
     if connections.startswith("All but "):
         return frozenset(ports) - nca_allowed(connections.removeprefix("All but "), ports)
+    cubes = NCA_CUBE.findall(connections)
+    if not cubes:
+        raise SystemExit(f"NCA connections {connections!r}: not read")
     allowed: set[Port] = set()
-    for cube in NCA_CUBE.findall(connections):
+    for cube in cubes:
         dimensions = dict(item.split(":", 1) for item in NCA_DIMENSION.split(cube))
         unknown = set(dimensions) - {"protocols", "dst_ports"}
         if unknown:
