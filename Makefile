@@ -63,6 +63,7 @@ bench:
 	$(PYTHON) bench/runner.py
 	$(PYTHON) bench/loading.py
 	$(PYTHON) bench/output.py
+	$(PYTHON) bench/nca.py
 
 ## kind-up: a kind cluster whose CNI enforces NetworkPolicy (CNI=calico|cilium|kindnet), ready
 kind-up:

@@ -69,8 +69,9 @@ def namespace_count(pods: int) -> int:
     return max(1, NAMESPACES.get(pods, pods // 100))
 
 
-def synthetic_cluster(pods: int, seed: int) -> ClusterState:
-    """``pods`` pods in :func:`namespace_count` namespaces and ``pods // 5`` policies."""
+def synthetic_cluster(pods: int, seed: int, policies: int | None = None) -> ClusterState:
+    """``pods`` pods in :func:`namespace_count` namespaces and ``policies`` policies
+    (default ``pods // 5``); the pods do not depend on ``policies``."""
     rng = random.Random(seed)
     names = [f"ns{n:03d}" for n in range(namespace_count(pods))]
     namespaces = tuple(
@@ -107,8 +108,9 @@ def synthetic_cluster(pods: int, seed: int) -> ClusterState:
         pod_values.append(
             Pod(PodRef(namespace, f"pod{number}"), Labels(labels), tuple(ports), (ip,))
         )
-    policies = tuple(_policy(rng, number, names) for number in range(pods // 5))
-    return ClusterState(namespaces, tuple(pod_values), policies)
+    count = pods // 5 if policies is None else policies
+    policy_values = tuple(_policy(rng, number, names) for number in range(count))
+    return ClusterState(namespaces, tuple(pod_values), policy_values)
 
 
 def _pod_selector(rng: random.Random) -> LabelSelector:
