@@ -14,7 +14,7 @@ import yaml
 from netprobe import yamltext
 from netprobe.documents import parse_yaml_documents
 from netprobe.errors import LocatedError
-from netprobe.jsontext import read_json
+from netprobe.jsontext import JsonObject, read_json
 from netprobe.manifests import load_paths
 from netprobe.yamltext import MAX_DEPTH
 
@@ -31,7 +31,10 @@ def cluster(manifests: Path) -> dict[str, Any]:
 
 
 def with_lines(value: Any) -> Any:
-    """A value with the line of every mapping, key and item it holds, to compare."""
+    """A value with the line of every mapping, key and item it holds, to compare (a JSON
+    object is asked for its lines)."""
+    if isinstance(value, JsonObject):
+        value = value.located()
     if isinstance(value, dict):
         keyed = tuple((k, value.key_lines[k], with_lines(v)) for k, v in value.items())
         return ("map", value.line, keyed)
