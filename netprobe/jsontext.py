@@ -96,10 +96,8 @@ class JsonObject(dict[str, Any]):
         """The same object as a YamlMap that knows the line of everything inside it (made
         once, on the first call)."""
         if self._located is None:
-            breaks = [token == "\n" for token in _TOKENS(self._text, self._start, self._end)]
-            lines = compress(accumulate(breaks, initial=self.line), map(operator.not_, breaks))
-            next(lines)  # the object's own '{'
-            located = _collection(dict(self), self.line, lines.__next__)
+            next_line = _token_lines(self._text, self._start, self._end, self.line)
+            located = _collection(dict(self), self.line, next_line)
             assert isinstance(located, YamlMap)
             self._located = located
         return self._located
@@ -206,10 +204,21 @@ class _Reader:
         return decoded, end
 
     def _located(self, decoded: Any, start: int, end: int, line: int) -> Any:
-        breaks = [token == "\n" for token in _TOKENS(self.text, start, end)]
-        lines = compress(accumulate(breaks, initial=line), map(operator.not_, breaks))
-        next(lines)
-        return _collection(decoded, line, lines.__next__)
+        return _collection(decoded, line, _token_lines(self.text, start, end, line))
+
+
+def _token_lines(text: str, start: int, end: int, line: int) -> Callable[[], int]:
+    """The line of each token after the first of the value ``text[start:end]``, which
+    starts on ``line``, one by one. (White space between tokens is taken out first: JSON
+    never separates two tokens by white space alone, and the regular expression is then
+    twice as fast on indented text.)"""
+    compact = text[start:end].replace(" ", "")
+    if "\t" in compact:
+        compact = compact.replace("\t", "")
+    breaks = [token == "\n" for token in _TOKENS(compact)]
+    lines = compress(accumulate(breaks, initial=line), map(operator.not_, breaks))
+    next(lines)  # the value's own first token
+    return lines.__next__
 
 
 def _without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -80,11 +80,10 @@ class QuickPolicyReader:
             spec = {}
         elif not isinstance(spec, dict) or not _SPEC_KEYS.issuperset(spec):
             return None
-        spec_location = location.child("spec")
         selector = spec.get("podSelector")
         pod_selector = LabelSelector() if selector is None else self._selector(selector)
-        ingress = self._rules(spec.get("ingress"), "from", spec_location.child("ingress"))
-        egress = self._rules(spec.get("egress"), "to", spec_location.child("egress"))
+        ingress = self._rules(spec.get("ingress"), "from", location, "ingress")
+        egress = self._rules(spec.get("egress"), "to", location, "egress")
         types = _policy_types(spec.get("policyTypes"), has_egress=bool(egress))
         if pod_selector is None or ingress is None or egress is None or types is None:
             return None
@@ -98,31 +97,39 @@ class QuickPolicyReader:
             manifest=plain_shared(value),
         )
 
-    def _rules(self, value: Any, peers_key: str, location: Location) -> tuple[Rule, ...] | None:
-        if value is None:
-            return ()
+    def _rules(
+        self, value: Any, peers_key: str, document: Location, direction: str
+    ) -> tuple[Rule, ...] | None:
+        if not value:
+            return () if value is None or value == [] else None
         if not isinstance(value, list):
             return None
         rules = []
         allowed = _RULE_KEYS[peers_key]
+        location = document.child("spec").child(direction)
         for index, entry in enumerate(value):
             if not isinstance(entry, dict) or not allowed.issuperset(entry):
                 return None
             here = location.child(index, _line(entry, location))
-            peers = self._entries(entry.get(peers_key), self._peer, here.child(peers_key))
-            ports = self._entries(entry.get("ports"), self._port, here.child("ports"))
+            peers = self._entries(entry.get(peers_key), self._peer, here, peers_key)
+            ports = self._entries(entry.get("ports"), self._port, here, "ports")
             if peers is None or ports is None:
                 return None
             rules.append(Rule(peers, ports, here))
         return tuple(rules)
 
     def _entries(
-        self, value: Any, read: Callable[[dict[Any, Any], Location], Any], location: Location
+        self,
+        value: Any,
+        read: Callable[[dict[Any, Any], Location], Any],
+        rule: Location,
+        key: str,
     ) -> tuple[Any, ...] | None:
-        if value is None:
-            return ()
+        if not value:
+            return () if value is None or value == [] else None
         if not isinstance(value, list):
             return None
+        location = rule.child(key)
         read_ones = []
         for index, entry in enumerate(value):
             if not isinstance(entry, dict):
