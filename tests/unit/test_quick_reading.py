@@ -25,8 +25,9 @@ from tests.unit.test_manifests_validation import CASES as INVALID
 pytestmark = pytest.mark.usefixtures("yaml_parser")
 
 ROOT = Path(__file__).parents[2]
-MANIFESTS = sorted((ROOT / "tests" / "cases").glob("*/manifests.yaml")) + [
-    ROOT / "tests" / "manifests" / "kubectl-list.yaml"
+MANIFESTS = [
+    *sorted((ROOT / "tests" / "cases").glob("*/manifests.yaml")),
+    ROOT / "tests" / "manifests" / "kubectl-list.yaml",
 ]
 WARNED = {
     "host bits": "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
