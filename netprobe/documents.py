@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, NoReturn
 
 from netprobe.errors import InputError, LocatedError, Location
-from netprobe.jsontext import read_json
+from netprobe.jsontext import JsonObject, read_json
 from netprobe.yamltext import MAX_FILE_BYTES, YamlList, YamlMap, read_documents, shown
 
 
@@ -79,15 +79,18 @@ class Field:
         ]
 
     def _child(self, key: Any) -> Field:
-        mapping = self.value
+        mapping = self.as_map()
         key_lines = getattr(mapping, "key_lines", {})
         line = key_lines.get(key, _line_of(mapping[key], None))
         return Field(mapping[key], self.location.child(str(key), line))
 
     # -- typed access -----------------------------------------------------------------
     def as_map(self) -> dict[Any, Any]:
+        """The mapping, which knows the line of each key (a JSON object finds them now)."""
         if not isinstance(self.value, dict):
             self.fail(f"expected a mapping, got {describe(self.value)}")
+        if self.value.__class__ is JsonObject:
+            return self.value.located()
         return self.value
 
     def as_list_value(self) -> list[Any]:
@@ -162,10 +165,20 @@ def plain(value: Any, copies: dict[int, Any] | None = None) -> Any:
     return copy
 
 
+def plain_shared(value: Any) -> Any:
+    """:func:`plain`, sharing what is plain already, for a value kept to be read only (a
+    policy's manifest): a JSON object's values are the json module's own, plain dicts and
+    lists that nothing changes, so of it only its own mapping is copied."""
+    if value.__class__ is JsonObject:
+        return dict(value)
+    return plain(value)
+
+
 def type_name(value: Any) -> str:
     return {
         dict: "mapping",
         YamlMap: "mapping",
+        JsonObject: "mapping",
         list: "list",
         YamlList: "list",
         str: "string",

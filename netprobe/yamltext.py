@@ -71,6 +71,7 @@ reader has counted to MAX_DEPTH (6.0.3's says nothing and lets the events come).
 class YamlMap(dict[Any, Any]):
     """A mapping that remembers the line of itself and of each of its keys."""
 
+    __slots__ = ("key_lines", "line")
     line: int
     key_lines: dict[Any, int]
 
@@ -78,6 +79,7 @@ class YamlMap(dict[Any, Any]):
 class YamlList(list[Any]):
     """A sequence that remembers the line of itself and of each item."""
 
+    __slots__ = ("item_lines", "line")
     line: int
     item_lines: list[int]
 
@@ -144,6 +146,7 @@ def _documents(parser: Any, file: str) -> list[tuple[Any, int]]:
     get_event = parser.get_event
     get_event()  # StreamStartEvent
     documents: list[tuple[Any, int]] = []
+    plain: dict[str, Any] = {}
     while (event := get_event()).__class__ is not StreamEndEvent:  # a DocumentStartEvent
         if len(documents) == MAX_DOCUMENTS:
             raise LocatedError(
@@ -151,7 +154,7 @@ def _documents(parser: Any, file: str) -> list[tuple[Any, int]]:
                 f"more than {MAX_DOCUMENTS:,} YAML documents in one file",
                 "split the file",
             )
-        documents.append(_document(get_event, file))
+        documents.append(_document(get_event, file, plain))
         get_event()  # DocumentEndEvent
     return documents
 
@@ -174,8 +177,10 @@ _MERGE_KEY = object()
 _BEING_READ = object()
 
 
-def _document(get_event: Callable[[], Any], file: str) -> tuple[Any, int]:
-    """The value of one document, read from the event after its DocumentStartEvent."""
+def _document(get_event: Callable[[], Any], file: str, plain: dict[str, Any]) -> tuple[Any, int]:
+    """The value of one document, read from the event after its DocumentStartEvent.
+    ``plain`` holds the value of each plain scalar read so far: its text alone says what it
+    is, and the keys and values a file repeats are then read once, and kept once."""
     anchors: dict[str, Any] = {}
     stack: list[_Open] = []
     while True:
@@ -183,7 +188,12 @@ def _document(get_event: Callable[[], Any], file: str) -> tuple[Any, int]:
         kind = event.__class__
         line = event.start_mark.line + 1
         if kind is ScalarEvent:
-            value = _scalar(event, file, line)
+            if event.tag is None and event.implicit[0]:
+                value = plain.get(event.value, _NOTHING)
+                if value is _NOTHING:
+                    value = plain[event.value] = _scalar(event, file, line)
+            else:
+                value = _scalar(event, file, line)
             if event.anchor is not None:
                 anchors[event.anchor] = value
         elif kind is MappingStartEvent or kind is SequenceStartEvent:

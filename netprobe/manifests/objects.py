@@ -27,7 +27,9 @@ from netprobe.model import (
 )
 
 API_VERSION = "v1"
-_CONTAINER_PORT_KEYS = ("containerPort", "protocol", "name", "hostPort", "hostIP")
+CONTAINER_PORT_KEYS = ("containerPort", "protocol", "name", "hostPort", "hostIP")
+GONE_PHASES = ("Succeeded", "Failed")
+"""The phases of a pod that has no network any more."""
 
 
 def parse_namespace(field: Field, *, warn: Warn = drop_warning) -> Namespace:
@@ -88,7 +90,7 @@ def _parse_ports_of(container: Field) -> list[ContainerPort]:
     ports_field = container.get("ports")
     result = []
     for item in ports_field.elements() if ports_field else ():
-        item.check_keys(_CONTAINER_PORT_KEYS)
+        item.check_keys(CONTAINER_PORT_KEYS)
         number_field = item.require("containerPort")
         number = number_field.as_int()
         if not is_port_number(number):

@@ -8,7 +8,7 @@ validation. Every rule, peer and port keeps its location for reasons and reports
 
 from __future__ import annotations
 
-from netprobe.documents import Field, describe, plain
+from netprobe.documents import Field, describe, plain_shared
 from netprobe.manifests.cidrs import parse_ip_block
 from netprobe.manifests.labels import parse_label_selector
 from netprobe.manifests.metadata import check_identity, parse_metadata
@@ -33,10 +33,10 @@ from netprobe.model import (
 from netprobe.selectors import LabelSelector
 
 API_VERSION = "networking.k8s.io/v1"
-_TOP_KEYS = ("apiVersion", "kind", "metadata", "spec", "status")
-_SPEC_KEYS = ("podSelector", "policyTypes", "ingress", "egress")
-_PEER_KEYS = ("podSelector", "namespaceSelector", "ipBlock")
-_PORT_KEYS = ("protocol", "port", "endPort")
+TOP_KEYS = ("apiVersion", "kind", "metadata", "spec", "status")
+SPEC_KEYS = ("podSelector", "policyTypes", "ingress", "egress")
+PEER_KEYS = ("podSelector", "namespaceSelector", "ipBlock")
+PORT_KEYS = ("protocol", "port", "endPort")
 _PROTOCOLS = tuple(protocol.value for protocol in Protocol)
 _POLICY_TYPES = tuple(policy_type.value for policy_type in PolicyType)
 
@@ -47,11 +47,11 @@ def parse_network_policy(field: Field, *, warn: Warn = drop_warning) -> NetworkP
     Raises:
         LocatedError: anything the API server would reject, pointing at the field.
     """
-    field.check_keys(_TOP_KEYS)
+    field.check_keys(TOP_KEYS)
     check_identity(field, API_VERSION, "NetworkPolicy")
     meta = parse_metadata(field, "NetworkPolicy", namespaced=True)
     spec = field.get("spec") or Field({}, field.location.child("spec"))
-    spec.check_keys(_SPEC_KEYS)
+    spec.check_keys(SPEC_KEYS)
     selector = spec.get("podSelector")
     ingress = _parse_rules(spec.get("ingress"), "from", warn)
     egress = _parse_rules(spec.get("egress"), "to", warn)
@@ -62,7 +62,7 @@ def parse_network_policy(field: Field, *, warn: Warn = drop_warning) -> NetworkP
         ingress=ingress,
         egress=egress,
         location=field.location,
-        manifest=plain(field.value),
+        manifest=plain_shared(field.value),
     )
 
 
@@ -106,7 +106,7 @@ def _parse_rule(field: Field, peers_key: str, warn: Warn) -> Rule:
 
 
 def _parse_peer(field: Field, warn: Warn) -> Peer:
-    field.check_keys(_PEER_KEYS)
+    field.check_keys(PEER_KEYS)
     pod_selector = field.get("podSelector")
     namespace_selector = field.get("namespaceSelector")
     ip_block = field.get("ipBlock")
@@ -132,7 +132,7 @@ def _parse_peer(field: Field, warn: Warn) -> Peer:
 
 
 def _parse_port(field: Field) -> PolicyPort:
-    field.check_keys(_PORT_KEYS)
+    field.check_keys(PORT_KEYS)
     protocol_field = field.get("protocol")
     protocol = parse_protocol(protocol_field) if protocol_field else Protocol.TCP
     port_field = field.get("port")

@@ -14,7 +14,7 @@ import yaml
 from netprobe import yamltext
 from netprobe.documents import parse_yaml_documents
 from netprobe.errors import LocatedError
-from netprobe.jsontext import read_json
+from netprobe.jsontext import JsonObject, read_json
 from netprobe.manifests import load_paths
 from netprobe.yamltext import MAX_DEPTH
 
@@ -31,7 +31,10 @@ def cluster(manifests: Path) -> dict[str, Any]:
 
 
 def with_lines(value: Any) -> Any:
-    """A value with the line of every mapping, key and item it holds, to compare."""
+    """A value with the line of every mapping, key and item it holds, to compare (a JSON
+    object is asked for its lines)."""
+    if isinstance(value, JsonObject):
+        value = value.located()
     if isinstance(value, dict):
         keyed = tuple((k, value.key_lines[k], with_lines(v)) for k, v in value.items())
         return ("map", value.line, keyed)
@@ -138,3 +141,25 @@ def outcome(read: Callable[[], Any]) -> Any:
 def test_json_numbers_read_as_json_numbers() -> None:
     (doc,) = parse_yaml_documents('{"a": 1e3, "b": 25, "c": 0.5}', "f.json")
     assert doc.value == {"a": 1000.0, "b": 25, "c": 0.5}  # YAML 1.1 reads 1e3 as text
+
+
+def nested(height: int) -> str:
+    """Objects and arrays nested ``height`` deep, strings with brackets, escaped quotes and
+    backslashes inside."""
+    text = '{"s": "]}[{\\"\\\\", "t": "\\\\"}'
+    for level in range(height - 1):
+        text = f'{{"k": {text}, "x": "[["}}' if level % 2 else f'["{{", {text}, []]'
+    return text
+
+
+@pytest.mark.parametrize("height", [1, 2, MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1, 150])
+def test_json_nested_up_to_the_limit_is_read_as_json_and_deeper_left_to_yaml(height: int) -> None:
+    text = nested(height)
+    read = read_json(text, "f.json")
+    if height <= MAX_DEPTH:
+        assert read is not None
+        assert read[0][0] == json.loads(text)
+    else:
+        assert read is None
+        with pytest.raises(LocatedError, match=f"nested deeper than {MAX_DEPTH} levels"):
+            parse_yaml_documents(text, "f.json")
