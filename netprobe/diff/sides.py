@@ -7,13 +7,30 @@ then attributed to causes with bitset arithmetic, a few rules at a time.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from netprobe.analyzer import rule_peer_matches, rule_port_matches
+from netprobe.analyzer import (
+    peer_matches,
+    peer_namespace_matches,
+    pod_addresses,
+    rule_port_matches,
+)
+from netprobe.diff.bits import bitset
 from netprobe.diff.model import Cause, CauseKind, ChangeKind
-from netprobe.model import ClusterState, NetworkPolicy, Pod, PolicyRef, PolicyType, Protocol, Rule
+from netprobe.model import (
+    ClusterState,
+    ContainerPort,
+    NetworkPolicy,
+    Peer,
+    Pod,
+    PolicyRef,
+    PolicyType,
+    Protocol,
+    Rule,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +51,17 @@ class Sides:
         self._by_namespace: dict[str, list[NetworkPolicy]] = defaultdict(list)
         for policy in state.policies:
             self._by_namespace[policy.namespace].append(policy)
+        self._reps_in: dict[str, list[int]] = defaultdict(list)
+        for number, rep in enumerate(representatives):
+            self._reps_in[rep.namespace].append(number)
+        self._port_sets: dict[tuple[ContainerPort, ...], list[int]] = defaultdict(list)
+        for number, rep in enumerate(representatives):
+            self._port_sets[rep.ports].append(number)
+        self._by_address = sorted(
+            (ip.version, int(ip), number)
+            for number, rep in enumerate(representatives)
+            for ip in pod_addresses(rep)
+        )
         self._peers: dict[tuple[int, str], int] = {}
         self._receivers: dict[tuple[int, int, Protocol], int] = {}
         self._sides: dict[tuple[int, PolicyType, int, Protocol], Side] = {}
@@ -75,24 +103,52 @@ class Sides:
                 found = self.universe
             else:
                 found = 0
-                for number, rep in enumerate(self.reps):
-                    if rule_peer_matches(rule, namespace, rep, self.state):
-                        found |= 1 << number
+                for peer in rule.peers:
+                    found |= self._peer(peer, namespace)
             self._peers[key] = found
         return found
 
+    def _peer(self, peer: Peer, namespace: str) -> int:
+        """The representatives ``peer`` matches; an ipBlock only looks at the pods with an
+        address in its CIDR, a selector entry into the namespaces it reaches."""
+        if peer.ip_block is not None:
+            cidr = peer.ip_block.cidr
+            low = bisect_left(self._by_address, (cidr.version, int(cidr.network_address)))
+            high = bisect_right(
+                self._by_address, (cidr.version, int(cidr.broadcast_address), len(self.reps))
+            )
+            candidates: Iterable[int] = (entry[2] for entry in self._by_address[low:high])
+        else:
+            candidates = (
+                number
+                for name, numbers in self._reps_in.items()
+                if peer_namespace_matches(peer, namespace, name, self.state)
+                for number in numbers
+            )
+        reps, state = self.reps, self.state
+        return bitset(
+            (n for n in candidates if peer_matches(peer, namespace, reps[n], state)),
+            len(reps),
+        )
+
     def _receiver_bits(self, rule: Rule, port: int, protocol: Protocol) -> int:
-        """Destinations on which ``rule``'s ports admit ``port`` (named ports resolve there)."""
+        """Destinations on which ``rule``'s ports admit ``port`` (named ports resolve there,
+        so pods declaring the same container ports are alike)."""
         key = (id(rule), port, protocol)
         found = self._receivers.get(key)
         if found is None:
             if not any(isinstance(entry.port, str) for entry in rule.ports):
                 found = self.universe if rule_port_matches(rule.ports, port, protocol, None) else 0
             else:
-                found = 0
-                for number, rep in enumerate(self.reps):
-                    if rule_port_matches(rule.ports, port, protocol, rep):
-                        found |= 1 << number
+                found = bitset(
+                    (
+                        number
+                        for numbers in self._port_sets.values()
+                        if rule_port_matches(rule.ports, port, protocol, self.reps[numbers[0]])
+                        for number in numbers
+                    ),
+                    len(self.reps),
+                )
             self._receivers[key] = found
         return found
 
