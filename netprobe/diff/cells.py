@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from netprobe.analyzer import Matrix, bit_indices
-from netprobe.diff.bits import Columns, Gather
+from netprobe.bitsets import Columns, Gather
 from netprobe.model import ClusterState, NetworkPolicy, PolicyRef, PolicyType
 
 

@@ -18,7 +18,7 @@ from netprobe.analyzer import (
     pod_addresses,
     rule_port_matches,
 )
-from netprobe.diff.bits import bitset
+from netprobe.bitsets import bitset
 from netprobe.diff.model import Cause, CauseKind, ChangeKind
 from netprobe.model import (
     ClusterState,

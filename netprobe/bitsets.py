@@ -1,8 +1,10 @@
-"""Bulk operations on bitsets (Python ints) that would be a Python loop per bit otherwise.
+"""Bulk operations on bitsets (Python ints, bit ``n`` = member ``n``) that would otherwise
+be a Python loop per bit.
 
-With thousands of classes, a loop over the bits of a row, or a ``row >> column & 1`` per
-row (each shift copies the whole int), costs seconds. These go through ``bin``, ``bytes``
-slicing, ``translate`` and ``itemgetter``, which loop in C.
+With thousands of pod classes, a loop over every bit of a row, or a ``row >> column & 1``
+per row (each shift copies the whole int), costs seconds. These go through ``bin``,
+``bytes`` slicing, ``translate`` and ``itemgetter``, which loop in C. (The analyzer has its
+own, private, bitset helpers; diff and generate, which read its matrices, use these.)
 """
 
 from __future__ import annotations
@@ -24,6 +26,18 @@ def bitset(members: Iterable[int], size: int) -> int:
     for member in members:
         chars[member] = "1"
     return _from_chars("".join(chars))
+
+
+def lowest(bits: int, count: int) -> list[int]:
+    """The positions of the ``count`` lowest set bits of ``bits`` (fewer when it has
+    fewer), lowest first, without listing the others."""
+    text = bin(bits)[:1:-1]
+    found: list[int] = []
+    index = text.find("1")
+    while index >= 0 and len(found) < count:
+        found.append(index)
+        index = text.find("1", index + 1)
+    return found
 
 
 def _from_chars(lowest_first: str) -> int:
