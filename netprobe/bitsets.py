@@ -29,9 +29,16 @@ def bitset(members: Iterable[int], size: int) -> int:
 
 
 def lowest(bits: int, count: int) -> list[int]:
-    """The positions of the ``count`` lowest set bits of ``bits`` (fewer when it has
-    fewer), lowest first, without listing the others."""
-    text = bin(bits)[:1:-1]
+    """The positions of the ``count`` lowest set bits of ``bits`` (at least 0; fewer when
+    it has fewer), lowest first, written out from a low slice of ``bits`` only."""
+    if count <= 0 or not bits:
+        return []
+    width = 64
+    part = bits & ((1 << width) - 1)
+    while part != bits and part.bit_count() < count:
+        width *= 4
+        part = bits & ((1 << width) - 1)
+    text = bin(part)[:1:-1]
     found: list[int] = []
     index = text.find("1")
     while index >= 0 and len(found) < count:

@@ -73,6 +73,7 @@ class _Chooser:
         self.ports = ports
         self.matrix: Matrix = matrix(state, ports)
         self.index = {pod.ref: number for number, pod in enumerate(state.pods)}
+        self.port_number = {port: q for q, port in reversed(list(enumerate(ports)))}
         # Pods of one class are alike to every policy: one stands for each class.
         self.classes = ClassIndex(state, ports)
         self.usable_bits = 0
@@ -84,12 +85,13 @@ class _Chooser:
         self.used_bits = 0
         """The classes whose representative a pin uses already."""
         self.notes: list[str] = []
-        self._label_bits: dict[tuple[str, str], int] | None = None
+        self._label_members: defaultdict[tuple[str, str], list[int]] | None = None
+        self._label_bits: dict[tuple[str, str], int] = {}
 
     # -- verdicts --------------------------------------------------------------------
     def allowed(self, source: Pod, destination: Pod | IPAddress, port: Port) -> bool:
         if isinstance(destination, Pod):
-            q = self.ports.index(port)
+            q = self.port_number[port]
             return self.matrix.allowed(self.index[source.ref], self.index[destination.ref], q)
         connection = Connection(source.ref, destination, port.number, port.protocol)
         return evaluate(connection, self.state).allowed
@@ -146,11 +148,6 @@ class _Chooser:
         for tier in tiers:
             for part in (tier & self.used_bits, tier & ~self.used_bits):
                 chosen += lowest(part, CANDIDATES - len(chosen))
-                if len(chosen) == CANDIDATES:
-                    break
-            else:
-                continue
-            break
         reps = self.classes.representatives
         return [reps[number] for number in chosen]
 
@@ -159,24 +156,25 @@ class _Chooser:
         ``anchor`` (key and value): item ``n`` holds those sharing ``n``."""
         levels = [bits]
         for item in anchor.labels.items():
-            having = self.label_bits.get(item, 0)
+            having = self.label_bits(item)
             levels = [
                 (level & ~having) | (levels[n - 1] & having if n else 0)
                 for n, level in enumerate(levels)
             ] + [levels[-1] & having]
         return levels
 
-    @property
-    def label_bits(self) -> dict[tuple[str, str], int]:
-        """Label (key, value) -> the classes whose representative carries it."""
-        if self._label_bits is None:
-            members: dict[tuple[str, str], list[int]] = defaultdict(list)
+    def label_bits(self, item: tuple[str, str]) -> int:
+        """The classes whose representative carries the label ``item`` (key, value)."""
+        if self._label_members is None:
+            self._label_members = defaultdict(list)
             for number, pod in enumerate(self.classes.representatives):
-                for item in pod.labels.items():
-                    members[item].append(number)
-            count = self.classes.count
-            self._label_bits = {item: bitset(found, count) for item, found in members.items()}
-        return self._label_bits
+                for label in pod.labels.items():
+                    self._label_members[label].append(number)
+        found = self._label_bits.get(item)
+        if found is None:
+            members = self._label_members.get(item, ())
+            found = self._label_bits[item] = bitset(members, self.classes.count)
+        return found
 
     def selected(self, policy: NetworkPolicy) -> list[Pod]:
         index = self.classes
@@ -285,16 +283,20 @@ def _allowed_through(
 ) -> Pin | None:
     """A connection ``rule`` (restricted to ``peer``) admits that is allowed as a whole."""
     others = list(_peers(chooser, policy, direction, rule, peer))
+    admitted: dict[int, list[Port]] = {}  # id() of the receiving pod (or None) -> ports
     for pod in own[:5]:
         for other in others:
             if other is pod:
                 continue
             source, destination = _ends(direction, pod, other)
             receiver = destination if isinstance(destination, Pod) else None
-            for port in chooser.ports:
-                if _admits(rule.ports, port, receiver) and chooser.allowed(
-                    source, destination, port
-                ):
+            ports = admitted.get(id(receiver))
+            if ports is None:
+                ports = admitted[id(receiver)] = [
+                    port for port in chooser.ports if _admits(rule.ports, port, receiver)
+                ]
+            for port in ports:
+                if chooser.allowed(source, destination, port):
                     return Pin(source, destination, port, True)
     return None
 
