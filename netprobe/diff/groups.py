@@ -49,6 +49,13 @@ class Describer:
         self._seen: dict[int, PodSet] = {}
         self._shown: dict[int, Labels] = {}
         self._whole: dict[str, tuple[PodRef, ...]] = {}
+        # PodRef's order, as plain tuples (compared in C)
+        refs = [(pod.namespace, pod.name) for pod in state.pods]
+        by_ref = sorted(range(len(refs)), key=refs.__getitem__)
+        self._rank = [0] * len(by_ref)
+        """Pod index -> its place in the pods sorted by ref."""
+        for place, index in enumerate(by_ref):
+            self._rank[index] = place
 
     def count(self, bits: int) -> int:
         return sum(self._sizes[number] for number in bit_indices(bits))
@@ -99,7 +106,7 @@ class Describer:
         return found
 
     def _sorted_refs(self, members: list[int]) -> tuple[PodRef, ...]:
-        return tuple(sorted(self.pods[i].ref for i in members))
+        return tuple(self.pods[i].ref for i in sorted(members, key=self._rank.__getitem__))
 
     def _labels_shown(self, index: int) -> Labels:
         """Pod ``index``'s labels that the changed policies look at."""
