@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from netprobe.analyzer import bit_indices
 from netprobe.diff.cells import JointClasses
 from netprobe.diff.model import PodGroup, PodSet
+from netprobe.diff.sides import selector_keys
 from netprobe.model import ClusterState, NetworkPolicy, Pod, PodRef
 from netprobe.selectors import Labels, LabelSelector
 
@@ -26,11 +27,7 @@ def _selectors(policies: Iterable[NetworkPolicy]) -> Iterable[LabelSelector]:
 
 def relevant_keys(policies: Iterable[NetworkPolicy]) -> frozenset[str]:
     """The pod label keys some selector of ``policies`` looks at."""
-    keys: set[str] = set()
-    for selector in _selectors(policies):
-        keys.update(selector.match_labels)
-        keys.update(requirement.key for requirement in selector.match_expressions)
-    return frozenset(keys)
+    return frozenset(key for selector in _selectors(policies) for key in selector_keys(selector))
 
 
 class Describer:

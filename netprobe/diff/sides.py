@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from netprobe.analyzer import (
@@ -31,6 +31,7 @@ from netprobe.model import (
     Protocol,
     Rule,
 )
+from netprobe.selectors import LabelSelector
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,25 +112,38 @@ class Sides:
     def _peer(self, peer: Peer, namespace: str) -> int:
         """The representatives ``peer`` matches; an ipBlock only looks at the pods with an
         address in its CIDR, a selector entry into the namespaces it reaches."""
+        reps, state = self.reps, self.state
         if peer.ip_block is not None:
             cidr = peer.ip_block.cidr
             low = bisect_left(self._by_address, (cidr.version, int(cidr.network_address)))
             high = bisect_right(
-                self._by_address, (cidr.version, int(cidr.broadcast_address), len(self.reps))
+                self._by_address, (cidr.version, int(cidr.broadcast_address), len(reps))
             )
-            candidates: Iterable[int] = (entry[2] for entry in self._by_address[low:high])
-        else:
-            candidates = (
-                number
-                for name, numbers in self._reps_in.items()
-                if peer_namespace_matches(peer, namespace, name, self.state)
-                for number in numbers
+            return bitset(
+                (
+                    number
+                    for _, _, number in self._by_address[low:high]
+                    if peer_matches(peer, namespace, reps[number], state)
+                ),
+                len(reps),
             )
-        reps, state = self.reps, self.state
-        return bitset(
-            (n for n in candidates if peer_matches(peer, namespace, reps[n], state)),
-            len(reps),
-        )
+        # A selector entry sees a pod's namespace and the labels its podSelector names:
+        # pods alike in those are judged once.
+        keys = selector_keys(peer.pod_selector)
+        judged: dict[tuple[str | None, ...], bool] = {}
+        found = []
+        for name, numbers in self._reps_in.items():
+            if not peer_namespace_matches(peer, namespace, name, state):
+                continue
+            for number in numbers:
+                labels = reps[number].labels
+                seen = (name, *(labels.get(key) for key in keys))
+                matches = judged.get(seen)
+                if matches is None:
+                    matches = judged[seen] = peer_matches(peer, namespace, reps[number], state)
+                if matches:
+                    found.append(number)
+        return bitset(found, len(reps))
 
     def _receiver_bits(self, rule: Rule, port: int, protocol: Protocol) -> int:
         """Destinations on which ``rule``'s ports admit ``port`` (named ports resolve there,
@@ -151,6 +165,15 @@ class Sides:
                 )
             self._receivers[key] = found
         return found
+
+
+def selector_keys(selector: LabelSelector | None) -> tuple[str, ...]:
+    """The label keys ``selector`` looks at."""
+    if selector is None:
+        return ()
+    keys = dict.fromkeys(selector.match_labels)
+    keys.update(dict.fromkeys(requirement.key for requirement in selector.match_expressions))
+    return tuple(keys)
 
 
 def attribute(
