@@ -80,8 +80,10 @@ class Columns:
 
     def __init__(self, rows: Sequence[int], width: int) -> None:
         """``width``: the number of columns (every row is below ``1 << width``)."""
-        self._stride = max(1, (width + 7) // 8)
-        self._rows = b"".join(row.to_bytes(self._stride, "little") for row in rows)
+        stride = self._stride = max(1, (width + 7) // 8)
+        self._rows = bytearray(stride * len(rows))
+        for number, row in enumerate(rows):
+            self._rows[number * stride : (number + 1) * stride] = row.to_bytes(stride, "little")
 
     def chars(self, column: int) -> str:
         """Column ``column`` as ``"0"``/``"1"`` characters, one per row, first row first."""

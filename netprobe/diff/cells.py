@@ -93,12 +93,11 @@ def flips(
     to_joint_b = Gather(joint.before, len(before.classes))
     to_joint_a = Gather(joint.after, len(after.classes))
     columns: dict[int, tuple[int, int]] = {}
-    if ingress:
-        columns_b = Columns(rows_b, len(before.classes))
-        columns_a = Columns(rows_a, len(after.classes))
-        for dst in bit_indices(ingress):
-            col_b = to_joint_b.chars(columns_b.chars(joint.before[dst]))
-            col_a = to_joint_a.chars(columns_a.chars(joint.after[dst]))
+    destinations = bit_indices(ingress)
+    if destinations:
+        cols_b = _columns(rows_b, [joint.before[dst] for dst in destinations], to_joint_b)
+        cols_a = _columns(rows_a, [joint.after[dst] for dst in destinations], to_joint_a)
+        for dst, col_b, col_a in zip(destinations, cols_b, cols_a, strict=True):
             changed = (col_b ^ col_a) & _not_self(joint, dst)
             if changed:
                 columns[dst] = (col_b & changed, col_a & changed)
@@ -117,6 +116,13 @@ def flips(
         if changed:
             rows[src] = (row_b & changed, row_a & changed)
     return Flips(columns, rows)
+
+
+def _columns(rows: list[int], classes: list[int], to_joint: Gather) -> list[int]:
+    """The sources (joint classes) of each destination class in ``classes``. One side at a
+    time: the columns are a copy of its matrix."""
+    by_class = Columns(rows, len(rows))
+    return [to_joint.chars(by_class.chars(cls)) for cls in classes]
 
 
 def _not_self(joint: JointClasses, number: int) -> int:
