@@ -60,6 +60,7 @@ check: install
 bench:
 	$(PYTHON) bench/analyzer.py
 	$(PYTHON) bench/diff.py
+	$(PYTHON) bench/commands.py
 	$(PYTHON) bench/runner.py
 	$(PYTHON) bench/loading.py
 	$(PYTHON) bench/output.py

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from netprobe.analyzer import Matrix, bit_indices
+from netprobe.bitsets import Columns, Gather
 from netprobe.model import ClusterState, NetworkPolicy, PolicyRef, PolicyType
 
 
@@ -22,9 +23,6 @@ class JointClasses:
     before: tuple[int, ...]
     """Joint class -> its class in the before matrix."""
     after: tuple[int, ...]
-    before_masks: tuple[int, ...]
-    """Before-class -> the joint classes inside it, as a bitset."""
-    after_masks: tuple[int, ...]
     of_pod: tuple[int, ...]
 
     @property
@@ -43,17 +41,10 @@ def joint_classes(before: Matrix, after: Matrix) -> JointClasses:
             members.append([])
         members[found].append(pod)
         of_pod.append(found)
-    before_masks = [0] * len(before.classes)
-    after_masks = [0] * len(after.classes)
-    for number, (b, a) in enumerate(keys):
-        before_masks[b] |= 1 << number
-        after_masks[a] |= 1 << number
     return JointClasses(
         tuple(tuple(group) for group in members),
         tuple(b for b, _ in keys),
         tuple(a for _, a in keys),
-        tuple(before_masks),
-        tuple(after_masks),
         tuple(of_pod),
     )
 
@@ -83,24 +74,6 @@ def affected(
     return ingress, egress
 
 
-class _Converter:
-    """Turns bitsets over one matrix's classes into bitsets over joint classes (memoized)."""
-
-    def __init__(self, masks: tuple[int, ...]) -> None:
-        self._masks = masks
-        self._seen: dict[int, int] = {}
-
-    def __call__(self, bits: int) -> int:
-        found = self._seen.get(bits)
-        if found is None:
-            found = 0
-            masks = self._masks
-            for cls in bit_indices(bits):
-                found |= masks[cls]
-            self._seen[bits] = found
-        return found
-
-
 @dataclass(frozen=True, slots=True)
 class Flips:
     """Changed cells of one port: per destination (columns) and per source (rows)."""
@@ -115,32 +88,41 @@ def flips(
     before: Matrix, after: Matrix, joint: JointClasses, port: int, ingress: int, egress: int
 ) -> Flips:
     """The cells of ``port`` whose verdict differs, as bitsets over joint classes."""
-    columns: dict[int, tuple[int, int]] = {}
     rows_b = [before.class_row(cls, port) for cls in range(len(before.classes))]
     rows_a = [after.class_row(cls, port) for cls in range(len(after.classes))]
-    for dst in bit_indices(ingress):
-        col_b = _column(rows_b, joint.before[dst], joint.before_masks)
-        col_a = _column(rows_a, joint.after[dst], joint.after_masks)
-        changed = (col_b ^ col_a) & _not_self(joint, dst)
-        if changed:
-            columns[dst] = (col_b & changed, col_a & changed)
+    to_joint_b = Gather(joint.before, len(before.classes))
+    to_joint_a = Gather(joint.after, len(after.classes))
+    columns: dict[int, tuple[int, int]] = {}
+    destinations = bit_indices(ingress)
+    if destinations:
+        cols_b = _columns(rows_b, [joint.before[dst] for dst in destinations], to_joint_b)
+        cols_a = _columns(rows_a, [joint.after[dst] for dst in destinations], to_joint_a)
+        for dst, col_b, col_a in zip(destinations, cols_b, cols_a, strict=True):
+            changed = (col_b ^ col_a) & _not_self(joint, dst)
+            if changed:
+                columns[dst] = (col_b & changed, col_a & changed)
     rows: dict[int, tuple[int, int]] = {}
-    to_joint_b, to_joint_a = _Converter(joint.before_masks), _Converter(joint.after_masks)
+    joint_rows_b: dict[int, int] = {}
+    joint_rows_a: dict[int, int] = {}
     for src in bit_indices(egress):
-        row_b = to_joint_b(rows_b[joint.before[src]])
-        row_a = to_joint_a(rows_a[joint.after[src]])
+        cls_b, cls_a = joint.before[src], joint.after[src]
+        row_b = joint_rows_b.get(cls_b)
+        if row_b is None:
+            row_b = joint_rows_b[cls_b] = to_joint_b(rows_b[cls_b])
+        row_a = joint_rows_a.get(cls_a)
+        if row_a is None:
+            row_a = joint_rows_a[cls_a] = to_joint_a(rows_a[cls_a])
         changed = (row_b ^ row_a) & ~ingress & _not_self(joint, src)
         if changed:
             rows[src] = (row_b & changed, row_a & changed)
     return Flips(columns, rows)
 
 
-def _column(rows: list[int], cls: int, masks: tuple[int, ...]) -> int:
-    found = 0
-    for source, row in enumerate(rows):
-        if row >> cls & 1:
-            found |= masks[source]
-    return found
+def _columns(rows: list[int], classes: list[int], to_joint: Gather) -> list[int]:
+    """The sources (joint classes) of each destination class in ``classes``. One side at a
+    time: the columns are a copy of its matrix."""
+    by_class = Columns(rows, len(rows))
+    return [to_joint.chars(by_class.chars(cls)) for cls in classes]
 
 
 def _not_self(joint: JointClasses, number: int) -> int:

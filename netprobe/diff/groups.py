@@ -29,12 +29,25 @@ class Describer:
             self.namespace_sizes[pod.namespace] += 1
         self._sizes = tuple(len(group) for group in joint.members)
         self._seen: dict[int, PodSet] = {}
+        self._shown: dict[int, Labels] = {}
+        self._whole: dict[str, tuple[PodRef, ...]] = {}
+        # PodRef's order, as plain tuples (compared in C)
+        refs = [(pod.namespace, pod.name) for pod in state.pods]
+        by_ref = sorted(range(len(refs)), key=refs.__getitem__)
+        self._rank = [0] * len(by_ref)
+        """Pod index -> its place in the pods sorted by ref."""
+        for place, index in enumerate(by_ref):
+            self._rank[index] = place
 
     def count(self, bits: int) -> int:
         return sum(self._sizes[number] for number in bit_indices(bits))
 
+    def _indices(self, bits: int) -> list[int]:
+        members = self.joint.members
+        return [i for number in bit_indices(bits) for i in members[number]]
+
     def pods_of(self, bits: int) -> list[Pod]:
-        return [self.pods[i] for number in bit_indices(bits) for i in self.joint.members[number]]
+        return [self.pods[i] for i in self._indices(bits)]
 
     def example(self, sources: int, destinations: int) -> tuple[PodRef, PodRef]:
         """A source and a different destination pod from the two sets, when there is one."""
@@ -53,32 +66,51 @@ class Describer:
         return found
 
     def _describe(self, bits: int) -> PodSet:
-        pods = self.pods_of(bits)
-        by_namespace: dict[str, list[Pod]] = defaultdict(list)
-        for pod in pods:
-            by_namespace[pod.namespace].append(pod)
+        indices = self._indices(bits)
+        by_namespace: dict[str, list[int]] = defaultdict(list)
+        for i in indices:
+            by_namespace[self.pods[i].namespace].append(i)
         groups: list[PodGroup] = []
         for namespace in sorted(by_namespace):
             members = by_namespace[namespace]
             if len(members) == self.namespace_sizes[namespace]:
-                refs = tuple(sorted(p.ref for p in members))
+                refs = self._refs_of(namespace, members)
                 groups.append(PodGroup(namespace, Labels(), refs, True))
                 continue
             groups.extend(self._label_groups(namespace, members))
-        return PodSet(tuple(groups), everything=len(pods) == len(self.pods))
+        return PodSet(tuple(groups), everything=len(indices) == len(self.pods))
 
-    def _label_groups(self, namespace: str, members: list[Pod]) -> list[PodGroup]:
-        by_labels: dict[Labels, list[Pod]] = defaultdict(list)
-        for pod in members:
-            shown = Labels({k: v for k, v in pod.labels.items() if k in self.keys})
-            by_labels[shown].append(pod)
+    def _refs_of(self, namespace: str, members: list[int]) -> tuple[PodRef, ...]:
+        """The sorted refs of every pod of ``namespace`` (``members``)."""
+        found = self._whole.get(namespace)
+        if found is None:
+            found = self._whole[namespace] = self._sorted_refs(members)
+        return found
+
+    def _sorted_refs(self, members: list[int]) -> tuple[PodRef, ...]:
+        return tuple(self.pods[i].ref for i in sorted(members, key=self._rank.__getitem__))
+
+    def _labels_shown(self, index: int) -> Labels:
+        """Pod ``index``'s labels that the changed policies look at."""
+        found = self._shown.get(index)
+        if found is None:
+            labels = self.pods[index].labels
+            found = self._shown[index] = Labels({k: v for k, v in labels.items() if k in self.keys})
+        return found
+
+    def _label_groups(self, namespace: str, members: list[int]) -> list[PodGroup]:
+        by_labels: dict[Labels, list[int]] = defaultdict(list)
+        for i in members:
+            by_labels[self._labels_shown(i)].append(i)
         if len(by_labels) > MAX_GROUPS_PER_NAMESPACE:
-            shared = dict(members[0].labels.items())
-            for pod in members[1:]:
-                shared = {k: v for k, v in shared.items() if pod.labels.get(k) == v}
-            common = Labels({k: v for k, v in shared.items() if k in self.keys})
-            return [PodGroup(namespace, common, tuple(sorted(p.ref for p in members)), False)]
+            # the labels every member shares, restricted to the keys shown
+            distinct = iter(by_labels)
+            shared = dict(next(distinct).items())
+            for labels in distinct:
+                shared = {k: v for k, v in shared.items() if labels.get(k) == v}
+            common = Labels(shared)
+            return [PodGroup(namespace, common, self._sorted_refs(members), False)]
         return [
-            PodGroup(namespace, labels, tuple(sorted(p.ref for p in pods)), False)
-            for labels, pods in sorted(by_labels.items(), key=lambda item: str(item[0]))
+            PodGroup(namespace, labels, self._sorted_refs(indices), False)
+            for labels, indices in sorted(by_labels.items(), key=lambda item: str(item[0]))
         ]

@@ -7,13 +7,31 @@ then attributed to causes with bitset arithmetic, a few rules at a time.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from netprobe.analyzer import rule_peer_matches, rule_port_matches
+from netprobe.analyzer import (
+    peer_matches,
+    peer_namespace_matches,
+    pod_addresses,
+    rule_port_matches,
+)
+from netprobe.bitsets import bitset
 from netprobe.diff.model import Cause, CauseKind, ChangeKind
-from netprobe.model import ClusterState, NetworkPolicy, Pod, PolicyRef, PolicyType, Protocol, Rule
+from netprobe.model import (
+    ClusterState,
+    ContainerPort,
+    NetworkPolicy,
+    Peer,
+    Pod,
+    PolicyRef,
+    PolicyType,
+    Protocol,
+    Rule,
+)
+from netprobe.selectors import LabelSelector
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +52,17 @@ class Sides:
         self._by_namespace: dict[str, list[NetworkPolicy]] = defaultdict(list)
         for policy in state.policies:
             self._by_namespace[policy.namespace].append(policy)
+        self._reps_in: dict[str, list[int]] = defaultdict(list)
+        for number, rep in enumerate(representatives):
+            self._reps_in[rep.namespace].append(number)
+        self._port_sets: dict[tuple[ContainerPort, ...], list[int]] = defaultdict(list)
+        for number, rep in enumerate(representatives):
+            self._port_sets[rep.ports].append(number)
+        self._by_address = sorted(
+            (ip.version, int(ip), number)
+            for number, rep in enumerate(representatives)
+            for ip in pod_addresses(rep)
+        )
         self._peers: dict[tuple[int, str], int] = {}
         self._receivers: dict[tuple[int, int, Protocol], int] = {}
         self._sides: dict[tuple[int, PolicyType, int, Protocol], Side] = {}
@@ -75,26 +104,76 @@ class Sides:
                 found = self.universe
             else:
                 found = 0
-                for number, rep in enumerate(self.reps):
-                    if rule_peer_matches(rule, namespace, rep, self.state):
-                        found |= 1 << number
+                for peer in rule.peers:
+                    found |= self._peer(peer, namespace)
             self._peers[key] = found
         return found
 
+    def _peer(self, peer: Peer, namespace: str) -> int:
+        """The representatives ``peer`` matches; an ipBlock only looks at the pods with an
+        address in its CIDR, a selector entry into the namespaces it reaches."""
+        reps, state = self.reps, self.state
+        if peer.ip_block is not None:
+            cidr = peer.ip_block.cidr
+            low = bisect_left(self._by_address, (cidr.version, int(cidr.network_address)))
+            high = bisect_right(
+                self._by_address, (cidr.version, int(cidr.broadcast_address), len(reps))
+            )
+            return bitset(
+                (
+                    number
+                    for _, _, number in self._by_address[low:high]
+                    if peer_matches(peer, namespace, reps[number], state)
+                ),
+                len(reps),
+            )
+        # A selector entry sees a pod's namespace and the labels its podSelector names:
+        # pods alike in those are judged once.
+        keys = selector_keys(peer.pod_selector)
+        judged: dict[tuple[str | None, ...], bool] = {}
+        found = []
+        for name, numbers in self._reps_in.items():
+            if not peer_namespace_matches(peer, namespace, name, state):
+                continue
+            for number in numbers:
+                labels = reps[number].labels
+                seen = (name, *(labels.get(key) for key in keys))
+                matches = judged.get(seen)
+                if matches is None:
+                    matches = judged[seen] = peer_matches(peer, namespace, reps[number], state)
+                if matches:
+                    found.append(number)
+        return bitset(found, len(reps))
+
     def _receiver_bits(self, rule: Rule, port: int, protocol: Protocol) -> int:
-        """Destinations on which ``rule``'s ports admit ``port`` (named ports resolve there)."""
+        """Destinations on which ``rule``'s ports admit ``port`` (named ports resolve there,
+        so pods declaring the same container ports are alike)."""
         key = (id(rule), port, protocol)
         found = self._receivers.get(key)
         if found is None:
             if not any(isinstance(entry.port, str) for entry in rule.ports):
                 found = self.universe if rule_port_matches(rule.ports, port, protocol, None) else 0
             else:
-                found = 0
-                for number, rep in enumerate(self.reps):
-                    if rule_port_matches(rule.ports, port, protocol, rep):
-                        found |= 1 << number
+                found = bitset(
+                    (
+                        number
+                        for numbers in self._port_sets.values()
+                        if rule_port_matches(rule.ports, port, protocol, self.reps[numbers[0]])
+                        for number in numbers
+                    ),
+                    len(self.reps),
+                )
             self._receivers[key] = found
         return found
+
+
+def selector_keys(selector: LabelSelector | None) -> tuple[str, ...]:
+    """The label keys ``selector`` looks at."""
+    if selector is None:
+        return ()
+    keys = dict.fromkeys(selector.match_labels)
+    keys.update(dict.fromkeys(requirement.key for requirement in selector.match_expressions))
+    return tuple(keys)
 
 
 def attribute(

@@ -11,11 +11,13 @@ sees them); candidates prefer pods already chosen, so the suite stays small.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv6Address
 
-from netprobe.analyzer import ClassIndex, Matrix, bit_indices, evaluate, matrix, rule_port_matches
+from netprobe.analyzer import ClassIndex, Matrix, evaluate, matrix, rule_port_matches
+from netprobe.bitsets import bitset, lowest
 from netprobe.model import (
     ClusterState,
     Connection,
@@ -71,21 +73,25 @@ class _Chooser:
         self.ports = ports
         self.matrix: Matrix = matrix(state, ports)
         self.index = {pod.ref: number for number, pod in enumerate(state.pods)}
+        self.port_number = {port: q for q, port in reversed(list(enumerate(ports)))}
         # Pods of one class are alike to every policy: one stands for each class.
         self.classes = ClassIndex(state, ports)
         self.usable_bits = 0
         for number, pod in enumerate(self.classes.representatives):
             if not pod.host_network:
                 self.usable_bits |= 1 << number
-        self.usable = self.pods_of(self.usable_bits)
+        self.number = {pod.ref: n for n, pod in enumerate(self.classes.representatives)}
         self.pins: dict[tuple[object, ...], Pin] = {}
-        self.used: set[object] = set()
+        self.used_bits = 0
+        """The classes whose representative a pin uses already."""
         self.notes: list[str] = []
+        self._label_members: defaultdict[tuple[str, str], list[int]] | None = None
+        self._label_bits: dict[tuple[str, str], int] = {}
 
     # -- verdicts --------------------------------------------------------------------
     def allowed(self, source: Pod, destination: Pod | IPAddress, port: Port) -> bool:
         if isinstance(destination, Pod):
-            q = self.ports.index(port)
+            q = self.port_number[port]
             return self.matrix.allowed(self.index[source.ref], self.index[destination.ref], q)
         connection = Connection(source.ref, destination, port.number, port.protocol)
         return evaluate(connection, self.state).allowed
@@ -94,16 +100,16 @@ class _Chooser:
         found = self.pins.setdefault(pin.key, pin)
         if found is not pin:
             found.why.extend(pin.why)
-        self.used.add(pin.source.ref)
-        if isinstance(pin.destination, Pod):
-            self.used.add(pin.destination.ref)
+        for end in (pin.source, pin.destination):
+            if isinstance(end, Pod):
+                self.used_bits |= self.bit(end)
+
+    def bit(self, pod: Pod) -> int:
+        """The bit of the class ``pod`` represents (0 for a pod that represents none)."""
+        number = self.number.get(pod.ref)
+        return 0 if number is None else 1 << number
 
     # -- candidates ------------------------------------------------------------------
-    def pods_of(self, bits: int) -> list[Pod]:
-        """Representatives of the usable classes in ``bits``."""
-        reps = self.classes.representatives
-        return [reps[number] for number in bit_indices(bits & self.usable_bits)]
-
     def peer_bits(self, peer: Peer, namespace: str) -> int:
         """Classes a ``from``/``to`` entry of a policy in ``namespace`` selects."""
         index = self.classes
@@ -125,24 +131,57 @@ class _Chooser:
             bits |= self.peer_bits(peer, namespace)
         return bits
 
-    def nearest(self, pods: Iterable[Pod], anchor: Pod | None = None) -> list[Pod]:
-        """Pods chosen already first, then (with an anchor) same namespace and most
-        labels in common, then state order; at most CANDIDATES."""
+    def nearest(self, bits: int, anchor: Pod | None = None) -> list[Pod]:
+        """Representatives of the usable classes in ``bits``: those chosen already first,
+        then (with an anchor) same namespace and most labels in common, then state order;
+        at most CANDIDATES."""
+        bits &= self.usable_bits
+        tiers = [bits]
+        if anchor is not None:
+            same = bits & self.classes.namespace_bits.get(anchor.namespace, 0)
+            tiers = [
+                level
+                for part in (same, bits & ~same)
+                for level in reversed(self._by_shared_labels(part, anchor))
+            ]
+        chosen: list[int] = []
+        for tier in tiers:
+            for part in (tier & self.used_bits, tier & ~self.used_bits):
+                chosen += lowest(part, CANDIDATES - len(chosen))
+        reps = self.classes.representatives
+        return [reps[number] for number in chosen]
 
-        def key(pod: Pod) -> tuple[int, int, int]:
-            if anchor is None:
-                return (pod.ref not in self.used, 0, 0)
-            shared = sum(1 for k, v in pod.labels.items() if anchor.labels.get(k) == v)
-            return (pod.namespace != anchor.namespace, -shared, pod.ref not in self.used)
+    def _by_shared_labels(self, bits: int, anchor: Pod) -> list[int]:
+        """``bits`` split by how many labels its classes' representatives share with
+        ``anchor`` (key and value): item ``n`` holds those sharing ``n``."""
+        levels = [bits]
+        for item in anchor.labels.items():
+            having = self.label_bits(item)
+            levels = [
+                (level & ~having) | (levels[n - 1] & having if n else 0)
+                for n, level in enumerate(levels)
+            ] + [levels[-1] & having]
+        return levels
 
-        return sorted(pods, key=key)[:CANDIDATES]
+    def label_bits(self, item: tuple[str, str]) -> int:
+        """The classes whose representative carries the label ``item`` (key, value)."""
+        if self._label_members is None:
+            self._label_members = defaultdict(list)
+            for number, pod in enumerate(self.classes.representatives):
+                for label in pod.labels.items():
+                    self._label_members[label].append(number)
+        found = self._label_bits.get(item)
+        if found is None:
+            members = self._label_members.get(item, ())
+            found = self._label_bits[item] = bitset(members, self.classes.count)
+        return found
 
     def selected(self, policy: NetworkPolicy) -> list[Pod]:
         index = self.classes
         bits = index.pods_matching(policy.pod_selector) & index.namespace_bits.get(
             policy.namespace, 0
         )
-        return self.nearest(self.pods_of(bits))
+        return self.nearest(bits)
 
 
 def select(state: ClusterState, ports: tuple[Port, ...]) -> Selection:
@@ -184,7 +223,7 @@ def _pin_default_deny(
 ) -> None:
     label = _label(policy, direction)
     for pod in own[:5]:
-        for peer in chooser.nearest(p for p in chooser.usable if p.ref != pod.ref):
+        for peer in chooser.nearest(chooser.usable_bits & ~chooser.bit(pod)):
             source, destination = _ends(direction, pod, peer)
             for port in chooser.ports:
                 if not chooser.allowed(source, destination, port):
@@ -244,16 +283,20 @@ def _allowed_through(
 ) -> Pin | None:
     """A connection ``rule`` (restricted to ``peer``) admits that is allowed as a whole."""
     others = list(_peers(chooser, policy, direction, rule, peer))
+    admitted: dict[int, list[Port]] = {}  # id() of the receiving pod (or None) -> ports
     for pod in own[:5]:
         for other in others:
             if other is pod:
                 continue
             source, destination = _ends(direction, pod, other)
             receiver = destination if isinstance(destination, Pod) else None
-            for port in chooser.ports:
-                if _admits(rule.ports, port, receiver) and chooser.allowed(
-                    source, destination, port
-                ):
+            ports = admitted.get(id(receiver))
+            if ports is None:
+                ports = admitted[id(receiver)] = [
+                    port for port in chooser.ports if _admits(rule.ports, port, receiver)
+                ]
+            for port in ports:
+                if chooser.allowed(source, destination, port):
                     return Pin(source, destination, port, True)
     return None
 
@@ -275,7 +318,7 @@ def _peers(
         bits = chooser.rule_bits(rule, policy.namespace)
     else:
         bits = chooser.peer_bits(peer, policy.namespace)
-    yield from chooser.nearest(chooser.pods_of(bits))
+    yield from chooser.nearest(bits)
 
 
 def _addresses_in(block: IPBlock) -> Iterator[IPAddress]:
@@ -316,11 +359,8 @@ def _near_misses(
                 chooser.pin(Pin(pinned.source, pinned.destination, port, False, [why]))
                 break
     if rule.peers and isinstance(other, Pod):
-        outside = (
-            pod
-            for pod in chooser.pods_of(~chooser.rule_bits(rule, policy.namespace))
-            if pod.ref not in (own.ref, other.ref)
-        )
+        outside = chooser.classes.universe & ~chooser.rule_bits(rule, policy.namespace)
+        outside &= ~chooser.bit(own) & ~chooser.bit(other)
         for pod in chooser.nearest(outside, anchor=other):
             source, destination = _ends(direction, own, pod)
             if not chooser.allowed(source, destination, pinned.port):

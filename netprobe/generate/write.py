@@ -9,6 +9,7 @@ only on declared ports).
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,11 +53,11 @@ def _pods(pins: Sequence[Pin]) -> dict[PodRef, Pod]:
 
 
 def _ports(pod: Pod, pins: Sequence[Pin]) -> list[str]:
+    """``pod``'s container ports, then the ports ``pins`` (those towards it) name besides."""
     declared = [str(port) for port in pod.ports]
     have = {Port(port.port, port.protocol) for port in pod.ports}
     for pin in pins:
-        mine = isinstance(pin.destination, Pod) and pin.destination.ref == pod.ref
-        if mine and pin.port not in have:
+        if pin.port not in have:
             have.add(pin.port)
             declared.append(str(pin.port))
     return declared
@@ -89,9 +90,13 @@ def render_suite(
         }
         lines.append(f"  {_key(namespace)}: {_flow({'labels': labels}) if labels else '{}'}")
     lines += ["", "pods:"]
+    towards: dict[PodRef, list[Pin]] = defaultdict(list)
+    for pin in pins:
+        if isinstance(pin.destination, Pod):
+            towards[pin.destination.ref].append(pin)
     for ref, pod in pods.items():
         entry: dict[str, Any] = {"labels": dict(pod.labels)}
-        ports = _ports(pod, pins)
+        ports = _ports(pod, towards[ref])
         if ports:
             entry["ports"] = ports
         lines.append(f"  {_key(str(ref))}: {_flow(entry)}")

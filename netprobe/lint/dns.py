@@ -77,15 +77,12 @@ def _egress_isolating(subject: LintInput) -> list[NetworkPolicy]:
 
 
 def _applying(
-    subject: LintInput, policy: NetworkPolicy
+    subject: LintInput, policy: NetworkPolicy, isolating: _Isolating
 ) -> list[tuple[Pod | None, Sequence[NetworkPolicy]]]:
     """Per pod that ``policy`` isolates, every egress policy that applies to it; without
     pods, the policies whose selectors surely cover ``policy``'s."""
     if subject.knows_pods_of(policy.namespace):
-        return [
-            (pod, isolating_policies(pod, PolicyType.EGRESS, subject))
-            for pod in subject.selected_pods(policy)
-        ]
+        return [(pod, isolating(pod)) for pod in subject.selected_pods(policy)]
     covering = [
         p
         for p in subject.policies_in(policy.namespace)
@@ -94,15 +91,31 @@ def _applying(
     return [(None, covering)]
 
 
+class _Isolating:
+    """The egress policies isolating each pod, found once per pod (a pod is asked about
+    once for every policy that selects it)."""
+
+    def __init__(self, subject: LintInput) -> None:
+        self._subject = subject
+        self._found: dict[int, tuple[NetworkPolicy, ...]] = {}
+
+    def __call__(self, pod: Pod) -> tuple[NetworkPolicy, ...]:
+        found = self._found.get(id(pod))
+        if found is None:
+            found = self._found[id(pod)] = isolating_policies(pod, PolicyType.EGRESS, self._subject)
+        return found
+
+
 def _no_dns(subject: LintInput, check: Check) -> Iterator[Finding]:
     known: dict[tuple[int, ...], list[Protocol]] = {}
+    isolating = _Isolating(subject)
     # One finding per set of pods left without DNS, at its default deny when it has one.
     reported: dict[object, tuple[NetworkPolicy, set[Protocol], int]] = {}
     servers = _dns_pods(subject)
     for policy in _egress_isolating(subject):
         missing: set[Protocol] = set()
         without: list[PodRef] = []
-        for pod, applying in _applying(subject, policy):
+        for pod, applying in _applying(subject, policy, isolating):
             key = tuple(id(p) for p in applying)
             lacking = known.get(key)
             if lacking is None:

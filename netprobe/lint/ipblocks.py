@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from ipaddress import ip_network
 
-from netprobe.analyzer import pod_addresses
 from netprobe.lint.findings import Check, Finding, Severity
 from netprobe.lint.subject import LintInput, field_names, rules_of
 from netprobe.model import IPBlock, IPNetwork, NetworkPolicy, Peer
@@ -41,9 +40,7 @@ def _uncovered(block: IPBlock, network: IPNetwork) -> list[IPNetwork]:
 def _covers_pods(subject: LintInput, check: Check) -> Iterator[Finding]:
     for policy in subject.policies:
         for where, peer, block in _ip_blocks(policy):
-            pods = [
-                (pod, ip) for pod in subject.pods for ip in pod_addresses(pod) if block.contains(ip)
-            ]
+            pods = subject.addresses_in(block)
             cidrs = [cidr for cidr in subject.pod_cidrs if _uncovered(block, cidr)]
             if not pods and not cidrs:
                 continue

@@ -31,7 +31,8 @@ def _selects_nothing(subject: LintInput, check: Check) -> Iterator[Finding]:
 
 def _overlap(subject: LintInput, first: NetworkPolicy, second: NetworkPolicy) -> bool:
     if subject.knows_pods_of(first.namespace):
-        return bool(set(subject.selected_pods(first)) & set(subject.selected_pods(second)))
+        theirs = {id(pod) for pod in subject.selected_pods(second)}
+        return any(id(pod) in theirs for pod in subject.selected_pods(first))
     return selector_covers(first.pod_selector, second.pod_selector) or selector_covers(
         second.pod_selector, first.pod_selector
     )
@@ -50,7 +51,12 @@ def _default_denies(
 def _allow_all(subject: LintInput, check: Check) -> Iterator[Finding]:
     for policy in subject.policies:
         for direction in (PolicyType.INGRESS, PolicyType.EGRESS):
-            if not policy.isolates(direction):
+            allow_all = [
+                (index, rule)
+                for index, rule in enumerate(policy.rules(direction))
+                if not rule.peers and not rule.ports
+            ]
+            if not allow_all or not policy.isolates(direction):
                 continue
             denies = [
                 deny
@@ -60,9 +66,7 @@ def _allow_all(subject: LintInput, check: Check) -> Iterator[Finding]:
             if not denies:
                 continue
             rules_field, peers_field = field_names(direction)
-            for index, rule in enumerate(policy.rules(direction)):
-                if rule.peers or rule.ports:
-                    continue
+            for index, rule in allow_all:
                 names = ", ".join(str(deny.ref) for deny in denies)
                 yield check.finding(
                     rule.location or policy.location,

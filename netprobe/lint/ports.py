@@ -7,7 +7,7 @@ pods the policy selects, for egress the destination pods. A name none of them de
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from netprobe.documents import suggest
 from netprobe.lint.findings import Check, Finding, Severity
@@ -17,14 +17,16 @@ from netprobe.model import NetworkPolicy, Pod, PolicyPort, PolicyType, Rule
 
 def _receivers(
     subject: LintInput, policy: NetworkPolicy, direction: PolicyType, rule: Rule
-) -> tuple[Pod, ...] | None:
-    """The pods a named port is resolved on, or None when the input cannot tell."""
+) -> Callable[[], Iterator[Pod]] | None:
+    """The pods a named port is resolved on (each call lists them afresh, maybe with
+    repeats), or None when the input cannot tell."""
     if direction is PolicyType.INGRESS:
         if not subject.knows_pods_of(policy.namespace):
             return None
-        return subject.selected_pods(policy)
+        selected = subject.selected_pods(policy)
+        return lambda: iter(selected)
     if not rule.peers:
-        return subject.pods or None
+        return (lambda: iter(subject.pods)) if subject.pods else None
     known = any(
         subject.knows_pods_of(name)
         for peer in rule.peers
@@ -33,10 +35,7 @@ def _receivers(
     only_blocks = all(peer.ip_block is not None for peer in rule.peers)
     if not known and not only_blocks:
         return None
-    found = {
-        pod.ref: pod for peer in rule.peers for pod in subject.peer_pods(peer, policy.namespace)
-    }
-    return tuple(found.values())
+    return lambda: (pod for peer in rule.peers for pod in subject.peer_pods(peer, policy.namespace))
 
 
 def _hint(entry: PolicyPort, receivers: tuple[Pod, ...]) -> str:
@@ -60,15 +59,16 @@ def _undeclared(subject: LintInput, check: Check) -> Iterator[Finding]:
             named = [(i, e) for i, e in enumerate(rule.ports) if isinstance(e.port, str)]
             if not named:
                 continue
-            receivers = _receivers(subject, policy, direction, rule)
-            if receivers is None:
+            listed = _receivers(subject, policy, direction, rule)
+            if listed is None:
                 continue
             rules_field, _ = field_names(direction)
             side = "it selects" if direction is PolicyType.INGRESS else "its peers select"
             for port_index, entry in named:
                 assert isinstance(entry.port, str)
-                if any(pod.named_port(entry.port, entry.protocol) for pod in receivers):
+                if any(pod.named_port(entry.port, entry.protocol) for pod in listed()):
                     continue
+                receivers = tuple({pod.ref: pod for pod in listed()}.values())
                 if receivers:
                     problem = (
                         f"none of the {len(receivers)} pod(s) {side} declares a "

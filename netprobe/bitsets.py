@@ -1,0 +1,94 @@
+"""Bulk operations on bitsets (Python ints, bit ``n`` = member ``n``) that would otherwise
+be a Python loop per bit.
+
+With thousands of pod classes, a loop over every bit of a row, or a ``row >> column & 1``
+per row (each shift copies the whole int), costs seconds. These go through ``bin``,
+``bytes`` slicing, ``translate`` and ``itemgetter``, which loop in C. (The analyzer has its
+own, private, bitset helpers; diff and generate, which read its matrices, use these.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from operator import itemgetter
+
+_BIT_CHARS = tuple(
+    bytes.maketrans(bytes(range(256)), bytes(48 + (byte >> bit & 1) for byte in range(256)))
+    for bit in range(8)
+)
+"""Per bit position: the table turning a byte into ``b"1"`` when that bit is set, else
+``b"0"``."""
+
+
+def bitset(members: Iterable[int], size: int) -> int:
+    """The bitset of ``members`` (each below ``size``), built in one pass."""
+    chars = ["0"] * size
+    for member in members:
+        chars[member] = "1"
+    return _from_chars("".join(chars))
+
+
+def lowest(bits: int, count: int) -> list[int]:
+    """The positions of the ``count`` lowest set bits of ``bits`` (at least 0; fewer when
+    it has fewer), lowest first, written out from a low slice of ``bits`` only."""
+    if count <= 0 or not bits:
+        return []
+    width = 64
+    part = bits & ((1 << width) - 1)
+    while part != bits and part.bit_count() < count:
+        width *= 4
+        part = bits & ((1 << width) - 1)
+    text = bin(part)[:1:-1]
+    found: list[int] = []
+    index = text.find("1")
+    while index >= 0 and len(found) < count:
+        found.append(index)
+        index = text.find("1", index + 1)
+    return found
+
+
+def _from_chars(lowest_first: str) -> int:
+    return int(lowest_first[::-1], 2) if lowest_first else 0
+
+
+class Gather:
+    """Re-indexes bitsets: bit ``j`` of the result is bit ``positions[j]`` of the input
+    (a bitset over classes becomes one over the joint classes inside them)."""
+
+    __slots__ = ("_pick", "_width")
+
+    def __init__(self, positions: Sequence[int], width: int) -> None:
+        """``width``: the number of input positions (every position is below it)."""
+        self._width = width
+        self._pick = itemgetter(*positions) if positions else None
+
+    def __call__(self, bits: int) -> int:
+        return self.chars(bin(bits)[:1:-1].ljust(self._width, "0"))
+
+    def chars(self, lowest_first: str) -> int:
+        """The same from the input written as ``"0"``/``"1"`` characters, lowest first."""
+        if self._pick is None:
+            return 0
+        return _from_chars("".join(self._pick(lowest_first)))
+
+
+class Columns:
+    """The columns of a bit matrix given by its rows: ``column(c)`` has bit ``r`` set when
+    row ``r`` has bit ``c`` set, read with one strided slice instead of a shift per row."""
+
+    __slots__ = ("_rows", "_stride")
+
+    def __init__(self, rows: Sequence[int], width: int) -> None:
+        """``width``: the number of columns (every row is below ``1 << width``)."""
+        stride = self._stride = max(1, (width + 7) // 8)
+        self._rows = bytearray(stride * len(rows))
+        for number, row in enumerate(rows):
+            self._rows[number * stride : (number + 1) * stride] = row.to_bytes(stride, "little")
+
+    def chars(self, column: int) -> str:
+        """Column ``column`` as ``"0"``/``"1"`` characters, one per row, first row first."""
+        strided = self._rows[column >> 3 :: self._stride]
+        return strided.translate(_BIT_CHARS[column & 7]).decode("ascii")
+
+    def __call__(self, column: int) -> int:
+        return _from_chars(self.chars(column))
