@@ -10,8 +10,11 @@ knows its gateway, and the node every pod, by permanent entries, which are not c
 
 from __future__ import annotations
 
+import os
+import resource
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import pytest
 
@@ -64,6 +67,39 @@ def test_forty_pods_reach_each_other_and_resolve_no_neighbour() -> None:
         assert sorted(entry.split()[::5] for entry in entries) == sorted(
             [str(pod.ip), "PERMANENT"] for pod in state.pods
         )
+
+
+@contextmanager
+def open_files_allowed(more: int) -> Iterator[None]:
+    """This process may open only ``more`` files beyond those it has open now."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")) + more, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_the_pods_a_run_can_have_do_not_depend_on_the_open_files_it_may_have() -> None:
+    # A server process per pod held three of netprobe's files each, and `ip -batch` two a
+    # pod: 400 pods stopped mid-deploy, 'Too many open files', under the common `ulimit -n`
+    # of 1,024; 150 need 450 then, and get 160 here.
+    count = 150
+    spaces = [Namespace("n", Labels({NAMESPACE_NAME_LABEL: "n"}))]
+    pods = [
+        Pod(PodRef("n", f"p{i}"), Labels(), (ContainerPort(80), ContainerPort(80, Protocol.UDP)))
+        for i in range(count)
+    ]
+    with open_files_allowed(160), LocalBackend() as backend:
+        state = backend.deploy(spaces, pods, [])
+        placed = [pod.ip for pod in state.pods if pod.ip is not None]
+        batches = {
+            pod.ref: [Probe(placed[(i + 1) % count], 80, p) for p in (Protocol.TCP, Protocol.UDP)]
+            for i, pod in enumerate(state.pods)
+        }
+        results = probe_round(backend, batches, 1.0)
+    assert len(results) == 2 * count
+    assert {result.outcome for result in results.values()} == {Outcome.CONNECTED}
 
 
 def test_a_run_id_another_run_claimed_is_refused_and_left_to_it() -> None:
