@@ -35,7 +35,7 @@ from netprobe.probes import (
 DEFAULT_WORKERS = 16
 EXEC_PROBES = PARALLEL_LIMIT
 """The most probes one exec carries: the probes a pod runs at once, so an exec is one wave
-and its deadline one probe timeout plus a margin (:func:`~netprobe.probes.exec_timeout`),
+and its deadline one probe timeout plus margins (:func:`~netprobe.probes.exec_timeout`),
 whatever the batch. One exec of 1,000 probes waited eight timeouts, one wave after the
 other, and on a loaded machine its waves outran even that deadline (235 ERRORs in a round
 of 100 local pods). It bounds the script too (at most 8.3 KB: 128 IPv6 lines; one stdin
