@@ -61,6 +61,7 @@ bench:
 	$(PYTHON) bench/analyzer.py
 	$(PYTHON) bench/diff.py
 	$(PYTHON) bench/runner.py
+	$(PYTHON) bench/runner_scale.py --pods 500 --sources 100
 	$(PYTHON) bench/loading.py
 
 ## kind-up: a kind cluster whose CNI enforces NetworkPolicy (CNI=calico|cilium|kindnet), ready
