@@ -80,7 +80,7 @@ def test_veths_are_created_inside_the_namespaces_never_in_the_host() -> None:
     assert all(node in line and "peer name eth0 address" in line for line in lines)
 
 
-def test_no_neighbour_is_ever_resolved_each_one_is_permanent() -> None:
+def test_no_neighbour_is_ever_resolved_nor_any_frame_flooded() -> None:
     # Learned entries count against the host-wide gc_thresh3 (1024): two per pod stopped
     # the dataplane at about 510 pods. Permanent ones are not counted.
     plan = topology.plan(NAMES, pods(300), [ip_address("192.0.2.1")])
@@ -99,6 +99,14 @@ def test_no_neighbour_is_ever_resolved_each_one_is_permanent() -> None:
         "neigh replace 10.244.0.1 lladdr 02:6e:70:00:00:01 dev eth0 nud permanent"
         in topology.pod_commands(plan, plan.pods[299])
     )
+    # Nor is any frame flooded: each port takes only frames for its own pod's MAC.
+    lines = topology.node_commands(plan)
+    assert lines.index("link set np-0a1b2c-p7 master np-0a1b2c-br up") + 1 == lines.index(
+        "link set np-0a1b2c-p7 type bridge_slave flood off mcast_flood off bcast_flood off"
+    )
+    fdb = topology.fdb_commands(plan)
+    assert len(fdb) == 300
+    assert fdb[7] == "fdb replace 02:6e:70:01:00:07 dev np-0a1b2c-p7 master static"
     macs = [slot.mac for slot in plan.pods] + [topology.BRIDGE_MAC]
     macs += [mac for ext in plan.externals for mac in (ext.mac, ext.node_mac)]
     assert len(set(macs)) == len(macs)

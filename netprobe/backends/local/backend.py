@@ -191,6 +191,9 @@ class LocalBackend(Backend):
             node,
             "setting up the node namespace (the kernel needs bridge support)",
         )
+        self._commands.bridge_batch(
+            topology.fdb_commands(self._topology), node, "adding the pods to the bridge"
+        )
         self._set_files(node, topology.forwarding_files(self._topology), "1")
         no_redirects = topology.no_redirect_files(self._topology)
         if no_redirects:

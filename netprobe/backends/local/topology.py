@@ -225,7 +225,8 @@ def node_commands(topology: Topology) -> list[str]:
     for network, gateway in zip(topology.networks, topology.gateways, strict=True):
         lines.append(f"addr add {gateway}/{network.prefixlen} dev {bridge}{_nodad(gateway)}")
     lines.append(f"link set {bridge} up")
-    lines += [f"link set {pod.veth} master {bridge} up" for pod in topology.pods]
+    for pod in topology.pods:
+        lines += [f"link set {pod.veth} master {bridge} up", f"link set {pod.veth} {_NO_FLOOD}"]
     lines += [
         _neighbour(address, pod.mac, bridge) for pod in topology.pods for address in pod.addresses
     ]
@@ -238,6 +239,21 @@ def node_commands(topology: Topology) -> list[str]:
             _neighbour(ext.ip, ext.mac, ext.veth),
         ]
     return lines
+
+
+_NO_FLOOD = "type bridge_slave flood off mcast_flood off bcast_flood off"
+"""A bridge port that takes only frames for its own pod: every pod's link-local IPv6
+multicast (router solicitations, MLD reports; about six a pod) went to every other port,
+1,023 x 1,022 copies at 1,023 pods, which overran the kernel's per-CPU backlog
+(``net.core.netdev_max_backlog``, 1,000) and dropped probes' packets with them; so did the
+first frame to a pod the bridge had not heard from yet. Nothing needs flooding: every frame
+goes between a pod and the node, to a MAC the bridge knows from :func:`fdb_commands`."""
+
+
+def fdb_commands(topology: Topology) -> list[str]:
+    """``bridge -batch`` lines for the node namespace: each pod's MAC, on its own port,
+    in the bridge's forwarding database for good (so frames to it are never flooded)."""
+    return [f"fdb replace {pod.mac} dev {pod.veth} master static" for pod in topology.pods]
 
 
 def pod_commands(topology: Topology, pod: PodSlot) -> list[str]:
