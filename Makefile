@@ -62,6 +62,7 @@ bench:
 	$(PYTHON) bench/diff.py
 	$(PYTHON) bench/commands.py
 	$(PYTHON) bench/runner.py
+	$(PYTHON) bench/runner_scale.py --pods 500 --sources 100
 	$(PYTHON) bench/loading.py
 	$(PYTHON) bench/output.py
 	$(PYTHON) bench/nca.py

@@ -168,6 +168,7 @@ class Node:
         self._claim.create(plan.namespaces)
         self._commands.ip_batch(topology.link_commands(plan), what="veth pairs")
         self._commands.ip_batch(topology.node_commands(plan), self.names.node, "the node")
+        self._commands.bridge_batch(topology.fdb_commands(plan), self.names.node, "the bridge")
         for files, value in (
             (topology.forwarding_files(plan), "1"),
             (topology.no_redirect_files(plan), "0"),

@@ -5,6 +5,7 @@ and a stand-in ``nc`` (tests/kube/exec_server.py ``RealExec``, tests/stand_in_nc
 
 from __future__ import annotations
 
+import math
 import shutil
 import subprocess
 import threading
@@ -28,9 +29,10 @@ from netprobe.backends.kubernetes.backend import KubernetesBackend
 from netprobe.backends.kubernetes.execinput import QUERY_LIMIT, bootstrap, exec_input, query_size
 from netprobe.backends.kubernetes.options import KubeOptions
 from netprobe.clock import FakeClock
-from netprobe.model import Protocol
+from netprobe.model import PodRef, Protocol
 from netprobe.probes import Outcome, Probe, parse_probe_output, probe_command
 from netprobe.results import Status
+from netprobe.run.engine import EXEC_PROBES, probe_round
 from netprobe.run.runner import RunOptions, run_suite
 
 pytestmark = pytest.mark.skipif(shutil.which("head") is None, reason="needs sh and head")
@@ -305,3 +307,27 @@ def test_a_run_with_a_source_of_many_probes_passes_over_stdin(
     assert [r.status for r in result.results] == [Status.PASS] * len(targets)
     assert any(r.stdin for r in server.requests)
     assert "x" not in api.namespaces and not api.pods
+
+
+def test_a_source_of_a_thousand_probes_is_probed_in_bounded_execs(
+    api: FakeApiServer, clock: FakeClock, serve: Callable[..., ExecServer], env: dict[str, str]
+) -> None:
+    real = RealExec(env)
+    server = serve(real, refuse=like_nginx)
+    backend = KubernetesBackend(WireGateway(api, server), KubeOptions(run_id="run1"), clock=clock)
+    source = PodRef("x", "a")
+    many = probes(1000)
+    counted: list[int] = []
+    try:
+        backend.deploy((ns("x"),), (pod("x/a", app="a"),), ())
+        results = probe_round(backend, {source: many}, 1.0, on_batch=counted.append)
+    finally:
+        backend.teardown()
+    assert len(server.requests) == len(real.received) == math.ceil(1000 / EXEC_PROBES)
+    assert all(request.stdin and len(request.line) < QUERY_LIMIT for request in server.requests)
+    scripts = [bytes(got.stdin) for got in real.received]
+    assert sorted(script.count(b"\nnp ") for script in scripts) == [104] + [EXEC_PROBES] * 7
+    assert max(len(script) for script in scripts) < 8192
+    assert list(results) == [(source, probe) for probe in many]
+    assert [r.outcome for r in results.values()] == [OUTCOME_BY_PORT[p.port] for p in many]
+    assert sorted(counted) == [104] + [EXEC_PROBES] * 7

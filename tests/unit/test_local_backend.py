@@ -56,7 +56,46 @@ def test_the_backend_waits_for_what_the_server_prints() -> None:
     from netprobe.backends.local import listener, servers
 
     assert listener.READY.encode() == servers.READY
+    assert listener.HERE == servers.HERE
     assert Path(listener.__file__) == servers.SERVER_SCRIPT
+
+
+def test_one_server_process_serves_many_pods_within_its_socket_budget() -> None:
+    from netprobe.backends.local import servers
+
+    def spec(index: int, tcp: int = 1, udp: int = 1) -> servers.ServerSpec:
+        return servers.ServerSpec(f"/ns/p{index}", f"n/p{index}", (80,) * tcp, (80,) * udp)
+
+    pods = [spec(i) for i in range(500)]
+    groups = servers.groups(pods)
+    assert [len(group) for group in groups] == [256, 244]
+    assert [spec for group in groups for spec in group] == pods
+    assert all(sum(s.sockets for s in group) <= servers.SOCKETS_PER_SERVER for group in groups)
+    # A pod with more ports than the budget still gets served, by a process of its own.
+    big = spec(500, tcp=600, udp=0)
+    assert [len(group) for group in servers.groups([pods[0], big, pods[1]])] == [1, 1, 1]
+    argv = servers.server_argv([spec(0), servers.ServerSpec("/ns/x0", "192.0.2.1", (7,), ())])
+    assert argv[argv.index("--watch-stdin") + 1 :] == [
+        *("--serve", "/ns/p0", "n/p0", "80", "80"),
+        *("--serve", "/ns/x0", "192.0.2.1", "7", "-"),
+    ]
+
+
+def test_a_server_that_cannot_serve_one_of_its_pods_says_which(tmp_path: Path) -> None:
+    from netprobe.backends.local import servers
+
+    missing = str(tmp_path / "gone")
+    specs = [servers.ServerSpec(servers.HERE, "n/a"), servers.ServerSpec(missing, "n/b", (80,))]
+    started = servers.start(specs)
+    try:
+        with pytest.raises(BackendError) as caught:
+            servers.wait_ready(started, 10)
+    finally:
+        servers.stop(started)
+    assert str(caught.value) == (
+        "probe server for n/a, n/b exited (code 1): netprobe server: [Errno 2] n/b: "
+        f"cannot enter {missing}: No such file or directory"
+    )
 
 
 def test_root_without_capabilities_is_told_which_are_missing(tmp_path: Path) -> None:

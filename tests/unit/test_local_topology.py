@@ -63,6 +63,7 @@ def test_ipv6_is_added_only_when_an_external_needs_it() -> None:
         "link set lo up",
         "addr add 2001:db8::1/128 dev eth0 nodad",
         "link set eth0 up",
+        "neigh replace fd00:10:244::1 lladdr 02:6e:70:03:00:00 dev eth0 nud permanent",
         "route add fd00:10:244::1/128 dev eth0",
         "route add default via fd00:10:244::1 dev eth0",
     ]
@@ -73,10 +74,42 @@ def test_veths_are_created_inside_the_namespaces_never_in_the_host() -> None:
     lines = topology.link_commands(plan)
     assert lines[0] == (
         "link add name np-0a1b2c-p0 netns /run/netprobe/0a1b2c/ns/node index 1000 type veth "
-        "peer name eth0 netns /run/netprobe/0a1b2c/ns/p0"
+        "peer name eth0 address 02:6e:70:01:00:00 netns /run/netprobe/0a1b2c/ns/p0"
     )
     node = " netns /run/netprobe/0a1b2c/ns/node "
-    assert all(node in line and "peer name eth0 netns" in line for line in lines)
+    assert all(node in line and "peer name eth0 address" in line for line in lines)
+
+
+def test_no_neighbour_is_ever_resolved_nor_any_frame_flooded() -> None:
+    # Learned entries count against the host-wide gc_thresh3 (1024): two per pod stopped
+    # the dataplane at about 510 pods. Permanent ones are not counted.
+    plan = topology.plan(NAMES, pods(300), [ip_address("192.0.2.1")])
+    node = [line for line in topology.node_commands(plan) if line.startswith("neigh")]
+    assert len(node) == 301
+    assert node[0] == (
+        "neigh replace 10.244.0.2 lladdr 02:6e:70:01:00:00 dev np-0a1b2c-br nud permanent"
+    )
+    assert node[299] == (
+        "neigh replace 10.244.1.45 lladdr 02:6e:70:01:01:2b dev np-0a1b2c-br nud permanent"
+    )
+    assert node[300] == (
+        "neigh replace 192.0.2.1 lladdr 02:6e:70:02:00:00 dev np-0a1b2c-x0 nud permanent"
+    )
+    assert (
+        "neigh replace 10.244.0.1 lladdr 02:6e:70:00:00:01 dev eth0 nud permanent"
+        in topology.pod_commands(plan, plan.pods[299])
+    )
+    # Nor is any frame flooded: each port takes only frames for its own pod's MAC.
+    lines = topology.node_commands(plan)
+    assert lines.index("link set np-0a1b2c-p7 master np-0a1b2c-br up") + 1 == lines.index(
+        "link set np-0a1b2c-p7 type bridge_slave flood off mcast_flood off bcast_flood off"
+    )
+    fdb = topology.fdb_commands(plan)
+    assert len(fdb) == 300
+    assert fdb[7] == "fdb replace 02:6e:70:01:00:07 dev np-0a1b2c-p7 master static"
+    macs = [slot.mac for slot in plan.pods] + [topology.BRIDGE_MAC]
+    macs += [mac for ext in plan.externals for mac in (ext.mac, ext.node_mac)]
+    assert len(set(macs)) == len(macs)
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from netprobe.errors import BackendError
 from netprobe.model import PodRef, Protocol
 from netprobe.probes import (
     PARALLEL_LIMIT,
+    PROBE_START,
     UDP_PAYLOAD,
     Outcome,
     Probe,
@@ -139,7 +140,9 @@ def test_many_probes_run_in_waves_with_a_deadline_to_match() -> None:
     probes = [at(1 + i) for i in range(PARALLEL_LIMIT + 1)]
     lines = probe_script(probes, 1.0).splitlines()
     assert lines.count("wait") == 2  # one between the waves, one at the end
-    assert exec_timeout(1.0, len(probes)) == exec_timeout(1.0, 1) + 1
+    assert exec_timeout(1.0, len(probes)) == pytest.approx(
+        exec_timeout(1.0, 1) + 1 + PARALLEL_LIMIT * PROBE_START
+    )
 
 
 @pytest.mark.skipif(shutil.which("busybox") is None, reason="needs busybox")

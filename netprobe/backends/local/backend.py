@@ -1,7 +1,7 @@
 """The local dataplane: pods as network namespaces, NetworkPolicies as nftables rules.
 
 :class:`LocalBackend` implements :class:`netprobe.backends.base.Backend` on this machine
-(root needed): the topology of :mod:`topology`, a server per pod from :mod:`servers`, and
+(root needed): the topology of :mod:`topology`, servers for its pods from :mod:`servers`, and
 rulesets from :mod:`nftables` recompiled for every pod whenever an action changes the state
 (policies or labels, by the action's own ``apply``) and put into effect by :mod:`enforcer`
 (optionally after a random delay). It is a context manager; leaving it (also on errors)
@@ -40,6 +40,11 @@ from netprobe.suite.model import Action, SetNamespaceLabels, SetPodLabels
 EXTERNAL_PORT = 7
 """External hosts serve on this port; an nft redirect sends every TCP/UDP port to it, so an
 external host answers on whatever port a suite probes."""
+
+LINKS_PER_BATCH = 64
+"""veth pairs created by one ``ip -batch``: iproute2 (6.1) keeps open the namespace file of
+every ``netns PATH`` it reads, two a pair, so 500 pods in one batch needed 1,000 open files,
+past the common ``ulimit -n`` of 1,024 ("Invalid "netns" value")."""
 
 SCTP_REASON = (
     "the local backend does not probe SCTP: netcat-openbsd, the probe engine's client, "
@@ -141,9 +146,17 @@ class LocalBackend(Backend):
         no_dad = topology.no_dad_files(plan)
         if no_dad:
             _run_parallel([_call(self._set_files, netns, no_dad, "0") for netns in plan.namespaces])
-        self._commands.ip_batch(
-            topology.link_commands(plan),
-            what="creating veth pairs (the kernel needs veth support)",
+        links = topology.link_commands(plan)
+        _run_parallel(
+            [
+                _call(
+                    self._commands.ip_batch,
+                    links[start : start + LINKS_PER_BATCH],
+                    None,
+                    "creating veth pairs (the kernel needs veth support)",
+                )
+                for start in range(0, len(links), LINKS_PER_BATCH)
+            ]
         )
         self._servers = servers.start(_server_specs(plan, pods))
         jobs: list[Callable[[], None]] = [self._configure_node]
@@ -177,6 +190,9 @@ class LocalBackend(Backend):
             topology.node_commands(self._topology),
             node,
             "setting up the node namespace (the kernel needs bridge support)",
+        )
+        self._commands.bridge_batch(
+            topology.fdb_commands(self._topology), node, "adding the pods to the bridge"
         )
         self._set_files(node, topology.forwarding_files(self._topology), "1")
         no_redirects = topology.no_redirect_files(self._topology)

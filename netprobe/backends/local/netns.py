@@ -19,6 +19,7 @@ from netprobe.backends.base import ExecResult
 from netprobe.errors import BackendError
 
 IP = "ip"
+BRIDGE = "bridge"
 NFT = "nft"
 NSENTER = "nsenter"
 KILL_GRACE = 5.0
@@ -63,8 +64,16 @@ class Commands:
     def ip_batch(self, lines: Sequence[str], netns: str | None = None, what: str = "") -> None:
         """Run ``ip`` commands (one per line, without the leading ``ip``) in one process,
         inside the namespace at path ``netns`` when given."""
+        self._batch(IP, lines, netns, what)
+
+    def bridge_batch(self, lines: Sequence[str], netns: str, what: str = "") -> None:
+        """Run ``bridge`` commands (one per line, without the leading ``bridge``) in one
+        process, inside the namespace at path ``netns``."""
+        self._batch(BRIDGE, lines, netns, what)
+
+    def _batch(self, tool: str, lines: Sequence[str], netns: str | None, what: str) -> None:
         if lines:
-            argv = [IP, "-batch", "-"]
+            argv = [tool, "-batch", "-"]
             stdin = "\n".join(lines) + "\n"
             self.run(in_netns(netns, argv) if netns else argv, stdin=stdin, what=what)
 

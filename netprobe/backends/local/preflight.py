@@ -23,6 +23,7 @@ from netprobe.interrupts import surely
 
 TOOLS = (
     ("ip", "iproute2"),
+    ("bridge", "iproute2"),
     ("nft", "nftables"),
     ("nc", "netcat-openbsd"),
     ("nsenter", "util-linux"),

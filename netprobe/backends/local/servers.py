@@ -1,8 +1,10 @@
-"""Starting the per-namespace servers of the local dataplane and waiting until they serve.
+"""Starting the servers of the local dataplane's pods and waiting until they serve.
 
-Each server is :mod:`netprobe.backends.local.listener` run as a script inside its namespace.
-All are started at once; :func:`wait_ready` reads their ``READY`` lines together under one
-deadline, and says which server failed and what it printed when one does not come up.
+A server is :mod:`netprobe.backends.local.listener` run as a script; one process serves
+the sockets of many pods (at most :data:`SOCKETS_PER_SERVER`), entering each pod's
+namespace to open them. All are started at once; :func:`wait_ready` reads their ``READY``
+lines together under one deadline, and says which server failed and what it printed when
+one does not come up.
 """
 
 from __future__ import annotations
@@ -17,13 +19,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from netprobe.backends.local.netns import KILL_GRACE, in_netns
+from netprobe.backends.local.netns import KILL_GRACE
 from netprobe.errors import BackendError
 
 # Not imported: `python -m netprobe.backends.local.listener` must find it unloaded.
 SERVER_SCRIPT = Path(__file__).with_name("listener.py")
 READY = b"READY"
 """What :mod:`listener` prints once it listens (its ``READY``)."""
+HERE = "-"
+"""The listener's ``HERE``: no port (and, as a namespace, its own)."""
+SOCKETS_PER_SERVER = 512
+"""Sockets (one per port and protocol of a pod) one server process opens at most: half the
+1,024 open files a process is commonly allowed (``ulimit -n``), so that no limit has to be
+raised; 500 pods with two ports each take two processes. A pod with more ports than this
+gets a process of its own, which raises its own limit."""
+_NAMES_SHOWN = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,35 +44,61 @@ class ServerSpec:
     tcp: tuple[int, ...] = ()
     udp: tuple[int, ...] = ()
 
-    def argv(self) -> list[str]:
-        command = [sys.executable, "-I", "-S", str(SERVER_SCRIPT), "--watch-stdin"]
-        command += ["--name", self.name]
-        if self.tcp:
-            command += ["--tcp", ",".join(map(str, self.tcp))]
-        if self.udp:
-            command += ["--udp", ",".join(map(str, self.udp))]
-        return in_netns(self.netns, command)
+    @property
+    def sockets(self) -> int:
+        return len(self.tcp) + len(self.udp)
+
+    def serve_arguments(self) -> list[str]:
+        """The listener's ``--serve`` for this pod."""
+        return ["--serve", self.netns, self.name, _port_list(self.tcp), _port_list(self.udp)]
 
 
 @dataclass(frozen=True, slots=True)
 class Server:
-    spec: ServerSpec
+    specs: tuple[ServerSpec, ...]
+    """What this process serves."""
     process: subprocess.Popen[bytes]
+
+    @property
+    def names(self) -> str:
+        return _names([spec.name for spec in self.specs])
+
+
+def server_argv(specs: Sequence[ServerSpec]) -> list[str]:
+    """The command line of one server process serving ``specs``."""
+    command = [sys.executable, "-I", "-S", str(SERVER_SCRIPT), "--watch-stdin"]
+    for spec in specs:
+        command += spec.serve_arguments()
+    return command
+
+
+def groups(specs: Sequence[ServerSpec]) -> list[tuple[ServerSpec, ...]]:
+    """``specs`` in order, cut into groups of at most :data:`SOCKETS_PER_SERVER` sockets."""
+    found: list[list[ServerSpec]] = []
+    sockets = 0
+    for spec in specs:
+        if not found or sockets + spec.sockets > SOCKETS_PER_SERVER:
+            found.append([])
+            sockets = 0
+        found[-1].append(spec)
+        sockets += spec.sockets
+    return [tuple(group) for group in found]
 
 
 def start(specs: Sequence[ServerSpec]) -> list[Server]:
-    """Start every server (not waiting for them); stop those started if one cannot be."""
+    """Start servers for every spec (not waiting for them); stop those started if one
+    cannot be."""
     started: list[Server] = []
     try:
-        for spec in specs:
+        for group in groups(specs):
             process = subprocess.Popen(
-                spec.argv(),
+                server_argv(group),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
             )
-            started.append(Server(spec, process))
+            started.append(Server(group, process))
     except OSError as exc:
         stop(started)
         raise BackendError(f"could not start a probe server: {exc}") from exc
@@ -84,8 +120,10 @@ def wait_ready(servers: Sequence[Server], timeout: float) -> None:
         while selector.get_map():
             left = deadline - time.monotonic()
             if left <= 0:
-                waiting = ", ".join(key.data.spec.name for key in selector.get_map().values())
-                raise BackendError(f"probe servers not ready after {timeout:g} s: {waiting}")
+                waiting = [spec.name for k in selector.get_map().values() for spec in k.data.specs]
+                raise BackendError(
+                    f"probe servers not ready after {timeout:g} s: {_names(waiting)}"
+                )
             for key, _ in selector.select(left):
                 item = key.data
                 chunk = os.read(key.fd, 256)
@@ -116,4 +154,14 @@ def _failure(item: Server) -> str:
     assert item.process.stderr is not None
     said = item.process.stderr.read().decode("utf-8", errors="replace").strip()
     code = item.process.returncode
-    return f"probe server for {item.spec.name} exited (code {code}): {said or 'no message'}"
+    return f"probe server for {item.names} exited (code {code}): {said or 'no message'}"
+
+
+def _names(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:_NAMES_SHOWN])
+    more = len(names) - _NAMES_SHOWN
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def _port_list(ports: Sequence[int]) -> str:
+    return ",".join(map(str, ports)) or HERE

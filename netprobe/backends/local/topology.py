@@ -38,7 +38,15 @@ MAX_EXTERNALS = 10 ** (IFNAME_MAX - len(PREFIX) - RUN_ID_LENGTH - len("-x"))
 """External hosts a run can name: ``np-<runid>-x<index>`` fits 15 characters."""
 
 NODE_IFINDEX = 1000
-BRIDGE_MAC = "02:6e:70:00:00:01"
+_BRIDGE, _POD, _EXTERNAL, _EXTERNAL_NODE_SIDE = range(4)
+
+
+def mac_address(kind: int, index: int) -> str:
+    """The fixed MAC of interface ``index`` of a ``kind`` (locally administered, unicast)."""
+    return f"02:6e:70:{kind:02x}:{index >> 8 & 0xFF:02x}:{index & 0xFF:02x}"
+
+
+BRIDGE_MAC = mac_address(_BRIDGE, 1)
 """Fixed, so the gateway's MAC does not change as ports join (a bridge takes its lowest
 port's MAC otherwise, and pods would keep sending to a stale one)."""
 
@@ -57,6 +65,11 @@ class PodSlot:
     def ip(self) -> IPAddress:
         return self.addresses[0]
 
+    @property
+    def mac(self) -> str:
+        """The MAC of the pod's ``eth0``."""
+        return mac_address(_POD, self.index)
+
 
 @dataclass(frozen=True, slots=True)
 class ExternalSlot:
@@ -64,6 +77,16 @@ class ExternalSlot:
     index: int
     netns: str
     veth: str
+
+    @property
+    def mac(self) -> str:
+        """The MAC of the external host's ``eth0``."""
+        return mac_address(_EXTERNAL, self.index)
+
+    @property
+    def node_mac(self) -> str:
+        """The MAC of the node-side end, the external host's gateway."""
+        return mac_address(_EXTERNAL_NODE_SIDE, self.index)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,16 +199,18 @@ def link_commands(topology: Topology) -> list[str]:
     ends already inside the node and pod/external namespaces."""
     node = topology.names.node
     lines = []
-    ends = [(pod.veth, pod.netns) for pod in topology.pods]
-    ends += [(ext.veth, ext.netns) for ext in topology.externals]
-    for number, (veth, netns) in enumerate(ends):
+    ends = [(pod.veth, "", pod.netns, pod.mac) for pod in topology.pods]
+    ends += [
+        (ext.veth, f" address {ext.node_mac}", ext.netns, ext.mac) for ext in topology.externals
+    ]
+    for number, (veth, node_side, netns, mac) in enumerate(ends):
         # The kernel defers carrier changes of an interface whose ifindex equals its peer's
         # by up to a second (link_watch.c, linkwatch_urgent_event), dropping the first
         # packets after deploy. Node-side indexes from NODE_IFINDEX on never equal the
         # peer's (2, in a namespace holding only lo).
         lines.append(
-            f"link add name {veth} netns {node} index {NODE_IFINDEX + number} type veth "
-            f"peer name {POD_IFNAME} netns {netns}"
+            f"link add name {veth}{node_side} netns {node} index {NODE_IFINDEX + number} "
+            f"type veth peer name {POD_IFNAME} address {mac} netns {netns}"
         )
     return lines
 
@@ -200,25 +225,50 @@ def node_commands(topology: Topology) -> list[str]:
     for network, gateway in zip(topology.networks, topology.gateways, strict=True):
         lines.append(f"addr add {gateway}/{network.prefixlen} dev {bridge}{_nodad(gateway)}")
     lines.append(f"link set {bridge} up")
-    lines += [f"link set {pod.veth} master {bridge} up" for pod in topology.pods]
+    for pod in topology.pods:
+        lines += [f"link set {pod.veth} master {bridge} up", f"link set {pod.veth} {_NO_FLOOD}"]
+    lines += [
+        _neighbour(address, pod.mac, bridge) for pod in topology.pods for address in pod.addresses
+    ]
     for ext in topology.externals:
         gateway = topology.gateway_for(ext.ip)
         lines += [
             f"link set {ext.veth} up",
             f"addr add {gateway}/{gateway.max_prefixlen} dev {ext.veth}{_nodad(gateway)}",
             f"route add {ext.ip}/{ext.ip.max_prefixlen} dev {ext.veth}",
+            _neighbour(ext.ip, ext.mac, ext.veth),
         ]
     return lines
+
+
+_NO_FLOOD = "type bridge_slave flood off mcast_flood off bcast_flood off"
+"""A bridge port that takes only frames for its own pod: every pod's link-local IPv6
+multicast (router solicitations, MLD reports; about six a pod) went to every other port,
+1,023 x 1,022 copies at 1,023 pods, which overran the kernel's per-CPU backlog
+(``net.core.netdev_max_backlog``, 1,000) and dropped probes' packets with them; so did the
+first frame to a pod the bridge had not heard from yet. Nothing needs flooding: every frame
+goes between a pod and the node, to a MAC the bridge knows from :func:`fdb_commands`."""
+
+
+def fdb_commands(topology: Topology) -> list[str]:
+    """``bridge -batch`` lines for the node namespace: each pod's MAC, on its own port,
+    in the bridge's forwarding database for good (so frames to it are never flooded)."""
+    return [f"fdb replace {pod.mac} dev {pod.veth} master static" for pod in topology.pods]
 
 
 def pod_commands(topology: Topology, pod: PodSlot) -> list[str]:
     """``ip -batch`` lines for one pod namespace.
 
     A pod's addresses are host routes (/32, /128) and everything, other pods included, goes
-    through the node's gateway, as with Calico: a pod resolves one neighbour, never its
-    peers. The kernel's neighbour table is shared by every namespace on the host and holds
-    ``gc_thresh3`` (1024) entries, which pods resolving each other on a flat /16 exhaust at
-    about 30 pods; packets to unresolved neighbours are then dropped."""
+    through the node's gateway, as with Calico: a pod has one neighbour, never its peers.
+    The kernel's neighbour table is shared by every namespace on the host and holds
+    ``gc_thresh3`` (1024) learned entries, which pods resolving each other on a flat /16
+    exhaust at about 30 pods, and a pod and the node resolving each other (two entries a
+    pod) at about 510; packets to unresolved neighbours are then dropped. So nothing is
+    resolved: the pod's gateway and, on the node, every pod are permanent entries (see
+    :func:`node_commands`), which that limit does not count (``net/core/neighbour.c``
+    ``neigh_alloc``: ``exempt_from_gc`` skips it; ``neigh_add`` sets it for
+    ``NUD_PERMANENT``, Linux 5.0 and later)."""
     lines = ["link set lo up"]
     for address in pod.addresses:
         lines.append(
@@ -226,6 +276,7 @@ def pod_commands(topology: Topology, pod: PodSlot) -> list[str]:
         )
     lines.append(f"link set {POD_IFNAME} up")
     for gateway in topology.gateways:
+        lines.append(_neighbour(gateway, BRIDGE_MAC, POD_IFNAME))
         lines.append(f"route add {gateway}/{gateway.max_prefixlen} dev {POD_IFNAME}")
         lines.append(f"route add default via {gateway} dev {POD_IFNAME}")
     for ext in topology.externals:
@@ -243,6 +294,7 @@ def external_commands(topology: Topology, ext: ExternalSlot) -> list[str]:
         "link set lo up",
         f"addr add {ext.ip}/{ext.ip.max_prefixlen} dev {POD_IFNAME}{_nodad(ext.ip)}",
         f"link set {POD_IFNAME} up",
+        _neighbour(gateway, ext.node_mac, POD_IFNAME),
         f"route add {gateway}/{gateway.max_prefixlen} dev {POD_IFNAME}",
         f"route add default via {gateway} dev {POD_IFNAME}",
     ]
@@ -276,6 +328,11 @@ def no_dad_files(topology: Topology) -> list[str]:
     if not any(n.version == 6 for n in topology.networks):
         return []
     return [f"/proc/sys/net/ipv6/conf/{conf}/accept_dad" for conf in ("all", "default")]
+
+
+def _neighbour(address: IPAddress, mac: str, device: str) -> str:
+    """A permanent neighbour entry: never resolved, never counted (see :func:`pod_commands`)."""
+    return f"neigh replace {address} lladdr {mac} dev {device} nud permanent"
 
 
 def _nodad(address: IPAddress) -> str:
