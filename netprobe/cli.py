@@ -125,11 +125,21 @@ def guarded(command: Callable[[], int]) -> int:
         _print_notes(exc)
         return exc.exit_code
     except KeyboardInterrupt as exc:
-        print("netprobe: interrupted", file=sys.stderr)
-        _print_notes(exc)
-        return EXIT_INTERRUPTED
+        return _interrupted(exc)
+    except RuntimeError as exc:
+        # Python 3.11 wraps what a class body's __set_name__ raises, so an interrupt
+        # arriving while an import defines a class comes as a RuntimeError.
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            return _interrupted(exc.__cause__)
+        raise
     except BrokenPipeError:
         return 0
+
+
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    print("netprobe: interrupted", file=sys.stderr)
+    _print_notes(exc)
+    return EXIT_INTERRUPTED
 
 
 def _print_notes(exc: BaseException) -> None:

@@ -66,3 +66,34 @@ def test_a_static_command_imports_no_backend_and_no_other_command(
     commands = [m for m in loaded if m.startswith("netprobe.commands.")]
     expected = set() if argv == ["--help"] else {f"netprobe.commands.{argv[0]}"}
     assert set(commands) - {"netprobe.commands.common"} == expected
+
+
+def test_an_interrupt_while_an_import_defines_a_class_is_an_interrupt(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Seen in tests/root/test_interrupts_random.py: SIGINT 10 ms after start landed in
+    ``ipaddress``'s ``cached_property.__set_name__``, which Python 3.11 re-raises as a
+    RuntimeError caused by the interrupt."""
+    from netprobe import cli
+    from netprobe.interrupts import Interrupted
+
+    class Interrupting:
+        def __set_name__(self, owner: type, name: str) -> None:
+            raise Interrupted(2)
+
+    def command() -> int:
+        type("Defined", (), {"attribute": Interrupting()})
+        return 0
+
+    assert cli.guarded(command) == 130
+    assert capsys.readouterr().err == "netprobe: interrupted\n"
+
+
+def test_a_runtime_error_of_its_own_is_not_taken_for_an_interrupt() -> None:
+    from netprobe import cli
+
+    def command() -> int:
+        raise RuntimeError("a bug")
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        cli.guarded(command)
