@@ -73,22 +73,32 @@ class Gather:
 
 
 class Columns:
-    """The columns of a bit matrix given by its rows: ``column(c)`` has bit ``r`` set when
-    row ``r`` has bit ``c`` set, read with one strided slice instead of a shift per row."""
+    """Some columns of a bit matrix given by its rows: column ``c`` has bit ``r`` set when
+    row ``r`` has bit ``c`` set. The bytes holding the wanted columns are picked from each
+    row and transposed in C, instead of a shift per row and column."""
 
-    __slots__ = ("_rows", "_stride")
+    __slots__ = ("_bytes",)
 
-    def __init__(self, rows: Sequence[int], width: int) -> None:
-        """``width``: the number of columns (every row is below ``1 << width``)."""
-        stride = self._stride = max(1, (width + 7) // 8)
-        self._rows = bytearray(stride * len(rows))
-        for number, row in enumerate(rows):
-            self._rows[number * stride : (number + 1) * stride] = row.to_bytes(stride, "little")
+    def __init__(self, rows: Sequence[int], width: int, columns: Iterable[int]) -> None:
+        """``width``: the number of columns (every row is below ``1 << width``);
+        ``columns``: those to be read."""
+        stride = max(1, (width + 7) // 8)
+        offsets = sorted({column >> 3 for column in columns})
+        self._bytes: dict[int, bytes] = dict.fromkeys(offsets, b"")
+        if not offsets or not rows:
+            return
+        if len(offsets) == 1:  # itemgetter of one item gives the item, not a tuple
+            only = offsets[0]
+            picked = [(row.to_bytes(stride, "little")[only],) for row in rows]
+        else:
+            pick = itemgetter(*offsets)
+            picked = [pick(row.to_bytes(stride, "little")) for row in rows]
+        self._bytes = dict(zip(offsets, map(bytes, zip(*picked, strict=True)), strict=True))
 
     def chars(self, column: int) -> str:
-        """Column ``column`` as ``"0"``/``"1"`` characters, one per row, first row first."""
-        strided = self._rows[column >> 3 :: self._stride]
-        return strided.translate(_BIT_CHARS[column & 7]).decode("ascii")
+        """Column ``column`` (one of those wanted) as ``"0"``/``"1"`` characters, one per
+        row, first row first."""
+        return self._bytes[column >> 3].translate(_BIT_CHARS[column & 7]).decode("ascii")
 
     def __call__(self, column: int) -> int:
         return _from_chars(self.chars(column))

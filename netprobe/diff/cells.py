@@ -119,9 +119,8 @@ def flips(
 
 
 def _columns(rows: list[int], classes: list[int], to_joint: Gather) -> list[int]:
-    """The sources (joint classes) of each destination class in ``classes``. One side at a
-    time: the columns are a copy of its matrix."""
-    by_class = Columns(rows, len(rows))
+    """The sources (joint classes) of each destination class in ``classes``."""
+    by_class = Columns(rows, len(rows), classes)
     return [to_joint.chars(by_class.chars(cls)) for cls in classes]
 
 

@@ -66,9 +66,9 @@ class LintInput(ClusterState):
         """The pods of ``namespace`` whose labels ``selector`` matches (memoized: checks ask
         about the same selectors again and again)."""
         key = (selector, namespace)
-        found = self._memo.get(key)
+        found = self._matched.get(key)
         if found is None:
-            found = self._memo[key] = tuple(
+            found = self._matched[key] = tuple(
                 pod
                 for pod in self.pods_by_namespace.get(namespace, ())
                 if selector.matches(pod.labels)
@@ -76,7 +76,7 @@ class LintInput(ClusterState):
         return found
 
     @cached_property
-    def _memo(self) -> dict[tuple[LabelSelector, str], tuple[Pod, ...]]:
+    def _matched(self) -> dict[tuple[LabelSelector, str], tuple[Pod, ...]]:
         return {}
 
     def peer_namespaces(self, peer: Peer, policy_namespace: str) -> tuple[str, ...]:
