@@ -8,8 +8,7 @@ netprobe does not read), as one ``kind: List`` in three forms: JSON as kubectl p
 For each file and reader (libyaml's C parser, and PyYAML's pure-Python one that netprobe
 falls back to without libyaml, the latter only up to ``--pure-up-to`` pods: it is slow), a
 fresh process times the whole load (files -> ClusterState: wall and CPU seconds, the
-latter telling on a busy machine), then the documents alone, and reports its peak RSS
-(that of the load: the documents alone take less). JSON is read by the
+latter telling on a busy machine) and reports its peak RSS. JSON is read by the
 json module whatever the YAML reader, so it is measured once. For the JSON dump as kubectl
 prints it, it also times ``netprobe explain`` end to end (issue 14: under 5 s at 150,000
 pods, load included), and how long a hostile file (10 MB of one key repeated) takes to be
@@ -200,10 +199,8 @@ def _block_yaml(value: Any, indent: str) -> Iterator[str]:
 
 
 def measure(path: Path, reader: str) -> dict[str, float]:
-    """In this process: the whole load of ``path`` with ``reader``, its peak RSS, then the
-    documents alone."""
+    """In this process: the whole load of ``path`` with ``reader`` and its peak RSS."""
     from netprobe import yamltext
-    from netprobe.documents import load_yaml_documents
     from netprobe.manifests import load_state
 
     yamltext.use_libyaml = reader == "libyaml"
@@ -212,10 +209,7 @@ def measure(path: Path, reader: str) -> dict[str, float]:
     load, cpu = time.perf_counter() - started, time.process_time() - cpu
     # ru_maxrss is in KiB on Linux (getrusage(2)).
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    del state
-    started = time.perf_counter()
-    load_yaml_documents(path)
-    return {"load": load, "cpu": cpu, "rss": rss, "parse": time.perf_counter() - started}
+    return {"load": load, "cpu": cpu, "rss": rss, "pods": len(state.pods)}
 
 
 def run_apart(command: list[str]) -> tuple[float, float, str]:
@@ -267,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"{'pods':>7} {'file':<15} {'reader':<11} {'MB':>6} {'load s':>7} {'CPU s':>6}"
-        f" {'RSS MiB':>8} {'parse s':>8}"
+        f" {'RSS MiB':>8}"
     )
     here = str(Path(__file__).resolve())
     with tempfile.TemporaryDirectory() as folder:
@@ -289,8 +283,7 @@ def main(argv: list[str] | None = None) -> int:
                     name = reader if label.startswith("YAML") else "json"
                     print(
                         f"{pods:>7} {label:<15} {name:<11} {path.stat().st_size / 1e6:>6.1f}"
-                        f" {got['load']:>7.2f} {got['cpu']:>6.2f} {got['rss']:>8,.0f}"
-                        f" {got['parse']:>8.2f}",
+                        f" {got['load']:>7.2f} {got['cpu']:>6.2f} {got['rss']:>8,.0f}",
                         flush=True,
                     )
             command = [sys.executable, "-m", "netprobe", "explain", "-f"]

@@ -61,6 +61,7 @@ class QuickReader:
     def __init__(self) -> None:
         self._label_keys: set[str] = set()
         self._label_values: set[str] = set()
+        self._label_sets: dict[tuple[tuple[str, str], ...], Labels] = {}
         self._namespaces: set[str] = {DEFAULT_NAMESPACE}
         self._ports: dict[tuple[Any, ...], ContainerPort] = {}
         self._port_lists: dict[tuple[ContainerPort, ...], tuple[ContainerPort, ...]] = {}
@@ -74,8 +75,11 @@ class QuickReader:
         apiVersion and kind a typed list's items may leave out."""
         if not isinstance(value, dict):
             return None
-        api_version = _identity(value.get("apiVersion"), defaults and defaults[0])
-        kind = _identity(value.get("kind"), defaults and defaults[1])
+        api_version = value.get("apiVersion")
+        kind = value.get("kind")
+        if defaults is not None:
+            api_version = defaults[0] if api_version is None else api_version
+            kind = defaults[1] if kind is None else kind
         if api_version == objects.API_VERSION:
             if kind == "Pod":
                 return self._pod(value, location)
@@ -165,15 +169,22 @@ class QuickReader:
             return Labels()
         if not isinstance(labels, dict):
             return None
-        keys, label_value = self._label_keys, self.label_value
+        keys, values = self._label_keys, self._label_values
         for key, text in labels.items():
-            if type(key) is not str or not label_value(text):
+            if type(key) is not str or type(text) is not str:
+                return None
+            if text not in values and not self.label_value(text):
                 return None
             if key not in keys:
                 if label_key_problem(key) is not None:
                     return None
                 keys.add(key)
-        return Labels(labels)
+        # Pods of one workload carry the same labels: they share one Labels.
+        written = tuple(labels.items())
+        found = self._label_sets.get(written)
+        if found is None:
+            found = self._label_sets[written] = Labels(labels)
+        return found
 
     def label_value(self, text: Any) -> bool:
         """Whether ``text`` is a valid label value."""
@@ -235,10 +246,6 @@ class QuickReader:
                 port = self._ports[key] = ContainerPort(number, _PROTOCOLS[protocol], name)
             ports.append(port)
         return True
-
-
-def _identity(found: Any, default: str | None) -> Any:
-    return default if found is None else found
 
 
 def _annotations_fit(metadata: dict[Any, Any]) -> bool:
