@@ -3,14 +3,23 @@ be a Python loop per bit.
 
 With thousands of pod classes, a loop over every bit of a row, or a ``row >> column & 1``
 per row (each shift copies the whole int), costs seconds. These go through ``bin``,
-``bytes`` slicing, ``translate`` and ``itemgetter``, which loop in C. (The analyzer has its
-own, private, bitset helpers; diff and generate, which read its matrices, use these.)
+``bytes`` slicing, ``translate`` and ``itemgetter``, which loop in C.
+
+A bitset that is wide but mostly empty costs its whole width on every operation, so it can
+also be kept as *pieces*: ``(word number, 64-bit word)`` pairs for the words that are not
+zero (the analyzer's rows, where what one namespace's policies select is a short run).
 """
 
 from __future__ import annotations
 
+import sys
+from array import array
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
+
+WORD = 64
+
+Pieces = tuple[tuple[int, int], ...]
 
 _BIT_CHARS = tuple(
     bytes.maketrans(bytes(range(256)), bytes(48 + (byte >> bit & 1) for byte in range(256)))
@@ -21,11 +30,54 @@ _BIT_CHARS = tuple(
 
 
 def bitset(members: Iterable[int], size: int) -> int:
-    """The bitset of ``members`` (each below ``size``), built in one pass."""
-    chars = ["0"] * size
+    """The bitset of ``members`` (each below ``size``), built in one pass: OR-ing ``1 << m``
+    into a growing int copies it every time, which is quadratic in ``size``."""
+    buffer = bytearray((size + 7) // 8)
     for member in members:
-        chars[member] = "1"
-    return _from_chars("".join(chars))
+        buffer[member >> 3] |= 1 << (member & 7)
+    return int.from_bytes(buffer, "little")
+
+
+def bit_indices(bits: int) -> list[int]:
+    """The positions of the set bits of ``bits``, lowest first."""
+    if not bits:
+        return []
+    low = (bits & -bits).bit_length() - 1
+    text = bin(bits >> low)[:1:-1]
+    found: list[int] = []
+    index = text.find("1")
+    while index >= 0:
+        found.append(index + low)
+        index = text.find("1", index + 1)
+    return found
+
+
+def word_count(bits: int) -> int:
+    """Words needed for ``bits`` bits."""
+    return (bits + WORD - 1) // WORD
+
+
+def as_words(bits: int, count: int) -> memoryview:
+    """``bits`` as ``count`` native 64-bit words, word ``j`` holding bits ``64j..64j+63``."""
+    return memoryview(bits.to_bytes(count * 8, sys.byteorder)).cast("Q")
+
+
+def pieces(bits: int) -> Pieces:
+    """The words of ``bits`` that are not zero."""
+    if not bits:
+        return ()
+    first = ((bits & -bits).bit_length() - 1) // WORD
+    rest = bits >> (first * WORD)
+    view = as_words(rest, word_count(rest.bit_length()))
+    return tuple((first + number, word) for number, word in enumerate(view) if word)
+
+
+def from_pieces(found: Iterable[tuple[int, int]], count: int) -> int:
+    """The bitset of ``count`` words holding ``found``."""
+    words = array("Q", bytes(count * 8))
+    for number, word in found:
+        words[number] |= word
+    return int.from_bytes(words.tobytes(), sys.byteorder)
 
 
 def lowest(bits: int, count: int) -> list[int]:

@@ -7,7 +7,7 @@ that other readers of policies (lint) apply the same rules. The analyzer never d
 front ends load the state and render the answers.
 """
 
-from netprobe.analyzer.classes import ClassIndex, bit_indices, relevant_keys
+from netprobe.analyzer.classes import ClassIndex, relevant_keys
 from netprobe.analyzer.isolation import isolating_policies
 from netprobe.analyzer.peers import (
     peer_matches,
@@ -22,7 +22,6 @@ from netprobe.analyzer.verdict import evaluate, resolve_endpoint
 __all__ = [
     "ClassIndex",
     "Matrix",
-    "bit_indices",
     "declared_ports",
     "evaluate",
     "isolating_policies",

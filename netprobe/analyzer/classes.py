@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple, TypeVar
 
 from netprobe.analyzer.peers import pod_addresses
+from netprobe.bitsets import bitset
 from netprobe.model import (
     ClusterState,
     IPBlock,
@@ -47,31 +48,8 @@ class _ClassKey(NamedTuple):
     host_network: bool
 
 
-def bit_indices(bits: int) -> list[int]:
-    """The positions of the set bits of ``bits``, lowest first."""
-    if not bits:
-        return []
-    low = (bits & -bits).bit_length() - 1
-    text = bin(bits >> low)[:1:-1]
-    found: list[int] = []
-    index = text.find("1")
-    while index >= 0:
-        found.append(index + low)
-        index = text.find("1", index + 1)
-    return found
-
-
-def bits_of(members: Iterable[int], size: int) -> int:
-    """The bitset of ``members`` (each below ``size``), built in one pass: OR-ing ``1 << m``
-    into a growing int copies it every time, which is quadratic in ``size``."""
-    buffer = bytearray((size + 7) // 8)
-    for member in members:
-        buffer[member >> 3] |= 1 << (member & 7)
-    return int.from_bytes(buffer, "little")
-
-
 def _bitsets(members_of: dict[K, list[int]], size: int) -> defaultdict[K, int]:
-    return defaultdict(int, {key: bits_of(members, size) for key, members in members_of.items()})
+    return defaultdict(int, {key: bitset(members, size) for key, members in members_of.items()})
 
 
 class ClassIndex:

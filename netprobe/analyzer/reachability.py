@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
-from netprobe.analyzer.classes import ClassIndex, bit_indices, bits_of, select
+from netprobe.analyzer.classes import ClassIndex, select
 from netprobe.analyzer.rows import EVERYTHING, Coverage, PortRows, Weights
-from netprobe.analyzer.words import WORD, as_words, from_pieces, pieces, word_count
+from netprobe.bitsets import WORD, as_words, bit_indices, bitset, from_pieces, pieces, word_count
 from netprobe.model import ClusterState, NetworkPolicy, PodRef, PolicyType, Port, Protocol, Rule
 from netprobe.selectors import LabelSelector
 
@@ -122,10 +122,10 @@ class _Builder:
                 if egress:
                     egress_of[cls].append(number)
         self.ingress_groups = [
-            (policies, members, pieces(bits_of(members, index.count)))
+            (policies, members, pieces(bitset(members, index.count)))
             for policies, members in _group(ingress_of, index.named_signatures)
         ]
-        self.egress_groups = [(policies, members) for policies, members in _group(egress_of, None)]
+        self.egress_groups = _group(egress_of, None)
         self._namespaces = tuple(sorted(index.namespace_bits))
         numbers = {name: number for number, name in enumerate(self._namespaces)}
         self.namespace_of = tuple(
@@ -222,14 +222,12 @@ class _Builder:
                 if isinstance(self.atoms[atom], int):
                     spans[atom].update(admitted)
         wide = {atom for atom, found in spans.items() if len(found) > WIDE_WORDS}
+        narrow = spans.keys() - wide
         coverage = Coverage(
             self.words,
             self.namespace_of,
             [tuple(atom for atom in atoms if atom in wide) for atoms in self.atoms_of],
-            [
-                tuple(atom for atom in atoms if atom in spans and atom not in wide)
-                for atoms in self.atoms_of
-            ],
+            [tuple(atom for atom in atoms if atom in narrow) for atoms in self.atoms_of],
         )
         return tuple(
             PortRows(
@@ -245,7 +243,7 @@ class _Builder:
                 {
                     atom: tuple(admitted.items())
                     for atom, admitted in admits.items()
-                    if atom in spans and atom not in wide
+                    if atom in narrow
                 },
             )
             for out, out_of, admits, open_ in sides
@@ -254,8 +252,8 @@ class _Builder:
     def _port(
         self, port: int, protocol: Protocol
     ) -> tuple[list[int], list[int], dict[int, dict[int, int]], list[int]]:
-        """One port's egress (``out`` words and each class's index in them), what each
-        class-bitset ``from`` entry admits (word pieces) and ``open`` per namespace."""
+        """One port's egress (each distinct reach and each class's index in them), what
+        each class-bitset ``from`` entry admits (word pieces) and ``open`` per namespace."""
         index = self.index
         words = self.words
         port_bits: dict[int, int] = {}

@@ -12,7 +12,7 @@ A source class ``c`` in namespace ``n`` may reach, on a port::
   the union of what each such ``from`` entry covering ``c`` admits. An entry whose
   destinations span many words is *wide* and kept as one bitset; any other is *narrow*:
   its destinations are a few namespaces' pods, short runs of classes, kept as word pieces
-  (:mod:`.words`) that cost only their own length.
+  (:mod:`netprobe.bitsets`) that cost only their own length.
 
 Materialising every row would take (classes)² bits per port, gigabytes at Kubernetes'
 150,000-pod limit; the factors take about (distinct egress reaches + namespaces + wide
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from netprobe.analyzer.words import Pieces, from_pieces
+from netprobe.bitsets import Pieces, from_pieces
 
 EVERYTHING = -1
 """``out`` of a class its egress does not restrict."""

@@ -14,7 +14,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from ipaddress import IPv4Address, IPv6Address
 
-from netprobe.analyzer import bit_indices, rule_peer_matches, rule_port_matches
+from netprobe.analyzer import rule_peer_matches, rule_port_matches
+from netprobe.bitsets import bit_indices
 from netprobe.diff.model import OUTSIDE, Cause, CauseKind, ChangeKind
 from netprobe.diff.sides import Side, Sides
 from netprobe.model import IPAddress, NetworkPolicy, Pod, PolicyRef, PolicyType, Port, Protocol

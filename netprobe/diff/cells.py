@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from netprobe.analyzer import Matrix, bit_indices
-from netprobe.bitsets import Columns, Gather
+from netprobe.analyzer import Matrix
+from netprobe.bitsets import Columns, Gather, bit_indices
 from netprobe.model import ClusterState, NetworkPolicy, PolicyRef, PolicyType
 
 

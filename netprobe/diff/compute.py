@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from netprobe.analyzer import bit_indices, evaluate, matrix
+from netprobe.analyzer import evaluate, matrix
+from netprobe.bitsets import bit_indices
 from netprobe.diff.addresses import flips as address_flips
 from netprobe.diff.addresses import representatives
 from netprobe.diff.cells import affected, changed_policies, flips, joint_classes

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from netprobe.analyzer import bit_indices, relevant_keys
+from netprobe.analyzer import relevant_keys
+from netprobe.bitsets import bit_indices
 from netprobe.diff.cells import JointClasses
 from netprobe.diff.model import PodGroup, PodSet
 from netprobe.model import ClusterState, NetworkPolicy, Pod, PodRef
