@@ -23,7 +23,7 @@ from netprobe.selectors import LabelSelector
 class Matrix:
     """Which pod may reach which on each port. Pods are indexed in state order."""
 
-    __slots__ = ("_rows", "_weights", "class_of", "classes", "pods", "ports")
+    __slots__ = ("_rows", "_weights", "class_of", "classes", "index", "pods", "ports")
 
     def __init__(
         self,
@@ -34,6 +34,8 @@ class Matrix:
     ) -> None:
         self.pods = pods
         self.ports = ports
+        self.index = index
+        """The classes the matrix is computed over."""
         self.class_of: tuple[int, ...] = index.class_of
         """Pod index -> class index; pods of one class are indistinguishable to policies."""
         self.classes: tuple[tuple[int, ...], ...] = index.members

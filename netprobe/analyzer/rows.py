@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from netprobe.bitsets import Pieces, from_pieces
+from netprobe.bitsets import WORD, Pieces, from_pieces
 
 EVERYTHING = -1
 """``out`` of a class its egress does not restrict."""
@@ -75,7 +75,7 @@ class Coverage:
 class PortRows:
     """One port's factored rows; see the module's docstring."""
 
-    __slots__ = ("_coverage", "_last", "_narrow", "_open", "_out", "_out_of", "_wide")
+    __slots__ = ("_coverage", "_narrow", "_open", "_out", "_out_of", "_wide")
 
     def __init__(
         self,
@@ -94,16 +94,25 @@ class PortRows:
         self._open = open_
         self._wide = wide
         self._narrow = narrow
-        self._last: tuple[int, int] = (-1, 0)
 
     def has(self, source: int, destination: int) -> bool:
-        """Whether class ``source`` may reach class ``destination`` (the last row asked
-        is kept: callers tend to ask one source about many destinations)."""
-        last, row = self._last
-        if last != source:
-            row = self.row(source)
-            self._last = (source, row)
-        return bool(row >> destination & 1)
+        """Whether class ``source`` may reach class ``destination``, from the factors."""
+        out = self._out_of[source]
+        if out != EVERYTHING and not self._out[out] >> destination & 1:
+            return False
+        coverage = self._coverage
+        if self._open[coverage.namespace_of[source]] >> destination & 1:
+            return True
+        wide = self._wide
+        if any(wide.get(entry, 0) >> destination & 1 for entry in coverage.wide_of[source]):
+            return True
+        number, bit = divmod(destination, WORD)
+        narrow = self._narrow
+        return any(
+            at == number and word >> bit & 1
+            for entry in coverage.narrow_of[source]
+            for at, word in narrow.get(entry, ())
+        )
 
     def row(self, source: int, memo: dict[tuple[int, ...], int] | None = None) -> int:
         """The classes ``source`` may reach, as one bitset; ``memo`` keeps the unions of

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv6Address
 
-from netprobe.analyzer import ClassIndex, Matrix, evaluate, matrix, rule_port_matches
+from netprobe.analyzer import Matrix, evaluate, matrix, rule_port_matches
 from netprobe.bitsets import bitset, lowest
 from netprobe.model import (
     ClusterState,
@@ -73,9 +73,9 @@ class _Chooser:
         self.ports = ports
         self.matrix: Matrix = matrix(state, ports)
         self.index = {pod.ref: number for number, pod in enumerate(state.pods)}
-        self.port_number = {port: q for q, port in reversed(list(enumerate(ports)))}
+        self.port_number = {port: q for q, port in enumerate(self.matrix.ports)}
         # Pods of one class are alike to every policy: one stands for each class.
-        self.classes = ClassIndex(state, ports)
+        self.classes = self.matrix.index
         self.usable_bits = 0
         for number, pod in enumerate(self.classes.representatives):
             if not pod.host_network:

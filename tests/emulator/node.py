@@ -166,7 +166,8 @@ class Node:
         plan = self._topology
         self._claim = ownership.Claim(self.names.run_id, self.names.state_dir)
         self._claim.create(plan.namespaces)
-        self._commands.ip_batch(topology.link_commands(plan), what="veth pairs")
+        for batch in topology.link_batches(plan):
+            self._commands.ip_batch(batch, what="veth pairs")
         self._commands.ip_batch(topology.node_commands(plan), self.names.node, "the node")
         self._commands.bridge_batch(topology.fdb_commands(plan), self.names.node, "the bridge")
         for files, value in (

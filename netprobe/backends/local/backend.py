@@ -41,11 +41,6 @@ EXTERNAL_PORT = 7
 """External hosts serve on this port; an nft redirect sends every TCP/UDP port to it, so an
 external host answers on whatever port a suite probes."""
 
-LINKS_PER_BATCH = 64
-"""veth pairs created by one ``ip -batch``: iproute2 (6.1) keeps open the namespace file of
-every ``netns PATH`` it reads, two a pair, so 500 pods in one batch needed 1,000 open files,
-past the common ``ulimit -n`` of 1,024 ("Invalid "netns" value")."""
-
 SCTP_REASON = (
     "the local backend does not probe SCTP: netcat-openbsd, the probe engine's client, "
     "has no SCTP mode"
@@ -146,16 +141,15 @@ class LocalBackend(Backend):
         no_dad = topology.no_dad_files(plan)
         if no_dad:
             _run_parallel([_call(self._set_files, netns, no_dad, "0") for netns in plan.namespaces])
-        links = topology.link_commands(plan)
         _run_parallel(
             [
                 _call(
                     self._commands.ip_batch,
-                    links[start : start + LINKS_PER_BATCH],
+                    batch,
                     None,
                     "creating veth pairs (the kernel needs veth support)",
                 )
-                for start in range(0, len(links), LINKS_PER_BATCH)
+                for batch in topology.link_batches(plan)
             ]
         )
         self._servers = servers.start(_server_specs(plan, pods))

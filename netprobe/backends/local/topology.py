@@ -215,6 +215,21 @@ def link_commands(topology: Topology) -> list[str]:
     return lines
 
 
+LINKS_PER_BATCH = 64
+"""veth pairs created by one ``ip -batch``: iproute2 (6.1) keeps open the namespace file of
+every ``netns PATH`` it reads, two a pair, so 500 pods in one batch needed 1,000 open files,
+past the common ``ulimit -n`` of 1,024 ("Invalid "netns" value")."""
+
+
+def link_batches(topology: Topology) -> list[list[str]]:
+    """:func:`link_commands` in batches of at most :data:`LINKS_PER_BATCH` lines, each for
+    one ``ip -batch`` process (they may run side by side)."""
+    lines = link_commands(topology)
+    return [
+        lines[start : start + LINKS_PER_BATCH] for start in range(0, len(lines), LINKS_PER_BATCH)
+    ]
+
+
 def node_commands(topology: Topology) -> list[str]:
     """``ip -batch`` lines for the node namespace: bridge, gateway, ports, host routes."""
     bridge = topology.names.bridge
