@@ -7,7 +7,7 @@ that other readers of policies (lint) apply the same rules. The analyzer never d
 front ends load the state and render the answers.
 """
 
-from netprobe.analyzer.classes import ClassIndex, relevant_keys
+from netprobe.analyzer.classes import ClassIndex, relevant_keys, selector_keys
 from netprobe.analyzer.isolation import isolating_policies
 from netprobe.analyzer.peers import (
     peer_matches,
@@ -33,4 +33,5 @@ __all__ = [
     "resolve_endpoint",
     "rule_peer_matches",
     "rule_port_matches",
+    "selector_keys",
 ]

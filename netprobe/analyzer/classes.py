@@ -200,13 +200,18 @@ def pod_selectors(policies: Iterable[NetworkPolicy]) -> Iterable[LabelSelector]:
                     yield peer.pod_selector
 
 
+def selector_keys(selector: LabelSelector | None) -> tuple[str, ...]:
+    """The label keys ``selector`` looks at, in its order."""
+    if selector is None:
+        return ()
+    keys = dict.fromkeys(selector.match_labels)
+    keys.update(dict.fromkeys(requirement.key for requirement in selector.match_expressions))
+    return tuple(keys)
+
+
 def relevant_keys(policies: Iterable[NetworkPolicy]) -> frozenset[str]:
     """The pod label keys some selector of ``policies`` looks at."""
-    keys: set[str] = set()
-    for selector in pod_selectors(policies):
-        keys.update(selector.match_labels)
-        keys.update(requirement.key for requirement in selector.match_expressions)
-    return frozenset(keys)
+    return frozenset(key for selector in pod_selectors(policies) for key in selector_keys(selector))
 
 
 def _relevant_label_values(state: ClusterState) -> dict[str, set[str]]:

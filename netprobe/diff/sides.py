@@ -17,6 +17,7 @@ from netprobe.analyzer import (
     peer_namespace_matches,
     pod_addresses,
     rule_port_matches,
+    selector_keys,
 )
 from netprobe.bitsets import bitset
 from netprobe.diff.model import Cause, CauseKind, ChangeKind
@@ -31,7 +32,6 @@ from netprobe.model import (
     Protocol,
     Rule,
 )
-from netprobe.selectors import LabelSelector
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,15 +165,6 @@ class Sides:
                 )
             self._receivers[key] = found
         return found
-
-
-def selector_keys(selector: LabelSelector | None) -> tuple[str, ...]:
-    """The label keys ``selector`` looks at."""
-    if selector is None:
-        return ()
-    keys = dict.fromkeys(selector.match_labels)
-    keys.update(dict.fromkeys(requirement.key for requirement in selector.match_expressions))
-    return tuple(keys)
 
 
 def attribute(
